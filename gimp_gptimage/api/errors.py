@@ -1,0 +1,202 @@
+"""The error hierarchy and the single funnel that turns any failure into a message for a person.
+
+Modelled on openai-python: status errors carry the HTTP status, the API's message/type/param/code and
+the request id. Nothing here ever includes the API key: messages are built from server answers, which
+`redact()` scrubs anyway in case a relay echoes the Authorization header back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+")
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]+")
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove anything that looks like a credential from text meant for logs or people."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    text = _BEARER.sub(r"\1[redacted]", text)
+    return _KEYLIKE.sub(r"\1…", text)
+
+
+class GptImageError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(GptImageError):
+    """Parameters broke a rule before anything was sent; names the rule and the value."""
+
+    def __init__(self, message: str, *, param: str | None = None, value: object = None, rule: str = "") -> None:
+        super().__init__(message)
+        self.param = param
+        self.value = value
+        self.rule = rule
+
+
+class APIError(GptImageError):
+    """Something went wrong talking to the provider."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx/5xx status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIStatusError):
+    pass
+
+
+class AuthenticationError(APIStatusError):
+    pass
+
+
+class PermissionDeniedError(APIStatusError):
+    pass
+
+
+class NotFoundError(APIStatusError):
+    pass
+
+
+class RateLimitError(APIStatusError):
+    pass
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer within the configured timeout."""
+
+
+class ResultError(APIError):
+    """The server answered 200 but the result is unusable (no data, truncated, not an image, too big)."""
+
+
+class ConfigError(GptImageError):
+    """Local configuration is missing or wrong (no key, unknown provider, refused base URL)."""
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """What a person sees: what happened, and what to do about it."""
+
+    title: str
+    detail: str
+    hint: str = ""
+    status_code: int | None = None
+    request_id: str | None = None
+
+    def one_line(self) -> str:
+        parts = [self.title]
+        if self.detail and self.detail != self.title:
+            parts.append(self.detail)
+        if self.hint:
+            parts.append(self.hint)
+        tail = []
+        if self.status_code:
+            tail.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            tail.append(f"request id {self.request_id}")
+        line = " — ".join(parts)
+        return f"{line} ({', '.join(tail)})" if tail else line
+
+
+_STATUS_HINTS: dict[int, tuple[str, str]] = {
+    400: ("The provider rejected the request", "Check the parameters named in the message."),
+    401: ("The API key was not accepted", "Enter a valid key for this provider in Settings."),
+    403: ("This key may not use this model or endpoint", "Check the key's organisation and model access."),
+    404: ("The provider does not know this model or address", "Check the model name and the base URL."),
+    429: ("The provider is rate limiting or out of quota", "Wait a little, or check the account's quota."),
+}
+
+
+def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
+    """The one funnel from any exception to a message for a person (CLI, dialog, plug-in)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return UserMessage("Cancelled", "The request was cancelled; nothing was changed.")
+    if isinstance(exc, ValidationError):
+        return UserMessage("Invalid parameters", redact(exc.message, secret), "Nothing was sent.")
+    if isinstance(exc, ConfigError):
+        return UserMessage("Configuration problem", redact(exc.message, secret))
+    if isinstance(exc, APIStatusError):
+        title, hint = _STATUS_HINTS.get(
+            exc.status_code,
+            ("The provider failed to answer", "This is usually temporary; try again in a minute."),
+        )
+        return UserMessage(title, redact(exc.message, secret), hint, exc.status_code, exc.request_id)
+    if isinstance(exc, APITimeoutError):
+        return UserMessage(
+            "The provider did not answer in time",
+            redact(exc.message, secret),
+            "High quality images can take minutes; raise the read timeout or use streaming.",
+            request_id=exc.request_id,
+        )
+    if isinstance(exc, APIConnectionError):
+        return UserMessage(
+            "Could not reach the provider",
+            redact(exc.message, secret),
+            "Check the base URL and your network connection.",
+            request_id=exc.request_id,
+        )
+    if isinstance(exc, ResultError):
+        return UserMessage("The provider's answer was unusable", redact(exc.message, secret), request_id=exc.request_id)
+    if isinstance(exc, GptImageError):
+        return UserMessage("Error", redact(exc.message, secret))
+    if isinstance(exc, MemoryError):
+        return UserMessage("Out of memory", "The image is too large to process.", "Use a smaller selection.")
+    if isinstance(exc, OSError):
+        return UserMessage("File problem", redact(f"{exc.strerror or exc} ({exc.filename or ''})", secret))
+    return UserMessage("Unexpected error", redact(f"{type(exc).__name__}: {exc}", secret))
