@@ -18,7 +18,7 @@ from .errors import ValidationError
 
 Kind = Literal["edit", "generate"]
 
-FIXED_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
 QUALITIES = ("low", "medium", "high", "auto")
 BACKGROUNDS = ("transparent", "opaque", "auto")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
