@@ -10,6 +10,10 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import ImagesResponse
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+")
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]+")
@@ -46,6 +50,10 @@ class ValidationError(GptImageError):
 
 class APIError(GptImageError):
     """Something went wrong talking to the provider."""
+
+    # Images that did arrive before the failure (one of two links downloaded, a stream cut after its first
+    # image): the client attaches them so that nothing already paid for is lost. None when there are none.
+    partial: ImagesResponse | None = None
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         super().__init__(message)

@@ -1,1 +1,21 @@
+"""Atomic on-disk history of every request and result."""
 
+from .store import (
+    HistoryEntry,
+    HistoryError,
+    HistoryPolicy,
+    HistoryResult,
+    HistoryStore,
+    default_history_root,
+    scrub,
+)
+
+__all__ = [
+    "HistoryEntry",
+    "HistoryError",
+    "HistoryPolicy",
+    "HistoryResult",
+    "HistoryStore",
+    "default_history_root",
+    "scrub",
+]

@@ -1,0 +1,148 @@
+"""Provider presets, base-URL safety checks and API key lookup.
+
+A preset states what differs from OpenAI's own API so the client (and the settings UI) can adapt. The key
+is never stored here and never appears in a message: it comes from the environment or the keyring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, redact
+
+KEY_ENV_VARS = ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """An OpenAI-compatible Images API endpoint and its known differences."""
+
+    name: str
+    label: str
+    base_url: str
+    result_style: Literal["b64_json", "url"] = "b64_json"
+    # Wire-name changes applied to request fields, e.g. {"output_format": "format"}.
+    field_renames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    supports_transparent_on_v2: bool = False
+    accepts_hd_quality: bool = False
+    allow_insecure: bool = False  # plain http:// to a non-loopback host, only when the user says so
+    notes: str = ""
+
+    def with_base_url(self, base_url: str) -> Provider:
+        return dataclasses.replace(self, base_url=check_base_url(base_url, allow_insecure=self.allow_insecure))
+
+    def rename_fields(self, fields: Mapping[str, object]) -> dict[str, object]:
+        return {self.field_renames.get(name, name): value for name, value in fields.items()}
+
+
+OPENAI = Provider(
+    "openai",
+    "OpenAI",
+    "https://api.openai.com/v1",
+    notes="The reference API: base64 results, streaming with partial images.",
+)
+CRAZYROUTER = Provider(
+    "crazyrouter",
+    "Crazyrouter (image line)",
+    "https://cn.crazyrouter.com/v1",
+    result_style="url",
+    accepts_hd_quality=True,
+    notes=(
+        "Answers with time-limited download links (data[].url), which the client fetches. Accepts quality 'hd' "
+        "as 'high'. Rejects response_format, style, input_fidelity, transparent backgrounds on gpt-image-2, "
+        "and output_compression with PNG. High quality can take minutes: prefer streaming."
+    ),
+)
+QUICKROUTER = Provider(
+    "quickrouter",
+    "QuickRouter",
+    "https://api.quickrouter.ai/v1",
+    result_style="url",
+    accepts_hd_quality=True,
+    field_renames=MappingProxyType({"output_format": "format"}),
+    notes=(
+        "Names the output format field 'format' instead of 'output_format'. Its page shows a chat-style answer "
+        "(a documentation error): expect the Images format, most likely with download links like other relays."
+    ),
+)
+LOCAL = Provider(
+    "local",
+    "Local offline engine",
+    "",  # the embedded server picks its port at run time: use LOCAL.with_base_url(server.base_url)
+    notes="The embedded server on this computer: no key, no network, results from the offline engine.",
+)
+
+PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
+
+
+def get_provider(name: str) -> Provider:
+    try:
+        return PRESETS[name.strip().lower()]
+    except KeyError:
+        known = ", ".join(PRESETS)
+        raise ConfigError(f"Unknown provider '{name}'. Known providers: {known}; or give a base URL.") from None
+
+
+def custom(base_url: str, *, label: str = "", allow_insecure: bool = False) -> Provider:
+    """Any other OpenAI-compatible endpoint, assumed to behave like OpenAI's."""
+    url = check_base_url(base_url, allow_insecure=allow_insecure)
+    return Provider("custom", label or urlsplit(url).hostname or url, url, allow_insecure=allow_insecure)
+
+
+def key_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key from GPTIMAGE_API_KEY, else OPENAI_API_KEY; None if neither is set."""
+    env = os.environ if environ is None else environ
+    for name in KEY_ENV_VARS:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, allow_insecure: bool = False) -> str:
+    """The base URL without trailing slash, or ConfigError saying what is wrong with it.
+
+    Plain http:// would send the key in clear text, so it is refused unless the host is this computer
+    (127.0.0.0/8, ::1, localhost) or the user explicitly allowed it.
+    """
+    text = url.strip()
+    shown = redact(text)
+    if not text:
+        raise ConfigError("The base URL is empty. Enter the provider's API address, e.g. https://api.openai.com/v1.")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"The base URL '{shown}' is not a valid address ({exc}).") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"The base URL '{shown}' must start with https:// (e.g. https://api.openai.com/v1).")
+    if not parts.hostname:
+        raise ConfigError(f"The base URL '{shown}' has no host name.")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError("The base URL must not contain a user name or password; enter the API key separately.")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"The base URL '{shown}' must not contain '?' or '#' parts.")
+    if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
+        raise ConfigError(
+            f"Refusing plain http:// for {parts.hostname}: the API key would travel unencrypted. Use https://, "
+            "or explicitly allow insecure connections for this provider."
+        )
+    del port  # parsed only to reject malformed ports
+    return text.rstrip("/")

@@ -1,0 +1,390 @@
+"""`gimp-gptimage`: the main job without GIMP, plus the local server, history, install and the dialog.
+
+Exit status: 0 success, 2 usage or validation errors (nothing was sent), 1 API, network or other errors,
+130 interrupted. Every error is one line from `api.errors.explain`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .. import __version__
+from ..api.errors import ConfigError, ValidationError, explain
+from ..history import HistoryError
+
+PROG = "gimp-gptimage"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(ValidationError):
+    """The command line itself is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem as one line (exit 2) instead of printing the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds cannot be negative")
+    return value
+
+
+def _add_image_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prompt", required=True, help="what to draw or change (up to 32,000 characters)")
+    p.add_argument("--model", help="e.g. gpt-image-2, gpt-image-1.5 (default: the provider's model)")
+    p.add_argument("--size", default="auto", help="auto, or WIDTHxHEIGHT (gpt-image-2: 16-px grid)")
+    p.add_argument("--quality", default="auto", help="auto, low, medium, high")
+    p.add_argument("-n", type=_int, default=1, help="number of results (1-10)")
+    p.add_argument("--output-format", help="png, jpeg or webp (what the model returns)")
+    p.add_argument("--output-compression", type=_int, help="0-100, jpeg/webp only")
+    p.add_argument("--background", help="auto, opaque, transparent")
+    p.add_argument("--moderation", help="auto or low")
+    p.add_argument("--stream", action="store_true", help="stream partial images while the model works")
+    p.add_argument("--partial-images", type=_int, help="0-3 previews while streaming (needs --stream)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--provider", help="openai, crazyrouter, quickrouter, local, or one from settings")
+    where.add_argument("--base-url", help="any OpenAI-compatible API, e.g. https://api.openai.com/v1")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Edit and generate images with OpenAI-compatible image models.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    edit = sub.add_parser("edit", help="edit the selected part of an image; unselected pixels stay untouched")
+    edit.add_argument("image", type=Path, help="PNG, JPEG or WebP image to edit")
+    which = edit.add_mutually_exclusive_group()
+    which.add_argument("--selection", type=Path, help="grayscale image, white = selected (GIMP's sense)")
+    which.add_argument("--mask", type=Path, help="PNG with alpha, transparent = edit (the API's sense)")
+    edit.add_argument("--ref", type=Path, action="append", default=[], help="reference image (repeatable)")
+    _add_image_options(edit)
+    edit.add_argument("--input-fidelity", help="high or low (gpt-image-1 / 1.5 only)")
+    edit.add_argument("--context", choices=("auto", "whole", "padding"), help="how much surrounding to send")
+    edit.add_argument("--padding", type=_int, help="context padding around the selection, px")
+    edit.add_argument("--grow", type=_int, help="grow the editable area by this many px")
+    edit.add_argument("--feather", type=_int, help="feather the editable area's edge, px")
+    edit.add_argument(
+        "--blend-margin",
+        type=_int,
+        help="let the paste-back blend this many px outside the selection (default 0: unselected pixels untouched)",
+    )
+    edit.add_argument("--no-colour-match", action="store_true", help="do not match the result's colours")
+
+    gen = sub.add_parser("generate", help="generate new images from a prompt")
+    _add_image_options(gen)
+
+    serve = sub.add_parser("serve", help="run the local API server (offline engine) until Ctrl+C")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_int, default=8765, help="0 picks a free port (default 8765)")
+    serve.add_argument("--profile", choices=("openai", "crazyrouter", "quickrouter"), default="openai")
+    serve.add_argument("--latency", type=_seconds, default=0.0, help="artificial delay per request, seconds")
+    serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable; see server docs)")
+
+    history = sub.add_parser("history", help="list, show or export past requests and results")
+    hsub = history.add_subparsers(dest="history_command", metavar="ACTION", parser_class=_Parser)
+    hsub.required = True
+    hlist = hsub.add_parser("list", help="every request, newest first")
+    hlist.add_argument("--json", action="store_true")
+    hshow = hsub.add_parser("show", help="one request's record and result files")
+    hshow.add_argument("id")
+    hshow.add_argument("--json", action="store_true")
+    hexport = hsub.add_parser("export", help="copy a request's results and record to a folder")
+    hexport.add_argument("id")
+    hexport.add_argument("dest", type=Path)
+
+    install = sub.add_parser("install", help="install the GIMP 3 plug-in")
+    install.add_argument("--gimp-dir", type=Path, help="GIMP's user folder (default: every one found)")
+    uninstall = sub.add_parser("uninstall", help="remove the GIMP 3 plug-in")
+    uninstall.add_argument("--gimp-dir", type=Path)
+    sub.add_parser("doctor", help="check the installation, providers and keys")
+
+    ui = sub.add_parser("ui", help="open the dialog on an image without GIMP")
+    ui.add_argument("image", type=Path)
+    ui.add_argument("--selection", type=Path)
+    return parser
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, ValidationError | ConfigError | HistoryError):
+        return EXIT_USAGE
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    json_errors = False
+    secret: list[str] = []
+    try:
+        args = build_parser().parse_args(argv)
+        json_errors = bool(getattr(args, "json", False))
+        handler: Callable[[argparse.Namespace, list[str]], int] = _HANDLERS[args.command]
+        return handler(args, secret)
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0) if isinstance(exc.code, int) else 0
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl+C: the job was cancelled (history says so)
+            exc = asyncio.CancelledError()
+        message = " ".join(explain(exc, secret[0] if secret else None).one_line().split())
+        code = exit_code_for(exc)
+        _say(f"{PROG}: {message}")
+        if json_errors:
+            print(json.dumps({"ok": False, "error": message, "exit_status": code}))
+        return code
+
+
+# -- edit / generate ------------------------------------------------------------------------------------------
+
+
+def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
+    from ..api.params import ImageParams
+    from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..settings import SettingsStore
+
+    store = SettingsStore()
+    settings = store.load()
+    if store.problem:
+        _say(f"{PROG}: {store.problem}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
+    edit_inputs = _load_edit_inputs(args, settings) if args.command == "edit" else None
+    with open_backend(settings, args.provider, args.base_url) as backend:
+        secret.append(backend.api_key)
+        if backend.is_local:
+            _say(OFFLINE_NOTICE)
+        configured = settings.find_provider(backend.name)
+        params = ImageParams(
+            prompt=args.prompt,
+            model=args.model or (configured.model if configured else "") or "gpt-image-2",
+            n=args.n,
+            size=args.size,
+            quality=args.quality,
+            background=args.background,
+            output_format=args.output_format,
+            output_compression=args.output_compression,
+            input_fidelity=getattr(args, "input_fidelity", None),
+            moderation=args.moderation,
+            stream=args.stream,
+            partial_images=args.partial_images,
+        )
+        from .output import run_and_write
+
+        summary = asyncio.run(run_and_write(args, params, backend, edit_inputs))
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    _prune_history(settings, summary.get("history_id"))
+    if summary.get("error"):
+        _say(f"{PROG}: {summary['error']}")
+        return int(summary["exit_status"])
+    return EXIT_OK
+
+
+def _prune_history(settings: Any, just_made: str | None) -> None:
+    """Apply the user's history clean-up policy, if they set one (the default keeps everything)."""
+    from ..history import HistoryStore
+
+    try:
+        removed = HistoryStore().prune(settings.history, keep=[just_made] if just_made else [])
+    except OSError as exc:
+        _say(f"{PROG}: history clean-up failed ({exc.strerror}); nothing else is affected.")
+        return
+    if removed:
+        _say(f"History clean-up (your settings): removed {len(removed)} old request(s).")
+
+
+def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
+    from ..pipeline import ContextOptions
+    from ..pipeline.errors import PipelineInputError
+    from .inputs import has_alpha, load_mask, load_rgba, load_selection
+    from .output import EditInputs
+
+    layer = load_rgba(args.image, "image")
+    size = (layer.shape[1], layer.shape[0])
+    if args.selection is not None:
+        selection = load_selection(args.selection, size)
+    elif args.mask is not None:
+        selection = load_mask(args.mask, size)
+    else:
+        selection = None
+    references = [load_rgba(path, "reference image") for path in args.ref]
+    overrides: dict[str, Any] = {
+        "mode": args.context,
+        "padding_px": args.padding,
+        "grow_px": args.grow,
+        "feather_px": args.feather,
+        "blend_margin_px": args.blend_margin,
+    }
+    if args.no_colour_match:
+        overrides["colour_match"] = False
+    chosen = settings.context.to_kwargs() | {k: v for k, v in overrides.items() if v is not None}
+    try:
+        options = ContextOptions(**chosen)
+    except PipelineInputError as exc:
+        raise UsageError(str(exc)) from None
+    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))
+
+
+# -- serve ------------------------------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
+    from ..server import Fault, serve
+
+    for spec in args.fault:
+        try:
+            Fault.parse(spec)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"--fault {spec!r}: {exc}") from None
+    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=args.fault)
+    return EXIT_OK
+
+
+# -- history ----------------------------------------------------------------------------------------------------
+
+
+def _cmd_history(args: argparse.Namespace, secret: list[str]) -> int:
+    from ..history import HistoryStore
+
+    store = HistoryStore()
+    if args.history_command == "list":
+        entries = store.list()
+        if args.json:
+            print(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
+        elif not entries:
+            _say(f"No history yet (looked in {store.root}).")
+        for entry in [] if args.json else entries:
+            prompt = " ".join(entry.prompt.split())
+            prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+            when = entry.created_at[:19].replace("T", " ")
+            print(f"{entry.id}  {when}  {entry.status:<11}  {len(entry.results)} result(s)  {prompt}")
+        return EXIT_OK
+    if args.history_command == "show":
+        entry = store.get(args.id)
+        if args.json:
+            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
+            return EXIT_OK
+        record = entry.record
+        print(f"id:        {entry.id}")
+        print(f"status:    {entry.status}")
+        print(f"created:   {entry.created_at}")
+        print(f"prompt:    {entry.prompt}")
+        for label, key in (
+            ("kind", "kind"),
+            ("provider", "provider"),
+            ("base url", "base_url"),
+            ("model", "model"),
+            ("source", "source_image"),
+            ("region", "region"),
+            ("offset", "offset"),
+            ("size sent", "request_size"),
+            ("request id", "request_id"),
+            ("usage", "usage"),
+            ("error", "error"),
+        ):
+            if record.get(key) not in (None, "", []):
+                print(f"{label + ':':<10} {record[key]}")
+        for result in entry.results:
+            print(f"result {result.index + 1}:  {result.path}")
+        return EXIT_OK
+    for path in store.export(args.id, args.dest):
+        print(path)
+    return EXIT_OK
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "status": entry.status,
+        "created_at": entry.created_at,
+        "prompt": entry.prompt,
+        "record": entry.record,
+        "results": [{"index": r.index, "path": str(r.path)} for r in entry.results],
+    }
+
+
+# -- install / uninstall / doctor / ui ---------------------------------------------------------------------------
+
+
+def _cmd_install(args: argparse.Namespace, secret: list[str]) -> int:
+    from .. import install
+
+    for path in install.install(args.gimp_dir):
+        print(f"installed: {path}")
+    return EXIT_OK
+
+
+def _cmd_uninstall(args: argparse.Namespace, secret: list[str]) -> int:
+    from .. import install
+
+    removed = install.uninstall(args.gimp_dir)
+    for path in removed:
+        print(f"removed: {path}")
+    if not removed:
+        _say("The plug-in was not installed; nothing to remove.")
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace, secret: list[str]) -> int:
+    from .. import install
+
+    for line in install.doctor():
+        print(line)
+    return EXIT_OK
+
+
+def _cmd_ui(args: argparse.Namespace, secret: list[str]) -> int:
+    for path in (args.image, args.selection):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{path} does not exist or is not a file.")
+    try:
+        from qt_ui.app import run_standalone
+    except ImportError as exc:
+        raise ConfigError(
+            f"The dialog cannot start ({exc}). Install the Qt parts: pip install 'PyQt6>=6.7' 'qasync>=0.27'."
+        ) from None
+    outcome = run_standalone(args.image, args.selection)
+    return int(outcome) if isinstance(outcome, int) else EXIT_OK
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
+    "edit": _cmd_images,
+    "generate": _cmd_images,
+    "serve": _cmd_serve,
+    "history": _cmd_history,
+    "install": _cmd_install,
+    "uninstall": _cmd_uninstall,
+    "doctor": _cmd_doctor,
+    "ui": _cmd_ui,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Runs one CLI job and writes each result as it arrives: progress to stderr, file paths to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..api.client import ImagesClient
+from ..api.errors import explain
+from ..api.params import ImageParams
+from ..atomic import atomic_write_bytes
+from ..history import HistoryStore
+from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
+from ..keystore import Backend
+from ..pipeline import ContextOptions, PasteResult, Rect
+
+
+@dataclass(frozen=True)
+class EditInputs:
+    layer: np.ndarray
+    selection: np.ndarray | None
+    references: list[np.ndarray]
+    options: ContextOptions
+    source_name: str
+    has_alpha: bool = True  # write RGBA results; False for an RGB/gray source (its results stay RGB)
+
+
+def composite(layer: np.ndarray, result: JobResult, layer_offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The whole layer with one edit result blended in (bytes outside the paste mask unchanged)."""
+    h, w = result.pixels.shape[:2]
+    region = Rect(result.offset[0] - layer_offset[0], result.offset[1] - layer_offset[1], w, h)
+    alpha = result.alpha if result.alpha is not None else np.full((h, w), 255, np.uint8)
+    return PasteResult(result.pixels, result.offset, alpha, region).composite(layer)
+
+
+def _png(pixels: np.ndarray, keep_alpha: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.fromarray(pixels, "RGBA")
+    (image if keep_alpha else image.convert("RGB")).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class CliEvents(JobEvents):
+    """Prints stage changes to stderr and writes each result file the moment it is safe in history."""
+
+    def __init__(self, out_dir: Path, stem: str, inputs: EditInputs | None, quiet_paths: bool) -> None:
+        self.out_dir = out_dir
+        self.stem = stem
+        self.inputs = inputs
+        self.quiet_paths = quiet_paths
+        self.written: list[dict[str, Any]] = []
+        self._stage = ""
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        if stage != self._stage:
+            self._stage = stage
+            print(f"{stage}…", file=sys.stderr, flush=True)
+
+    def partial(self, index: int, image: Image.Image) -> None:
+        print(f"partial image for result {index + 1} ({image.width}x{image.height})", file=sys.stderr, flush=True)
+
+    def result(self, result: JobResult) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.inputs is not None:
+            pixels = composite(self.inputs.layer, result)
+            path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
+            atomic_write_bytes(path, _png(pixels, keep_alpha=self.inputs.has_alpha))
+        elif result.history_path is not None:
+            pixels = result.pixels
+            path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"
+            atomic_write_bytes(path, result.history_path.read_bytes())
+        else:
+            pixels = result.pixels
+            path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
+            atomic_write_bytes(path, _png(pixels))
+        self.written.append(
+            {
+                "index": result.index,
+                "path": str(path),
+                "width": int(pixels.shape[1]),
+                "height": int(pixels.shape[0]),
+                "region_offset": list(result.offset),
+                "region_size": [int(result.pixels.shape[1]), int(result.pixels.shape[0])],
+                "history_id": result.history_id,
+                "history_file": str(result.history_path) if result.history_path else None,
+            }
+        )
+        if not self.quiet_paths:
+            print(path, flush=True)
+
+
+async def run_and_write(
+    args: argparse.Namespace, params: ImageParams, backend: Backend, inputs: EditInputs | None
+) -> dict[str, Any]:
+    """Run the job; return the summary. A failure after some results arrived still returns them."""
+    stem = Path(inputs.source_name).stem if inputs is not None else "generated"
+    events = CliEvents(args.out, stem or "image", inputs, quiet_paths=args.json)
+    history = HistoryStore()
+    summary: dict[str, Any] = {
+        "ok": True,
+        "command": args.command,
+        "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
+        "model": params.model,
+        "results": events.written,
+        "request_id": None,
+        "usage": None,
+    }
+    results: list[JobResult] = []
+    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+        try:
+            if inputs is not None:
+                request = EditRequest(
+                    inputs.layer,
+                    inputs.selection,
+                    (0, 0),
+                    inputs.references,
+                    params,
+                    inputs.options,
+                    inputs.source_name,
+                )
+                results = await run_edit(request, client, history, events)
+            else:
+                results = await run_generate(GenerateRequest(params, None, ""), client, history, events)
+        except Exception as exc:
+            if not events.written:
+                raise
+            # Some results arrived and were written: report them, then the failure.
+            from .main import exit_code_for
+
+            summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
+    summary["results"] = sorted(events.written, key=lambda item: item["index"])
+    if results:
+        summary["request_id"] = results[0].request_id
+        summary["usage"] = results[0].usage
+        summary["history_id"] = results[0].history_id
+    elif events.written:
+        summary["history_id"] = events.written[0]["history_id"]
+    return summary

@@ -1,0 +1,117 @@
+"""Run a batch (non-interactive) job folder to the end: the plug-in's scripted calls and the tests use this.
+
+Parameters left empty in the job come from the user's settings; the provider is the one configured (or the
+job's base URL), else the embedded offline server. Each result goes to the outbox the moment it is safe in
+history, so GIMP inserts it while later ones are still on their way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from gimp_gptimage import keystore
+from gimp_gptimage.api.client import ImagesClient
+from gimp_gptimage.api.errors import explain
+from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams
+from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.jobfile import Job, JobParams, Outbox, load_job, write_done, write_progress
+from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
+from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.settings import Settings, load_settings
+
+STAGE_TEXT = {
+    "preparing": "GPT Image: preparing the request",
+    "uploading": "GPT Image: uploading",
+    "generating": "GPT Image: the model is painting",
+    "downloading": "GPT Image: downloading the result",
+    "finishing": "GPT Image: placing the result",
+}
+
+
+class OutboxEvents(JobEvents):
+    """Forwards the job runner's events into the job folder for the plug-in."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self.job_dir = job_dir
+        self.outbox = Outbox(job_dir)
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        write_progress(self.job_dir, stage, fraction, STAGE_TEXT.get(stage, f"GPT Image: {stage}"))
+
+    def result(self, result: JobResult) -> None:
+        self.outbox.put(result.name, result.pixels, result.offset, result.alpha, result.history_id)
+
+
+def image_params(p: JobParams, settings: Settings, provider_model: str | None) -> ImageParams:
+    """The request: the job's values where given, else the user's defaults (never partial previews here)."""
+    d = settings.defaults
+    return ImageParams(
+        prompt=p.prompt,
+        model=p.model or d.model or provider_model or DEFAULT_MODEL,
+        n=p.n,
+        size=p.size or d.size,
+        quality=p.quality or d.quality,
+        background=d.background,
+        output_format=d.output_format,
+        output_compression=d.output_compression,
+        input_fidelity=d.input_fidelity,
+        moderation=d.moderation,
+        stream=d.stream,
+    )
+
+
+@contextlib.contextmanager
+def backend_for(settings: Settings, base_url: str) -> Iterator[keystore.Backend]:
+    """The configured backend (or the job's base URL); the embedded offline server when none is set up."""
+    backend = keystore.resolve_backend(settings, base_url=base_url or None)
+    if backend is not None:
+        yield backend
+        return
+    from gimp_gptimage.server import LocalServer  # starts uvicorn: only when needed
+
+    with LocalServer() as server:
+        yield keystore.local_backend(server.base_url)
+
+
+async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> None:
+    configured = settings.find_provider(backend.name)
+    params = image_params(job.params, settings, configured.model if configured else None)
+    events = OutboxEvents(job.dir)
+    history = HistoryStore()
+    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+        if job.command == "generate":
+            canvas = (job.image.width, job.image.height)
+            request = GenerateRequest(params, canvas_size=canvas, source_name=job.image.name)
+            await run_generate(request, client, history, events)
+            return
+        assert job.layer is not None
+        edit = EditRequest(
+            layer=job.layer.pixels,
+            selection=job.selection,
+            layer_offset=job.layer.offset,
+            references=[ref.pixels for ref in job.references],
+            params=params,
+            options=ContextOptions(**settings.context.to_kwargs()),
+            source_name=job.image.name,
+        )
+        await run_edit(edit, client, history, events)
+
+
+def run(job_dir: Path) -> bool:
+    """Run the job and write done.json; returns whether it succeeded. The key never reaches the message."""
+    job_dir = Path(job_dir)
+    secret = None
+    try:
+        job = load_job(job_dir)
+        settings = load_settings()
+        with backend_for(settings, job.params.base_url) as backend:
+            secret = backend.api_key
+            asyncio.run(run_job(job, settings, backend))
+    except Exception as exc:
+        write_done(job_dir, explain(exc, secret).one_line())
+        return False
+    write_done(job_dir)
+    return True

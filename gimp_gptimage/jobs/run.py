@@ -1,0 +1,394 @@
+"""The job runner: one edit or generation from pixels to placed results, shared by CLI, dialog and worker.
+
+It prepares the request (pipeline), sends it (client), stores every result in history *before* anyone is
+told about it, and composes each result back into place. All CPU work (prepare, decode, paste-back) runs in
+worker threads so an event loop driving a GUI never stalls. Cancelling the task aborts at once; results that
+already arrived stay in history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import io
+import re
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from ..api.errors import ResultError, ValidationError, explain
+from ..api.params import ImageParams, validate
+from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
+from ..history import HistoryStore
+from ..pipeline import ContextOptions, paste_back, prepare_edit
+from ..pipeline.errors import PipelineInputError
+
+STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+T = TypeVar("T")
+
+
+class JobEvents:
+    """What a job reports while it runs. Subclass and override what you need; every method is optional.
+
+    Methods are called on the event loop thread and must return quickly.
+    """
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        """One of STAGES; fraction is 0..1 where known (upload and download), else None."""
+
+    def partial(self, index: int, image: Image.Image) -> None:
+        """A streamed preview of result `index` (already decoded)."""
+
+    def result(self, result: JobResult) -> None:
+        """A finished result, already safe in history."""
+
+
+class JobEventsProtocol(Protocol):
+    def stage(self, stage: str, fraction: float | None) -> None: ...
+    def partial(self, index: int, image: Image.Image) -> None: ...
+    def result(self, result: JobResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    layer: np.ndarray  # (H, W, 4) uint8, may be a read-only memmap
+    selection: np.ndarray | None  # (H, W) uint8 coverage in layer coordinates, None = whole layer
+    layer_offset: tuple[int, int]
+    references: list[np.ndarray]
+    params: ImageParams
+    options: ContextOptions
+    source_name: str = ""
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    params: ImageParams
+    canvas_size: tuple[int, int] | None = None  # (W, H): scale results to cover it
+    source_name: str = ""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    index: int
+    image: Image.Image  # the raw model result, decoded
+    pixels: np.ndarray  # (h, w, 4) uint8 to place at offset
+    offset: tuple[int, int]  # canvas coordinates
+    alpha: np.ndarray | None  # (h, w) uint8 layer mask, None = no mask
+    name: str  # layer name
+    history_id: str
+    history_path: Path | None = None  # the stored result file
+    usage: dict[str, Any] | None = field(default=None)
+    request_id: str | None = None
+
+
+def layer_name(prompt: str, index: int, limit: int = 40) -> str:
+    """A short layer name from the prompt: 'Remove the spoon #1'."""
+    text = re.sub(r"\s+", " ", prompt).strip() or "Generated"
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"{text} #{index + 1}"
+
+
+def _extension(data: bytes) -> str:
+    content_type = sniff_content_type(data)
+    if content_type is None:
+        raise ResultError("The provider sent a result that is not a PNG, JPEG or WebP image.")
+    return _EXTENSIONS[content_type]
+
+
+def _decode(data: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ResultError(f"A result image could not be decoded ({exc}).") from None
+    return image
+
+
+async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+class _Job:
+    """State shared by one run: history entry, result tasks, and what was delivered."""
+
+    def __init__(self, history: HistoryStore, events: JobEventsProtocol) -> None:
+        self.history = history
+        self.events = events
+        self.history_id: str | None = None
+        self.delivered: dict[int, JobResult] = {}
+        self.started: set[int] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.compose: Callable[[int, bytes, Image.Image], JobResult] | None = None
+
+    # -- events
+
+    def stage(self, stage: str, fraction: float | None = None) -> None:
+        self.events.stage(stage, fraction)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def on_event(self, event: ImageEvent) -> None:
+        if event.kind == "partial":
+            self.spawn(self._partial(event))
+        elif event.kind == "completed":
+            self.take(event.index, event.data)
+
+    async def _partial(self, event: ImageEvent) -> None:
+        try:
+            image = await _off_loop(_decode, event.data)
+        except ResultError:
+            return  # a broken preview is not worth failing the request for
+        if event.index not in self.delivered:
+            self.events.partial(event.index, image)
+
+    def take(self, index: int, data: bytes) -> None:
+        """A finished image: store it at once, then compose and report it (in the background)."""
+        if index in self.started:
+            return
+        self.started.add(index)
+        assert self.history_id is not None
+        # Submitted to a thread right now, not when a task gets scheduled: once started, the write finishes
+        # even if the job is cancelled or fails a moment later.
+        saved = asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self.history.add_result, self.history_id, index, data, _extension(data))
+        )
+        self.spawn(self._finish_one(index, data, saved))
+
+    async def _finish_one(self, index: int, data: bytes, saved: asyncio.Future[Path]) -> None:
+        assert self.compose is not None
+        path = await saved
+        image = await _off_loop(_decode, data)
+        result = await _off_loop(self.compose, index, data, image)
+        result = dataclasses.replace(result, history_path=path)
+        self.delivered[index] = result
+        self.events.result(result)
+
+    async def drain(self) -> None:
+        """Wait for every background step; the good results are all delivered before a failure is raised."""
+        failures: list[BaseException] = []
+        while self.tasks:
+            outcomes = await asyncio.gather(*list(self.tasks), return_exceptions=True)
+            failures += [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
+
+    # -- history
+
+    async def begin(self, meta: dict[str, Any]) -> None:
+        future = asyncio.ensure_future(_off_loop(self.history.begin, meta))
+        try:
+            self.history_id = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The entry is being created in a thread anyway: mark it cancelled once it exists.
+            future.add_done_callback(self._cancel_late_entry)
+            raise
+
+    def _cancel_late_entry(self, future: asyncio.Future[str]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.history.finish(future.result(), error="Cancelled before the request was sent.", status="cancelled")
+
+    def fail(self, exc: BaseException) -> None:
+        """Record why the request ended (synchronously, so cancellation is not delayed by another await)."""
+        for task in list(self.tasks):
+            task.cancel()
+        if self.history_id is None:
+            return
+        cancelled = isinstance(exc, asyncio.CancelledError)
+        with contextlib.suppress(OSError):  # the original error matters more than a failed history update
+            self.history.finish(
+                self.history_id,
+                error=explain(exc).one_line(),
+                status="cancelled" if cancelled else "failed",
+                extra={"results_received": sorted(self.started)},
+            )
+
+    async def done(self, response: ImagesResponse) -> list[JobResult]:
+        for image in response.images:
+            self.take(image.index, image.data)
+        await self.drain()
+        usage = response.usage.to_json() if response.usage else None
+        results = [self.delivered[i] for i in sorted(self.delivered)]
+        assert self.history_id is not None
+        await _off_loop(
+            self.history.finish,
+            self.history_id,
+            request_id=response.request_id,
+            usage=usage,
+            extra={
+                "revised_prompts": [img.revised_prompt for img in response.images if img.revised_prompt],
+                "result_size": response.size,
+                "output_format": response.output_format,
+            },
+        )
+        return [dataclasses.replace(r, usage=usage, request_id=response.request_id) for r in results]
+
+
+def _backend_meta(client: Any) -> dict[str, Any]:
+    provider = getattr(client, "provider", None)
+    return {
+        "provider": getattr(provider, "name", None) or "custom",
+        "base_url": getattr(client, "base_url", None),
+    }
+
+
+def _params_meta(params: ImageParams) -> dict[str, Any]:
+    fields = dataclasses.asdict(params)
+    fields.pop("prompt", None)
+    return fields
+
+
+async def run_edit(
+    req: EditRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+) -> list[JobResult]:
+    """Edit the selected part of a layer; returns every result, each already in history."""
+    job = _Job(history, events or JobEvents())
+    job.stage("preparing", None)
+    validate(req.params, kind="edit", image_count=1 + len(req.references))  # fail fast, before the heavy work
+    try:
+        prep = await _off_loop(
+            prepare_edit,
+            req.layer,
+            req.selection,
+            model=req.params.model,
+            size=req.params.size,
+            options=req.options,
+            layer_offset=req.layer_offset,
+            references=req.references,
+        )
+    except PipelineInputError as exc:
+        raise ValidationError(str(exc), rule="input image") from exc
+    params = req.params.replace(size=prep.size_str)
+    images = [ImageInput("image.png", prep.image_png, "image/png")]
+    images += [ImageInput(f"reference-{i + 1}.png", png, "image/png") for i, png in enumerate(prep.reference_pngs)]
+    validate(params, kind="edit", image_count=len(images))  # a request that cannot be sent gets no history entry
+    layer_h, layer_w = req.layer.shape[:2]
+    x, y, w, h = prep.region
+    meta = {
+        "kind": "edit",
+        "prompt": params.prompt,
+        "params": _params_meta(params),
+        "model": params.model,
+        **_backend_meta(client),
+        "source_image": req.source_name,
+        "layer_size": [layer_w, layer_h],
+        "layer_offset": list(req.layer_offset),
+        "region": [x, y, w, h],
+        "offset": [req.layer_offset[0] + x, req.layer_offset[1] + y],
+        "request_size": prep.size_str,
+        "references": len(prep.reference_pngs),
+        "context": _jsonable(dataclasses.asdict(req.options)) if dataclasses.is_dataclass(req.options) else None,
+        "started": time.time(),
+    }
+
+    def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
+        try:
+            out = paste_back(prep, image, req.layer, req.selection)
+        except PipelineInputError as exc:
+            raise ResultError(f"Result {index + 1} cannot be placed: {exc}") from exc
+        return JobResult(
+            index=index,
+            image=image,
+            pixels=out.pixels,
+            offset=tuple(out.offset),  # type: ignore[arg-type]
+            alpha=out.alpha,
+            name=layer_name(params.prompt, index),
+            history_id=job.history_id or "",
+        )
+
+    job.compose = compose
+    return await _send(job, meta, lambda: client.edit(params, images, prep.mask_png, **_callbacks(job)))
+
+
+async def run_generate(
+    req: GenerateRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+) -> list[JobResult]:
+    """Generate new pictures; each result is scaled to cover the canvas (if given) and placed at (0, 0)."""
+    job = _Job(history, events or JobEvents())
+    job.stage("preparing", None)
+    params = req.params
+    validate(params, kind="generate")
+    meta = {
+        "kind": "generate",
+        "prompt": params.prompt,
+        "params": _params_meta(params),
+        "model": params.model,
+        **_backend_meta(client),
+        "source_image": req.source_name,
+        "canvas_size": list(req.canvas_size) if req.canvas_size else None,
+        "offset": [0, 0],
+        "started": time.time(),
+    }
+
+    def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
+        pixels = np.asarray(_cover(image.convert("RGBA"), req.canvas_size))
+        return JobResult(
+            index=index,
+            image=image,
+            pixels=pixels,
+            offset=(0, 0),
+            alpha=None,
+            name=layer_name(params.prompt, index),
+            history_id=job.history_id or "",
+        )
+
+    job.compose = compose
+    return await _send(job, meta, lambda: client.generate(params, **_callbacks(job)))
+
+
+def _callbacks(job: _Job) -> dict[str, Any]:
+    return {"on_event": job.on_event, "on_progress": job.stage}
+
+
+async def _send(
+    job: _Job, meta: dict[str, Any], call: Callable[[], Coroutine[Any, Any, ImagesResponse]]
+) -> list[JobResult]:
+    await job.begin(meta)
+    try:
+        response = await call()
+        job.stage("finishing", None)
+        return await job.done(response)
+    except asyncio.CancelledError as exc:
+        job.fail(exc)
+        raise
+    except Exception as exc:
+        # Results that arrived before the failure are paid for: deliver them, then report the failure.
+        try:
+            with contextlib.suppress(Exception):
+                await job.drain()
+        finally:
+            job.fail(exc)
+        raise
+
+
+def _cover(image: Image.Image, canvas: tuple[int, int] | None) -> Image.Image:
+    """Scale to cover the canvas without distortion, cropping the overhang equally on both sides."""
+    if canvas is None or image.size == tuple(canvas):
+        return image
+    cw, ch = canvas
+    scale = max(cw / image.width, ch / image.height)
+    w, h = max(cw, round(image.width * scale)), max(ch, round(image.height * scale))
+    scaled = image.resize((w, h), Image.Resampling.LANCZOS)
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return scaled.crop((left, top, left + cw, top + ch))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""GPT Image for GIMP 3: edit a selection, generate a layer or fuse layers with OpenAI-compatible models.
+
+This file runs inside GIMP's own Python, so it uses only the standard library and `gi`. It snapshots the
+pixels into a private job folder, starts the worker (the Python recorded by `gimp-gptimage install`, which
+runs the Qt dialog or a headless job) and inserts each result as a masked layer as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+import gptimage_host as host  # noqa: E402
+import gptimage_ipc as ipc  # noqa: E402
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+MENU_PATH = "<Image>/Filters/AI/GPT Image"
+
+PROCEDURES = {
+    "python-fu-gptimage-edit": (
+        "edit",
+        "_Edit Selection...",
+        "Repaint the selection (or the whole layer) of the active layer from a prompt",
+    ),
+    "python-fu-gptimage-generate": (
+        "generate",
+        "_Generate Layer...",
+        "Create a new layer from a text prompt",
+    ),
+    "python-fu-gptimage-fuse": (
+        "fuse",
+        "_Fuse Layers...",
+        "Combine the selected layers (the active one first) into a new picture from a prompt",
+    ),
+}
+
+
+def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, interactive: bool):
+    """Snapshot everything the worker needs; returns (job dict, raw files, layer to insert above)."""
+    host.check_image(image)
+    job = {
+        "command": command,
+        "interactive": interactive,
+        "image": host.image_info(image),
+        "layer": None,
+        "selection": None,
+        "references": [],
+        "params": params,
+    }
+    files: dict[str, bytes] = {}
+    if command == "generate":
+        selected = image.get_selected_layers()
+        return job, files, (selected[0] if selected else None)
+
+    layers = [host.source_layer(image, drawables)]
+    if command == "fuse":
+        layers = host.fuse_layers(image, drawables)
+    source = host.read_layer(layers[0])
+    files["layer.rgba"] = source.rgba
+    job["layer"] = _layer_entry(source, "layer.rgba")
+    if command == "edit":
+        coverage = host.read_selection(image, source)
+        if coverage is not None:
+            files["selection.gray"] = coverage
+            job["selection"] = {"file": "selection.gray"}
+    for i, layer in enumerate(layers[1:], start=1):
+        ref = host.read_layer(layer)
+        files[f"ref-{i}.rgba"] = ref.rgba
+        job["references"].append(_layer_entry(ref, f"ref-{i}.rgba"))
+    return job, files, layers[0]
+
+
+def _layer_entry(pixels: host.LayerPixels, file: str) -> dict:
+    return {
+        "name": pixels.name,
+        "file": file,
+        "width": pixels.width,
+        "height": pixels.height,
+        "offset_x": pixels.offset_x,
+        "offset_y": pixels.offset_y,
+    }
+
+
+def read_params(config: Gimp.ProcedureConfig) -> dict:
+    return {
+        "prompt": config.get_property("prompt") or "",
+        "n": int(config.get_property("n")),
+        "model": config.get_property("model") or "",
+        "size": config.get_property("size") or "",
+        "quality": config.get_property("quality") or "",
+        "base_url": config.get_property("base-url") or "",
+    }
+
+
+def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, interactive: bool) -> str | None:
+    """Run one job to the end; returns a note for the user (or None). Raises ipc.JobError on failure."""
+    if not interactive and not params["prompt"].strip():
+        raise ipc.JobError("A prompt is required: describe what the model should paint.")
+    python = ipc.worker_python(PLUGIN_DIR)
+    job, files, anchor = build_job(command, image, drawables, params, interactive)
+    job_dir = ipc.create_job_dir()
+    inserter = host.ResultInserter(image, anchor)
+    progress = host.ProgressBar("GPT Image: waiting for the model")
+    try:
+        ipc.write_job(job_dir, job, files)
+        del files  # the snapshot can be large; it lives in the job folder now
+        proc = ipc.start_worker(python, job_dir)
+        ipc.wait_for_job(
+            proc,
+            job_dir,
+            inserter.insert,
+            lambda p: progress.tick(p.text if p else None, p.fraction if p else None),
+        )
+    finally:
+        inserter.finish()
+        progress.end()
+        ipc.remove_job_dir(job_dir)
+    if inserter.skipped:
+        return f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
+    return None
+
+
+def run(procedure, run_mode, image, drawables, config, data):
+    command = PROCEDURES[procedure.get_name()][0]
+    try:
+        note = run_job(command, image, list(drawables), read_params(config), run_mode == Gimp.RunMode.INTERACTIVE)
+    except ipc.JobError as exc:
+        return _failure(procedure, str(exc))
+    except Exception as exc:
+        return _failure(procedure, f"GPT Image failed unexpectedly: {type(exc).__name__}: {exc}")
+    if note:
+        Gimp.message(note)
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def _failure(procedure, message: str):
+    error = GLib.Error.new_literal(Gimp.PlugIn.error_quark(), message, 0)
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, error)
+
+
+class GptImage(Gimp.PlugIn):
+    def do_set_i18n(self, name):
+        return False
+
+    def do_query_procedures(self):
+        return list(PROCEDURES)
+
+    def do_create_procedure(self, name):
+        Gegl.init(None)
+        command, label, blurb = PROCEDURES[name]
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        if command == "generate":
+            procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+        else:
+            procedure.set_sensitivity_mask(
+                Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES
+            )
+        procedure.set_documentation(blurb, blurb, name)
+        procedure.set_menu_label(label)
+        procedure.set_attribution("gimp-gptimage contributors", "GPL-3.0-or-later", "2026")
+        procedure.add_menu_path(MENU_PATH)
+        flags = GObject.ParamFlags.READWRITE
+        procedure.add_string_argument("prompt", "Prompt", "What the model should paint", "", flags)
+        procedure.add_int_argument("n", "Images", "How many results to make", 1, 10, 1, flags)
+        procedure.add_string_argument("model", "Model", "Model name (empty: the configured one)", "", flags)
+        procedure.add_string_argument("size", "Size", "e.g. 1024x1024 or auto (empty: automatic)", "", flags)
+        procedure.add_string_argument("quality", "Quality", "low, medium, high or auto (empty: default)", "", flags)
+        procedure.add_string_argument(
+            "base-url", "Base URL", "OpenAI-compatible endpoint (empty: the configured provider)", "", flags
+        )
+        return procedure
+
+
+if __name__ == "__main__":
+    Gimp.main(GptImage.__gtype__, sys.argv)

@@ -1,0 +1,178 @@
+"""The only code that talks to GIMP: read layers and the selection, insert results, drive the progress bar.
+
+Everything crossing this module's boundary is plain Python (bytes, ints, dicts), so the job logic in
+gptimage_ipc stays testable without GIMP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp  # noqa: E402
+from gptimage_ipc import JobError, OutboxResult  # noqa: E402
+
+RGBA_U8 = "R'G'B'A u8"
+COVERAGE_U8 = "Y u8"
+MAX_FUSE_LAYERS = 16
+
+
+@dataclass(frozen=True)
+class LayerPixels:
+    name: str
+    width: int
+    height: int
+    offset_x: int
+    offset_y: int
+    rgba: bytes
+
+
+def check_image(image: Gimp.Image) -> None:
+    if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
+        raise JobError(
+            "GPT Image works on RGB and grayscale images: convert this indexed image with Image > Mode > RGB first."
+        )
+
+
+def image_info(image: Gimp.Image) -> dict:
+    gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+    return {
+        "name": image.get_name() or "Untitled",
+        "width": image.get_width(),
+        "height": image.get_height(),
+        "base_type": "gray" if gray else "rgb",
+    }
+
+
+def as_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
+    """The layer behind a selected drawable (a selected layer mask stands for its layer)."""
+    if isinstance(drawable, Gimp.LayerMask):
+        return Gimp.Layer.from_mask(drawable)
+    if isinstance(drawable, Gimp.Layer):
+        return drawable
+    raise JobError("GPT Image works on layers: select a layer instead of a channel or path.")
+
+
+def source_layer(image: Gimp.Image, drawables: list) -> Gimp.Layer:
+    if drawables:
+        return as_layer(drawables[0])
+    selected = image.get_selected_layers()
+    if not selected:
+        raise JobError("Select the layer to edit first.")
+    return selected[0]
+
+
+def fuse_layers(image: Gimp.Image, drawables: list) -> list[Gimp.Layer]:
+    """The selected layers, the active one first; with a single selected layer, every visible layer."""
+    layers = [as_layer(d) for d in drawables] or list(image.get_selected_layers())
+    if len(layers) == 1:
+        layers += [lay for lay in image.get_layers() if lay.get_visible() and lay != layers[0]]
+    if not layers:
+        raise JobError("Select the layers to fuse first.")
+    if len(layers) > MAX_FUSE_LAYERS:
+        raise JobError(f"Fuse takes at most {MAX_FUSE_LAYERS} layers; {len(layers)} are selected.")
+    return layers
+
+
+def read_layer(layer: Gimp.Layer) -> LayerPixels:
+    """The whole layer as 8-bit sRGB RGBA, whatever the image's precision and mode."""
+    width, height = layer.get_width(), layer.get_height()
+    _, ox, oy = layer.get_offsets()
+    rect = Gegl.Rectangle.new(0, 0, width, height)
+    # The layer's buffer is in layer coordinates; its extent starts at (0, 0).
+    rgba = bytes(layer.get_buffer().get(rect, 1.0, RGBA_U8, Gegl.AbyssPolicy.NONE))
+    return LayerPixels(layer.get_name(), width, height, ox, oy, rgba)
+
+
+def read_selection(image: Gimp.Image, layer: LayerPixels) -> bytes | None:
+    """Soft selection coverage over the layer's extent (layer coordinates), or None when nothing is selected."""
+    if Gimp.Selection.is_empty(image):
+        return None
+    _, _, x1, y1, x2, y2 = Gimp.Selection.bounds(image)
+    lx1, ly1 = layer.offset_x, layer.offset_y
+    lx2, ly2 = lx1 + layer.width, ly1 + layer.height
+    if x2 <= lx1 or x1 >= lx2 or y2 <= ly1 or y1 >= ly2:
+        raise JobError(f"The selection does not touch the layer '{layer.name}': select inside it.")
+    rect = Gegl.Rectangle.new(lx1, ly1, layer.width, layer.height)
+    buffer = image.get_selection().get_buffer()
+    return bytes(buffer.get(rect, 1.0, COVERAGE_U8, Gegl.AbyssPolicy.NONE))
+
+
+@dataclass
+class ResultInserter:
+    """Inserts results as masked layers above an anchor, all of one run inside a single undo group.
+
+    The group opens with the first result and closes in finish(); if the user closes the image while
+    the worker runs, later results are skipped (the worker keeps them in history).
+    """
+
+    image: Gimp.Image
+    anchor: Gimp.Layer | None
+    inserted: list = field(default_factory=list)
+    skipped: int = 0
+    _group_open: bool = False
+
+    def insert(self, result: OutboxResult) -> None:
+        if not self.image.is_valid():
+            self.skipped += 1
+            return
+        if not self._group_open:
+            self.image.undo_group_start()
+            self._group_open = True
+        gray = self.image.get_base_type() == Gimp.ImageBaseType.GRAY
+        kind = Gimp.ImageType.GRAYA_IMAGE if gray else Gimp.ImageType.RGBA_IMAGE
+        layer = Gimp.Layer.new(self.image, result.name, result.width, result.height, kind, 100.0, Gimp.LayerMode.NORMAL)
+        parent, position = self._place()
+        self.image.insert_layer(layer, parent, position)
+        layer.set_offsets(result.offset_x, result.offset_y)
+        rect = Gegl.Rectangle.new(0, 0, result.width, result.height)
+        buffer = layer.get_buffer()
+        buffer.set(rect, RGBA_U8, result.pixels)
+        buffer.flush()
+        if result.mask is not None:
+            mask = layer.create_mask(Gimp.AddMaskType.WHITE)
+            layer.add_mask(mask)
+            mask_buffer = mask.get_buffer()
+            mask_buffer.set(rect, COVERAGE_U8, result.mask)
+            mask_buffer.flush()
+            mask.update(0, 0, result.width, result.height)
+        layer.update(0, 0, result.width, result.height)
+        self.inserted.append(layer)
+        self.image.set_selected_layers([layer])
+        Gimp.displays_flush()
+
+    def _place(self) -> tuple[Gimp.Layer | None, int]:
+        """Directly above the anchor (or above the previous result), else at the top of the stack."""
+        anchor = self.inserted[-1] if self.inserted else self.anchor
+        if anchor is None or not anchor.is_valid():
+            return None, 0
+        return anchor.get_parent(), self.image.get_item_position(anchor)
+
+    def finish(self) -> None:
+        if self._group_open and self.image.is_valid():
+            self.image.undo_group_end()
+            Gimp.displays_flush()
+        self._group_open = False
+
+
+class ProgressBar:
+    """GIMP's status-bar progress: a pulse while waiting, a real fraction when the worker reports one."""
+
+    def __init__(self, title: str) -> None:
+        self._text = title
+        Gimp.progress_init(title)
+
+    def tick(self, stage_text: str | None, fraction: float | None) -> None:
+        if stage_text and stage_text != self._text:
+            self._text = stage_text
+            Gimp.progress_set_text(stage_text)
+        if fraction is None:
+            Gimp.progress_pulse()
+        else:
+            Gimp.progress_update(max(0.0, min(1.0, fraction)))
+
+    def end(self) -> None:
+        Gimp.progress_end()

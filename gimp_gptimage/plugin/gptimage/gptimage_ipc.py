@@ -1,0 +1,233 @@
+"""Plug-in side of the job folder protocol (docs/architecture.md, "Job folder").
+
+Standard library only: GIMP on Windows and Flatpak runs plug-ins with its own Python, which cannot load
+numpy or PyQt6. Nothing here touches GIMP, so it is unit-tested outside GIMP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+PROTOCOL_VERSION = 1
+CONFIG_NAME = "gptimage_python.json"
+POLL_INTERVAL_S = 0.1
+WORKER_LOG = "worker.log"
+
+
+class JobError(Exception):
+    """A failure worth showing to the user as is (one line, no traceback)."""
+
+
+@dataclass(frozen=True)
+class OutboxResult:
+    """One finished image from the worker, ready to become a layer."""
+
+    index: int
+    name: str
+    width: int
+    height: int
+    offset_x: int
+    offset_y: int
+    pixels: bytes  # width * height * 4 bytes of R'G'B'A u8
+    mask: bytes | None  # width * height bytes of coverage, or None for "fully visible"
+    history_id: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    fraction: float | None
+    text: str
+
+
+def worker_python(plugin_dir: Path) -> str:
+    """The Python that `gimp-gptimage install` recorded next to the plug-in."""
+    config = plugin_dir / CONFIG_NAME
+    try:
+        python = json.loads(config.read_text(encoding="utf-8"))["python"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise JobError(
+            f"GPT Image is not set up ({config.name} missing or unreadable): run 'gimp-gptimage install'."
+        ) from exc
+    if not Path(python).exists():
+        raise JobError(
+            f"The Python recorded at install time no longer exists ({python}): run 'gimp-gptimage install' again."
+        )
+    return python
+
+
+def create_job_dir() -> Path:
+    """A private folder (mkdtemp makes it mode 0700) for one run."""
+    return Path(tempfile.mkdtemp(prefix="gptimage-job-"))
+
+
+def write_job(job_dir: Path, job: dict, files: dict[str, bytes]) -> None:
+    """Write the raw pixel files first and job.json last, so a reader never sees a job without its data."""
+    for name, data in files.items():
+        (job_dir / name).write_bytes(data)
+    (job_dir / "outbox").mkdir(exist_ok=True)
+    _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
+
+
+def start_worker(python: str, job_dir: Path) -> subprocess.Popen:
+    """Run `python -m gimp_gptimage.worker JOB_DIR` in its own process group, output into worker.log."""
+    env = {k: v for k, v in os.environ.items() if k not in _PYTHON_ENV_FROM_GIMP}
+    env["PYTHONUNBUFFERED"] = "1"
+    flags = 0
+    if sys.platform == "win32":
+        flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
+    with open(job_dir / WORKER_LOG, "wb") as log:
+        return subprocess.Popen(
+            [python, "-m", "gimp_gptimage.worker", str(job_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(job_dir),
+            start_new_session=sys.platform != "win32",
+            creationflags=flags,
+        )
+
+
+# GIMP sets these for its own Python; the worker's venv Python must not inherit them.
+_PYTHON_ENV_FROM_GIMP = frozenset({"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE"})
+
+
+class OutboxReader:
+    """Yields each outbox message once, in order, as soon as its NNNN.json has been renamed into place."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self._outbox = job_dir / "outbox"
+        self._seen: set[str] = set()
+
+    def new_results(self) -> list[OutboxResult]:
+        try:
+            names = sorted(n for n in os.listdir(self._outbox) if n.endswith(".json") and n[:-5].isdigit())
+        except FileNotFoundError:
+            return []
+        results = []
+        for name in names:
+            if name in self._seen:
+                continue
+            self._seen.add(name)
+            results.append(self._load(name))
+        return results
+
+    def _load(self, name: str) -> OutboxResult:
+        try:
+            msg = json.loads((self._outbox / name).read_text(encoding="utf-8"))
+            width, height = int(msg["width"]), int(msg["height"])
+            pixels = (self._outbox / msg["pixels"]).read_bytes()
+            mask = (self._outbox / msg["mask"]).read_bytes() if msg.get("mask") else None
+            result = OutboxResult(
+                index=int(name[:-5]),
+                name=str(msg["name"]),
+                width=width,
+                height=height,
+                offset_x=int(msg["offset_x"]),
+                offset_y=int(msg["offset_y"]),
+                pixels=pixels,
+                mask=mask,
+                history_id=msg.get("history_id"),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise JobError(f"The worker wrote an unreadable result ({name}): {exc}") from exc
+        if width <= 0 or height <= 0 or len(pixels) != width * height * 4:
+            raise JobError(f"The worker's result {name} has {len(pixels)} bytes for {width}x{height} RGBA.")
+        if mask is not None and len(mask) != width * height:
+            raise JobError(f"The worker's result {name} has a mask of {len(mask)} bytes for {width}x{height}.")
+        return result
+
+
+def read_progress(job_dir: Path) -> Progress | None:
+    data = _read_json(job_dir / "progress.json")
+    if not isinstance(data, dict):
+        return None
+    fraction = data.get("fraction")
+    return Progress(
+        stage=str(data.get("stage", "")),
+        fraction=float(fraction) if isinstance(fraction, (int, float)) else None,
+        text=str(data.get("text", "")),
+    )
+
+
+def read_done(job_dir: Path) -> dict | None:
+    data = _read_json(job_dir / "done.json")
+    return data if isinstance(data, dict) else None
+
+
+def wait_for_job(
+    proc: subprocess.Popen,
+    job_dir: Path,
+    on_result: Callable[[OutboxResult], None],
+    on_tick: Callable[[Progress | None], None],
+    interval: float = POLL_INTERVAL_S,
+) -> int:
+    """Poll until the worker is done, handing over each result as it appears; returns the result count.
+
+    Raises JobError with the worker's own message when it reports failure, or with the tail of its log
+    when it dies without reporting.
+    """
+    reader = OutboxReader(job_dir)
+    count = 0
+    while True:
+        done = read_done(job_dir)
+        exited = proc.poll() is not None
+        for result in reader.new_results():
+            on_result(result)
+            count += 1
+        if done is not None:
+            break
+        if exited:
+            # The worker may have written done.json just before exiting: look once more.
+            done = read_done(job_dir)
+            for result in reader.new_results():
+                on_result(result)
+                count += 1
+            if done is None:
+                raise JobError(
+                    f"The GPT Image worker stopped unexpectedly (exit code {proc.returncode})" + _log_tail(job_dir)
+                )
+            break
+        on_tick(read_progress(job_dir))
+        time.sleep(interval)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    if not done.get("ok"):
+        raise JobError(str(done.get("error") or "The GPT Image worker failed without a message."))
+    return count
+
+
+def remove_job_dir(job_dir: Path) -> None:
+    shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _log_tail(job_dir: Path) -> str:
+    try:
+        lines = (job_dir / WORKER_LOG).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "."
+    return f": {lines[-1]}" if lines else "."
+
+
+def _read_json(path: Path) -> object | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json_atomic(path: Path, obj: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj), encoding="utf-8")
+    os.replace(tmp, path)

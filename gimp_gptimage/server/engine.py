@@ -1,0 +1,250 @@
+"""The offline engine: real, deterministic image edits and generations without any model.
+
+- Masked edits fill the transparent part of the mask from its surroundings (OpenCV inpainting on a
+  downscaled copy for speed, upscaled, given the surroundings' grain, blended only inside the mask), so
+  removing an object looks plausible and every unmasked pixel is kept.
+- Unmasked single-image edits get a visible, prompt-keyed colour grade and posterisation: obviously not a
+  model's work, and never text burnt into the user's picture (the response fields say "offline" instead).
+- Several images are fused into the first: references are collaged into the masked area, or, without a
+  mask, blended in with a colour transfer towards them.
+- Generations are a seeded gradient with shapes and the prompt written small.
+Every result depends only on (inputs, prompt, index), and the index varies it slightly so n results differ.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import textwrap
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+WORK_EDGE = 384  # Telea runs on a copy this size, then is upscaled
+INPAINT_RADIUS = 5
+RELAX_EDGE = 128  # the membrane is relaxed on a copy this size
+RELAX_STEPS = 100
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _seed(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
+
+
+def edit_weight(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """How much each pixel is to be edited (0..1) from an API mask, where alpha 0 means "edit here"."""
+    alpha = np.asarray(_resize(mask.convert("RGBA"), size).getchannel("A"), dtype=np.float32)
+    return 1.0 - alpha / 255.0
+
+
+class OfflineEngine:
+    """Stateless and thread-safe; the server calls it from worker threads."""
+
+    name = "offline"
+
+    def edit(
+        self,
+        images: list[Image.Image],
+        mask: Image.Image | None,
+        prompt: str,
+        size: tuple[int, int],
+        index: int = 0,
+        keep_alpha: bool = False,
+    ) -> Image.Image:
+        """Edit `images[0]` (guided by `mask` and the other images) and return it at `size`."""
+        base = np.asarray(images[0].convert("RGBA"))
+        rgb, alpha = base[..., :3].copy(), base[..., 3].copy()
+        weight = edit_weight(mask, images[0].size) if mask is not None else None
+        if weight is not None and not weight.any():
+            weight = None
+        seed = _seed(prompt, index)
+        if weight is not None:
+            rgb = inpaint(rgb, weight, seed)
+            if keep_alpha and (alpha < 255).any():
+                alpha = np.clip(inpaint(np.dstack([alpha] * 3), weight, seed, grain=False)[..., 0], 0, 255)
+        if len(images) > 1:
+            rgb = fuse(rgb, [np.asarray(im.convert("RGB")) for im in images[1:]], weight, seed)
+        elif weight is None:
+            rgb = restyle(rgb, prompt, index)
+        result = Image.fromarray(np.dstack([rgb, alpha]) if keep_alpha else rgb)
+        return _resize(result, size)
+
+    def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:
+        return render_picture(prompt, size, _seed("generate", prompt, index), transparent)
+
+
+def inpaint(rgb: np.ndarray, weight: np.ndarray, seed: int, *, grain: bool = True) -> np.ndarray:
+    """Fill where `weight` > 0 from the surroundings; pixels with weight 0 are returned unchanged.
+
+    The hole gets the smoothest surface that meets its border (a membrane: push-pull, refined by
+    relaxation at low resolution), Telea inpainting near the border to carry edges a little way in, and
+    grain as strong as the surrounding texture so the fill does not look airbrushed.
+    """
+    height, width = weight.shape
+    hole = (weight > 0.5) if (weight > 0.5).any() else (weight > 0)
+    # Grow the hole so the removed object's anti-aliased fringe does not leak into the fill.
+    grow = max(2, round(max(height, width) / 300))
+    grown = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    image = rgb.astype(np.float32)
+    fill = _membrane(image, grown.astype(bool))
+    scale = min(1.0, WORK_EDGE / max(height, width))
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    small_hole = cv2.resize(grown, small_size, interpolation=cv2.INTER_NEAREST) if scale < 1 else grown
+    telea = cv2.inpaint(np.ascontiguousarray(small), small_hole, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    if scale < 1:
+        telea = cv2.resize(telea, (width, height), interpolation=cv2.INTER_LINEAR)
+    depth = cv2.distanceTransform(grown, cv2.DIST_L2, 5)
+    near_border = np.clip(1.0 - depth / (6.0 * grow), 0.0, 1.0)[..., None]
+    fill = telea.astype(np.float32) * near_border + fill * (1 - near_border)
+    if grain:
+        fill += _grain_like(rgb, grown.astype(bool), seed)[..., None]
+    w = weight[..., None].astype(np.float32)
+    out = image * (1 - w) + fill * w
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _membrane(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The smooth surface through the border of `hole`: push-pull, then relaxed towards harmonic."""
+    known = 1.0 - hole.astype(np.float32)
+    fill = _push_pull(image, known)
+    height, width = hole.shape
+    scale = min(1.0, RELAX_EDGE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    start = cv2.resize(fill, size, interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    inside_f = inside.astype(np.float32)[..., None]
+    fixed = start * (1 - inside_f)
+    relaxed = start
+    for _ in range(RELAX_STEPS):
+        relaxed = fixed + cv2.blur(relaxed, (3, 3)) * inside_f
+    change = cv2.resize(relaxed - start, (width, height), interpolation=cv2.INTER_LINEAR)
+    return fill + change * hole[..., None]
+
+
+def _push_pull(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill unknown pixels with a multi-scale average of known ones (known pixels come back unchanged)."""
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    colour, cover = image * known[..., None], known
+    while min(cover.shape) > 1 and not (cover > 0).all():
+        levels.append((colour, cover))
+        size = ((cover.shape[1] + 1) // 2, (cover.shape[0] + 1) // 2)
+        colour = cv2.resize(colour, size, interpolation=cv2.INTER_AREA)
+        cover = cv2.resize(cover, size, interpolation=cv2.INTER_AREA)
+    filled = colour / np.maximum(cover, 1e-6)[..., None]
+    if not (cover > 0).any():
+        return image
+    for colour, cover in reversed(levels):
+        up = cv2.resize(filled, (cover.shape[1], cover.shape[0]), interpolation=cv2.INTER_LINEAR)
+        mean = colour / np.maximum(cover, 1e-6)[..., None]
+        alpha = cover[..., None]
+        filled = mean * alpha + up * (1 - alpha)
+    return filled
+
+
+def _grain_like(rgb: np.ndarray, hole: np.ndarray, seed: int) -> np.ndarray:
+    """Seeded luminance noise as strong as the fine texture around the hole (a smooth fill looks fake)."""
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hole
+    luma = rgb.astype(np.float32) @ _LUMA
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
+    # Median absolute deviation: robust to the strong edges (the object's outline) in the ring.
+    strength = float(np.median(np.abs(detail[ring]))) * 1.4826 if ring.any() else 0.0
+    noise = np.random.default_rng(seed).standard_normal(hole.shape).astype(np.float32)
+    return cv2.GaussianBlur(noise, (0, 0), 0.7) * strength * 1.5
+
+
+def restyle(rgb: np.ndarray, prompt: str, index: int) -> np.ndarray:
+    """A prompt-keyed colour grade plus posterisation: visibly an offline stand-in for a model's restyle."""
+    key = hashlib.sha256(prompt.encode()).digest()
+    hue = (key[0] / 255 + index * 0.04) % 1.0
+    tint = np.array(colorsys.hsv_to_rgb(hue, 0.55, 1.0), dtype=np.float32)
+    pixels = rgb.astype(np.float32)
+    luma = pixels @ _LUMA
+    graded = 0.55 * pixels + 0.45 * np.minimum(luma[..., None] * tint * 1.2, 255)
+    levels = 5 + key[1] % 4
+    posterised = np.round(graded / 255 * (levels - 1)) / (levels - 1) * 255
+    return np.clip(0.5 * graded + 0.5 * posterised + 0.5, 0, 255).astype(np.uint8)
+
+
+def _fit(image: np.ndarray, box: tuple[int, int]) -> np.ndarray:
+    """Resize to fit inside box (w, h), keeping the aspect ratio."""
+    height, width = image.shape[:2]
+    scale = min(box[0] / width, box[1] / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+def fuse(rgb: np.ndarray, references: list[np.ndarray], weight: np.ndarray | None, seed: int) -> np.ndarray:
+    """Bring the references into the first image: collaged into the masked area, or blended over it."""
+    out = rgb.astype(np.float32)
+    gain = 1.0 + np.random.default_rng(seed).uniform(-0.03, 0.03)
+    if weight is not None:
+        ys, xs = np.nonzero(weight > 0)
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        cell_w = max(1, (x1 - x0) // len(references))
+        patch = out[y0:y1, x0:x1].copy()
+        for i, ref in enumerate(references):
+            fitted = _fit(ref, (cell_w, y1 - y0)).astype(np.float32)
+            fh, fw = fitted.shape[:2]
+            top, left = (y1 - y0 - fh) // 2, i * cell_w + (cell_w - fw) // 2
+            patch[top : top + fh, left : left + fw] = fitted * gain
+        w = weight[y0:y1, x0:x1, None]
+        out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1 - w) + patch * w
+    else:
+        height, width = rgb.shape[:2]
+        refs = [cv2.resize(r, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) for r in references]
+        mean_ref = np.mean(refs, axis=0)
+        # Move the base's colour statistics halfway towards the references', then blend them in.
+        mean, std = out.reshape(-1, 3).mean(0), out.reshape(-1, 3).std(0) + 1e-3
+        ref_mean, ref_std = mean_ref.reshape(-1, 3).mean(0), mean_ref.reshape(-1, 3).std(0) + 1e-3
+        target_mean, target_std = (mean + ref_mean) / 2, (std + ref_std) / 2
+        transferred = (out - mean) / std * target_std + target_mean
+        out = (0.7 * transferred + 0.3 * mean_ref) * gain
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def render_picture(prompt: str, size: tuple[int, int], seed: int, transparent: bool) -> Image.Image:
+    """A deterministic picture for a prompt: seeded gradient, shapes, and the prompt written small."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    if transparent:
+        image = Image.new("RGBA", size, (0, 0, 0, 0))
+    else:
+        start, end = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        angle = rng.uniform(0, 2 * np.pi)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        t = xs / width * np.cos(angle) + ys / height * np.sin(angle)
+        t = (t - t.min()) / max(float(np.ptp(t)), 1e-6)
+        gradient = start[None, None, :] * (1 - t[..., None]) + end[None, None, :] * t[..., None]
+        image = Image.fromarray(gradient.astype(np.uint8)).convert("RGBA")
+    draw = ImageDraw.Draw(image, "RGBA")
+    for _ in range(int(rng.integers(5, 12))):
+        colour = (*(int(c) for c in rng.integers(0, 256, 3)), int(rng.integers(140, 256)))
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        radius = rng.uniform(0.05, 0.25) * min(width, height)
+        box = (cx - radius, cy - radius, cx + radius, cy + radius)
+        shape = int(rng.integers(0, 3))
+        if shape == 0:
+            draw.ellipse(box, fill=colour)
+        elif shape == 1:
+            draw.rectangle(box, fill=colour)
+        else:
+            points = [(cx + radius * np.cos(a), cy + radius * np.sin(a)) for a in rng.uniform(0, 2 * np.pi, 3)]
+            draw.polygon(points, fill=colour)
+    font_px = max(10, width // 64)
+    font = ImageFont.load_default(size=font_px)
+    lines = textwrap.wrap(prompt, width=max(10, int(width * 0.9 / (font_px * 0.6))))[:3]
+    if lines:
+        margin = font_px
+        line_height = int(font_px * 1.3)
+        top = height - margin - line_height * len(lines)
+        draw.rectangle((0, top - margin // 2, width, height), fill=(0, 0, 0, 110))
+        for i, line in enumerate(lines):
+            draw.text((margin, top + i * line_height), line, fill=(255, 255, 255, 230), font=font)
+    return image if transparent else image.convert("RGB")

@@ -1,0 +1,101 @@
+"""Image I/O for the local server: decoding uploads, picking output sizes, encoding results and previews."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+import zlib
+
+from PIL import Image, ImageFilter
+
+from ..api.params import FIXED_SIZES, GRID, MAX_EDGE, MAX_PIXELS, MAX_RATIO, MIN_PIXELS, model_spec
+
+# Refuse to decode absurdly large uploads (the real API caps files at 50 MB; this caps pixels too).
+MAX_UPLOAD_PIXELS = 8192 * 8192
+DEFAULT_QUALITY = 90  # encoder quality when output_compression is not given
+AUTO_PIXELS = 1024 * 1024  # size=auto aims at about a megapixel, like the real models
+
+
+class UndecodableImage(ValueError):
+    pass
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """A fully loaded upload; UndecodableImage if it is not a readable PNG/JPEG/WebP of sane dimensions."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ("PNG", "JPEG", "WEBP"):
+                raise UndecodableImage(f"unsupported image format {image.format}")
+            if image.width * image.height > MAX_UPLOAD_PIXELS:
+                raise UndecodableImage("image too large")
+            image.load()
+    except UndecodableImage:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UndecodableImage(str(exc)) from exc
+    return image
+
+
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def _free_size_for_aspect(aspect: float) -> tuple[int, int]:
+    """The valid gpt-image-2 size closest to a megapixel with the given width/height ratio."""
+    aspect = min(max(aspect, 1 / MAX_RATIO), MAX_RATIO)
+    width = round(math.sqrt(AUTO_PIXELS * aspect) / GRID) * GRID
+    height = round(math.sqrt(AUTO_PIXELS / aspect) / GRID) * GRID
+    width, height = min(width, MAX_EDGE), min(height, MAX_EDGE)
+    while width * height < MIN_PIXELS:
+        width, height = width + GRID, height + GRID
+    while width * height > MAX_PIXELS:
+        width, height = width - GRID, height - GRID
+    return width, height
+
+
+def resolve_size(size: str, model: str, source: tuple[int, int] | None) -> tuple[int, int]:
+    """The pixel size to produce: the requested one, or for `auto` one that keeps the input's aspect."""
+    if size != "auto":
+        width, height = size.split("x")
+        return int(width), int(height)
+    spec = model_spec(model)
+    aspect = source[0] / source[1] if source else 1.0
+    if spec is not None and not spec.free_sizes:
+        candidates = [tuple(int(v) for v in s.split("x")) for s in FIXED_SIZES]
+        return min(candidates, key=lambda wh: abs(math.log((wh[0] / wh[1]) / aspect)))  # type: ignore[return-value]
+    return _free_size_for_aspect(aspect)
+
+
+def encode_image(image: Image.Image, output_format: str, compression: int | None) -> bytes:
+    """Encode as png/jpeg/webp; `compression` is the API's 0-100 quality for the lossy formats."""
+    buffer = io.BytesIO()
+    if output_format == "jpeg":
+        image.convert("RGB").save(buffer, "JPEG", quality=compression if compression is not None else DEFAULT_QUALITY)
+    elif output_format == "webp":
+        quality = compression if compression is not None else DEFAULT_QUALITY
+        image.save(buffer, "WEBP", quality=quality, method=0)
+    else:
+        image.save(buffer, "PNG", compress_level=1)  # fast: results are re-encoded by whoever keeps them
+    return buffer.getvalue()
+
+
+def preview(image: Image.Image, step: int, steps: int) -> Image.Image:
+    """Partial image `step` of `steps`: a blurred low-resolution version that sharpens with each step."""
+    factor = 2 ** (steps - step + 1)
+    small = image.resize((max(1, image.width // factor), max(1, image.height // factor)), Image.Resampling.BILINEAR)
+    return small.resize(image.size, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(factor / 2))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def decompression_bomb_png(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A tiny PNG whose header declares enormous dimensions: a client must check before decoding."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    rows = zlib.compress(b"\x00" * (width * 3 + 1) * 4, 9)  # only the first rows are present
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", rows) + _png_chunk(b"IEND", b"")

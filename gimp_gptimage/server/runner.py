@@ -1,0 +1,227 @@
+"""Running the app on real sockets: `LocalServer` (a background thread, for tests and the embedded backend)
+and `serve()` (the foreground `gimp-gptimage serve` command)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TextIO
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .app import create_app
+from .engine import OfflineEngine
+from .faults import Fault, FaultPlan
+from .parsing import PROFILES
+
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+BANNER = "gimp-gptimage local server listening on {url}"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _config(app: Starlette, log_level: str) -> uvicorn.Config:
+    # h11 is pinned: fault injection resets connections through its transport (see faults.reset_connection).
+    return uvicorn.Config(
+        app,
+        http="h11",
+        ws="none",
+        lifespan="off",
+        loop="asyncio",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=30,
+    )
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/v1"
+
+
+class LocalServer:
+    """The local Images API on an ephemeral loopback port, served by uvicorn in a background thread.
+
+    with LocalServer(profile="crazyrouter") as server:
+        client = ImagesClient(server.base_url, "any-key")
+        server.faults.add(Fault("status", status=429, retry_after=1))
+    Works from synchronous code and from inside a running event loop (`async with` too).
+    """
+
+    def __init__(
+        self,
+        profile: str = "openai",
+        api_key: str | None = None,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        engine: OfflineEngine | None = None,
+        faults: Iterable[Fault] = (),
+        log_level: str = "warning",
+    ) -> None:
+        self.faults = FaultPlan(faults)
+        self.app = create_app(profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self.faults)
+        self.host = host
+        self._port = port
+        self._log_level = log_level
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        return _base_url(self.host, self._port)
+
+    @property
+    def root_url(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def start(self) -> LocalServer:
+        if self._thread is not None:
+            raise RuntimeError("LocalServer already started")
+        sock = _bind(self.host, self._port)
+        self._port = sock.getsockname()[1]
+        self._server = uvicorn.Server(_config(self.app, self._log_level))
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name=f"gptimage-server-{self._port}", daemon=True
+        )
+        self._thread.start()
+        self._wait_ready()
+        return self
+
+    def _run(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            self._server.run(sockets=[sock])
+        except BaseException as exc:  # reported by start() or stop()
+            self._error = exc
+        finally:
+            sock.close()
+
+    def _wait_ready(self) -> None:
+        assert self._server is not None and self._thread is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not self._server.started:
+            error = self._error
+            self.stop()
+            raise RuntimeError(f"local server did not start: {error!r}")
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(STOP_TIMEOUT)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(STOP_TIMEOUT)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> LocalServer:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    profile: str = "openai",
+    api_key: str | None = None,
+    latency: float = 0.0,
+    faults: Iterable[Fault | str] = (),
+    *,
+    out: TextIO | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run the local server in the foreground until interrupted; prints the base URL once it accepts
+    connections. Fault specs may be given as strings (`Fault.parse` syntax)."""
+    plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
+    app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
+    sock = _bind(host, port)
+    server = uvicorn.Server(_config(app, log_level))
+    url = _base_url(host, sock.getsockname()[1])
+    stream = out or sys.stdout
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            print(BANNER.format(url=url), file=stream, flush=True)
+        await task
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    finally:
+        sock.close()
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `serve` options; the CLI's `serve` subcommand uses this too."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: 8765)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="openai", help="provider to imitate")
+    parser.add_argument(
+        "--require-key-env",
+        metavar="VAR",
+        help="accept only the API key in this environment variable (default: any non-empty key)",
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="artificial seconds before each answer")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=Fault.parse,
+        metavar="SPEC",
+        help="inject a fault, e.g. status:429,retry_after=2 | html:502 | reset | reset_after:2 | drip:200 (repeatable)",
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> None:
+    api_key = None
+    if args.require_key_env:
+        api_key = os.environ.get(args.require_key_env)
+        if not api_key:
+            raise SystemExit(f"error: environment variable {args.require_key_env} is not set")
+    serve(args.host, args.port, args.profile, api_key, args.latency, args.fault)

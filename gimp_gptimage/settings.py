@@ -1,0 +1,237 @@
+"""Non-secret settings, kept as JSON in the user's config folder (platformdirs).
+
+Providers, the chosen provider, default parameters, context options, language, history policy and recent
+prompts. The API key is never here: it lives in the OS keychain (see keystore.py). A corrupt or
+newer-version file is kept as a backup and the defaults are used, with `SettingsStore.problem` saying so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .api.params import DEFAULT_MODEL, ImageParams
+from .api.providers import PRESETS
+from .atomic import atomic_write_json
+from .history import HistoryPolicy, scrub
+
+SETTINGS_VERSION = 1
+SETTINGS_FILE = "settings.json"
+MAX_RECENT_PROMPTS = 20
+
+
+def default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir("gimp-gptimage", appauthor=False))
+
+
+@dataclass
+class ProviderConfig:
+    """A provider the user can pick: a preset's name or a custom endpoint."""
+
+    name: str
+    base_url: str
+    model: str = DEFAULT_MODEL
+    allow_insecure: bool = False  # plain http:// to a non-loopback host, only when the user says so
+
+
+@dataclass
+class ParamDefaults:
+    """Defaults for a new request; None means "leave it to the provider"."""
+
+    model: str = ""  # empty: the provider's default model
+    size: str = "auto"
+    quality: str = "auto"
+    n: int = 1
+    background: str | None = None
+    output_format: str | None = None
+    output_compression: int | None = None
+    input_fidelity: str | None = None
+    moderation: str | None = None
+    stream: bool = True
+    partial_images: int | None = 2
+
+    def to_params(self, prompt: str, provider_model: str = "") -> ImageParams:
+        """A request with these defaults; the model falls back to the provider's, then the global default."""
+        fields = dataclasses.asdict(self)
+        fields["model"] = self.model or provider_model or DEFAULT_MODEL
+        if not self.stream:
+            fields["partial_images"] = None
+        return ImageParams(prompt=prompt, **fields)
+
+
+@dataclass
+class ContextDefaults:
+    """Defaults for pipeline.ContextOptions (same field names); None keeps the pipeline's own default."""
+
+    mode: str = "auto"
+    padding_px: int | None = None
+    grow_px: int | None = None
+    feather_px: int | None = None
+    # 0: every unselected pixel stays bit-identical (the retoucher's promise); a margin is the user's choice.
+    blend_margin_px: int | None = 0
+    colour_match: bool = True
+
+    def to_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def default_providers() -> list[ProviderConfig]:
+    return [ProviderConfig(p.name, p.base_url) for p in PRESETS.values() if p.name != "local"]
+
+
+@dataclass
+class Settings:
+    providers: list[ProviderConfig] = field(default_factory=default_providers)
+    provider: str | None = None  # None: nothing chosen yet, use the embedded offline engine
+    defaults: ParamDefaults = field(default_factory=ParamDefaults)
+    context: ContextDefaults = field(default_factory=ContextDefaults)
+    language: str | None = None  # None: follow the system locale
+    history: HistoryPolicy = field(default_factory=HistoryPolicy)
+    recent_prompts: list[str] = field(default_factory=list)
+
+    def find_provider(self, name: str) -> ProviderConfig | None:
+        wanted = name.strip().lower()
+        return next((p for p in self.providers if p.name.lower() == wanted), None)
+
+    def remember_prompt(self, prompt: str) -> None:
+        """Put prompt first in the recent list (no duplicates, bounded)."""
+        prompt = prompt.strip()
+        if not prompt:
+            return
+        self.recent_prompts = [prompt, *(p for p in self.recent_prompts if p != prompt)][:MAX_RECENT_PROMPTS]
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["version"] = SETTINGS_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        """Build settings from a parsed file; unknown keys are ignored, wrong types raise ValueError."""
+        base = cls()
+        providers = base.providers
+        if "providers" in data:
+            providers = [_build(ProviderConfig, p) for p in _as_list(data["providers"], "providers")]
+        provider = data.get("provider")
+        if provider is not None and not isinstance(provider, str):
+            raise ValueError("'provider' must be a name or null")
+        language = data.get("language")
+        if language is not None and not isinstance(language, str):
+            raise ValueError("'language' must be a string or null")
+        prompts = [p for p in _as_list(data.get("recent_prompts", []), "recent_prompts") if isinstance(p, str)]
+        return cls(
+            providers=providers,
+            provider=provider or None,
+            defaults=_build(ParamDefaults, data.get("defaults", {})),
+            context=_build(ContextDefaults, data.get("context", {})),
+            language=language or None,
+            history=_build(HistoryPolicy, data.get("history", {})),
+            recent_prompts=prompts[:MAX_RECENT_PROMPTS],
+        )
+
+
+def _as_list(value: object, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"'{name}' must be a list")
+    return value
+
+
+def _build(kind: type, data: object) -> Any:
+    """A dataclass from a dict, ignoring unknown keys and checking each known value's type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{kind.__name__} must be an object")
+    defaults = kind() if kind is not ProviderConfig else None
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        expected = getattr(defaults, f.name, None) if defaults is not None else None
+        if not _type_ok(value, f.type, expected):
+            raise ValueError(f"{kind.__name__}.{f.name} has the wrong type ({type(value).__name__})")
+        values[f.name] = value
+    try:
+        return kind(**values)
+    except TypeError as exc:  # a required field (e.g. a provider's name) is missing
+        raise ValueError(f"{kind.__name__} is incomplete ({exc})") from None
+
+
+def _type_ok(value: object, annotation: object, default: object) -> bool:
+    text = str(annotation)
+    if value is None:
+        return "None" in text
+    if "bool" in text:
+        return isinstance(value, bool) or ("int" in text and isinstance(value, int))
+    if "float" in text:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if "int" in text:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if "str" in text:
+        return isinstance(value, str)
+    return default is None or isinstance(value, type(default))
+
+
+class SettingsStore:
+    """Loads and saves settings.json; `problem` explains any file it could not use."""
+
+    def __init__(self, config_dir: Path | None = None) -> None:
+        self.dir = Path(config_dir) if config_dir is not None else default_config_dir()
+        self.path = self.dir / SETTINGS_FILE
+        self.problem: str | None = None
+
+    def load(self) -> Settings:
+        self.problem = None
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Settings()
+        except OSError as exc:
+            self.problem = f"Could not read the settings file {self.path} ({exc.strerror}); using defaults."
+            return Settings()
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("the file is not a JSON object")
+            version = data.get("version", SETTINGS_VERSION)
+            if version != SETTINGS_VERSION:
+                raise ValueError(f"it has version {version!r}, this program reads version {SETTINGS_VERSION}")
+            return Settings.from_json(data)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+            backup = self._backup()
+            self.problem = (
+                f"The settings file could not be used ({_short(exc)}); it was kept as {backup.name} and the "
+                "defaults are in use."
+            )
+            return Settings()
+
+    def save(self, settings: Settings) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.path, scrub(settings.to_json()))
+
+    def _backup(self) -> Path:
+        backup = self.path.with_name(f"{SETTINGS_FILE}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while backup.exists():
+            backup = backup.with_name(f"{SETTINGS_FILE}.bad-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+            n += 1
+        self.path.replace(backup)
+        return backup
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def load_settings(config_dir: Path | None = None) -> Settings:
+    return SettingsStore(config_dir).load()
+
+
+def save_settings(settings: Settings, config_dir: Path | None = None) -> None:
+    SettingsStore(config_dir).save(settings)

@@ -1,0 +1,75 @@
+"""`python -m gimp_gptimage.worker JOB_DIR`: the process the GIMP plug-in starts for each run.
+
+Interactive jobs open the Qt dialog, batch jobs run headless. Whatever happens, the job ends with
+done.json so the plug-in never waits on a dead worker, and the user sees one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from gimp_gptimage.api.errors import explain
+from gimp_gptimage.jobs.jobfile import JobFileError, is_done, load_job, write_done
+
+USAGE = "usage: python -m gimp_gptimage.worker JOB_DIR"
+
+
+def dialog_runner() -> Callable[[Path], object] | None:
+    """qt_ui.app.run_job_dialog, or None while the dialog package is not installed."""
+    try:
+        module = importlib.import_module("qt_ui.app")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("qt_ui", "qt_ui.app"):
+            return None
+        raise
+    return getattr(module, "run_job_dialog", None)
+
+
+def run(job_dir: Path) -> int:
+    """Run one job to done.json; returns the process exit code."""
+    try:
+        job = load_job(job_dir)
+        runner = dialog_runner() if job.interactive else None
+        if runner is None:
+            from gimp_gptimage.jobs import headless
+
+            runner = headless.run
+        runner(job_dir)
+    except JobFileError as exc:
+        return _fail(job_dir, str(exc))
+    except Exception as exc:
+        traceback.print_exc()  # into worker.log, for a bug report; the user gets one line
+        return _fail(job_dir, explain(exc).one_line())
+    if not is_done(job_dir):
+        write_done(job_dir)
+    return 0
+
+
+def _fail(job_dir: Path, message: str) -> int:
+    if not is_done(job_dir):
+        write_done(job_dir, message)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not Path(args[0]).is_dir():
+        print(USAGE, file=sys.stderr)
+        return 2
+    job_dir = Path(args[0])
+    parent = os.getppid()
+    code = run(job_dir)
+    if os.name == "posix" and os.getppid() != parent:
+        # The plug-in died (e.g. GIMP's Cancel kills it): nobody else will remove the job folder.
+        shutil.rmtree(job_dir, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

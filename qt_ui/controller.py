@@ -1,0 +1,277 @@
+"""Runs jobs for the dialog: model → request → job runner → model. The only place a run's task lives.
+
+Everything slow happens off the GUI thread: the job runner prepares, decodes and pastes back in worker
+threads; thumbnails are made here in worker threads too, and only the finished few hundred KB are turned
+into QImages on the event loop. Cancel is plain task cancellation: the HTTP request is aborted at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PIL import Image
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from gimp_gptimage.api.client import ImagesClient
+from gimp_gptimage.api.errors import ConfigError, explain
+from gimp_gptimage.api.types import Usage
+from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobResult, run_edit, run_generate
+from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
+from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.settings import Settings
+
+from .images import array_thumbnail, pil_thumbnail, to_qimage
+from .insert import InsertItem, InsertTarget
+from .model import DialogModel, ResultItem
+from .source import EditSource
+from .tasks import TaskBag
+
+
+class LocalServerHolder:
+    """Starts the embedded server on first use (in a worker thread) and keeps it for the dialog's life."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._backend: Backend | None = None
+        self._lock = asyncio.Lock()
+
+    async def backend(self) -> Backend:
+        async with self._lock:
+            if self._backend is None:
+                from gimp_gptimage.server import LocalServer
+
+                server = await asyncio.to_thread(lambda: self._stack.enter_context(LocalServer()))
+                self._backend = local_backend(server.base_url)
+            return self._backend
+
+    def close(self) -> None:
+        self._stack.close()
+        self._backend = None
+
+
+class _ModelEvents:
+    """JobEvents → model. Called on the event loop; anything heavy is sent to a thread."""
+
+    def __init__(self, controller: JobController) -> None:
+        self.c = controller
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        self.c.model.stage = stage
+        self.c.model.progress = fraction
+
+    def partial(self, index: int, image: Image.Image) -> None:
+        arrived = time.perf_counter()
+        self.c.spawn(self.c.show_partial(index, image, arrived))
+
+    def result(self, result: JobResult) -> None:
+        self.c.spawn(self.c.show_result(result))
+
+
+class JobController(QObject):
+    """Owns the running task, the backend and the insert target; reports through the model only."""
+
+    partial_shown = pyqtSignal(int, float)  # index, perf_counter() of the partial's arrival (benchmark hook)
+    inserted = pyqtSignal(str)
+
+    def __init__(
+        self,
+        model: DialogModel,
+        source: EditSource,
+        target: InsertTarget,
+        settings: Settings,
+        history: HistoryStore,
+        backend: Backend | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.source = source
+        self.target = target
+        self.settings = settings
+        self.history = history
+        self.fixed_backend = backend  # tests and benchmarks pass their own server here
+        self.local = LocalServerHolder()
+        self.task: asyncio.Task[None] | None = None
+        self.helpers = TaskBag()
+        self._started = 0.0
+        self._secret: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._tick)
+        self.on_run_started: Callable[[], None] | None = None
+
+    # -- backend ----------------------------------------------------------------------------------------
+
+    def describe_backend(self) -> tuple[str, str]:
+        """What a run would talk to, without starting anything: ("offline", ""), ("problem", message) or
+        ("provider", name)."""
+        if self.fixed_backend is not None:
+            return ("offline", "") if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
+        try:
+            backend = resolve_backend(self.settings, self.model.provider)
+        except ConfigError as exc:
+            return "problem", exc.message
+        return ("offline", "") if backend is None else ("provider", backend.name)
+
+    async def backend(self) -> Backend:
+        if self.fixed_backend is not None:
+            return self.fixed_backend
+        backend = resolve_backend(self.settings, self.model.provider)
+        return backend if backend is not None else await self.local.backend()
+
+    # -- running ----------------------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def start(self) -> bool:
+        if self.running() or not self.model.is_valid():
+            return False
+        self.model.clear_run()
+        self.model.state = "running"
+        self.model.stage = "preparing"
+        self._started = time.monotonic()
+        self._timer.start()
+        if self.on_run_started is not None:
+            self.on_run_started()
+        self.task = asyncio.ensure_future(self._run())
+        return True
+
+    def cancel(self) -> None:
+        if self.running():
+            assert self.task is not None
+            self.task.cancel()
+
+    async def wait(self) -> None:
+        """Until the current run (if any) has finished, including its thumbnails."""
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.task)
+
+    def spawn(self, coro: Any) -> None:
+        self.helpers.spawn(coro)
+
+    async def _run(self) -> None:
+        model = self.model
+        try:
+            backend = await self.backend()
+            self._secret = None if backend.is_local else backend.api_key
+            events = _ModelEvents(self)
+            async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+                if model.kind == "generate" or self.source.layer_rgba is None:
+                    req_g = GenerateRequest(model.params(), self._canvas_size(), self.source.image_name)
+                    results = await run_generate(req_g, client, self.history, events)
+                else:
+                    req = EditRequest(
+                        layer=self.source.layer_rgba,
+                        selection=self.source.selection,
+                        layer_offset=self.source.layer_offset,
+                        references=[ref.rgba for ref in model.references],
+                        params=model.params(),
+                        options=self.context_options(),
+                        source_name=self.source.image_name,
+                    )
+                    results = await run_edit(req, client, self.history, events)
+            await self._settle()
+            if results and results[0].usage:
+                model.usage = usage_from(results[0].usage)
+            model.info = self.tr("%n result(s) saved in history.", "", len(results))
+            model.state = "done"
+        except asyncio.CancelledError:
+            await self._settle(cancel=True)
+            model.error = None
+            model.info = self.tr("Cancelled. Nothing was inserted; results that had arrived are in history.")
+            model.state = "idle"
+        except Exception as exc:  # the single funnel: every failure becomes a message in the dialog
+            await self._settle()
+            model.error = explain(exc, self._secret)
+            model.state = "error"
+        finally:
+            self._timer.stop()
+            self._tick()
+            model.stage = ""
+
+    async def _settle(self, cancel: bool = False) -> None:
+        """Let thumbnail tasks finish (or drop them when cancelled) so the model is final."""
+        if cancel:
+            self.helpers.cancel_all()
+        await self.helpers.wait()
+
+    def _tick(self) -> None:
+        if self._started:
+            self.model.elapsed = time.monotonic() - self._started
+
+    def _canvas_size(self) -> tuple[int, int] | None:
+        job = self.source.job
+        return (job.image.width, job.image.height) if job is not None else None
+
+    def context_options(self) -> ContextOptions:
+        m = self.model
+        base = ContextOptions()
+        return ContextOptions(
+            mode=m.context_mode,  # type: ignore[arg-type]
+            padding_px=m.padding_px,
+            grow_px=m.grow_px,
+            feather_px=m.feather_px,
+            blend_margin_px=min(base.blend_margin_px, m.grow_px),
+            colour_match=m.colour_match,
+        )
+
+    # -- showing ----------------------------------------------------------------------------------------
+
+    async def show_partial(self, index: int, image: Image.Image, arrived: float) -> None:
+        raw = await asyncio.to_thread(pil_thumbnail, image)
+        if self.running() and not any(r.index == index for r in self.model.results):
+            self.model.set_partial(index, to_qimage(raw))
+            self.partial_shown.emit(index, arrived)
+
+    async def show_result(self, result: JobResult) -> None:
+        raw = await asyncio.to_thread(array_thumbnail, result.pixels)
+        h, w = result.pixels.shape[:2]
+        self.model.add_result(ResultItem(result.index, to_qimage(raw), result, result.history_id, (w, h)))
+
+    # -- inserting --------------------------------------------------------------------------------------
+
+    async def insert(self, indexes: list[int]) -> None:
+        by_index = {r.index: r for r in self.model.results}
+        done: list[str] = []
+        try:
+            for index in indexes:
+                result: JobResult = by_index[index].payload
+                item = InsertItem(index, result.name, result.pixels, result.offset, result.alpha, result.history_id)
+                done.append(await self.target.insert(item))
+        except Exception as exc:
+            self.model.error = explain(exc)
+            return
+        self.report_inserted(done)
+
+    async def insert_item(self, item: InsertItem) -> None:
+        try:
+            where = await self.target.insert(item)
+        except Exception as exc:
+            self.model.error = explain(exc)
+            return
+        self.report_inserted([where])
+
+    def report_inserted(self, done: list[str]) -> None:
+        if not done:
+            return
+        text = self.tr("Inserted: %1").replace("%1", "; ".join(done))
+        self.model.info = text
+        self.inserted.emit(text)
+
+    def close(self) -> None:
+        self.cancel()
+        self.local.close()
+
+
+def usage_from(flat: dict[str, Any]) -> Usage:
+    """The runner stores usage flat (Usage.to_json); turn it back into the typed value."""
+    known = {f.name for f in dataclasses.fields(Usage)}
+    return Usage(**{k: v for k, v in flat.items() if k in known and isinstance(v, int)})

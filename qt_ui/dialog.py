@@ -1,0 +1,503 @@
+"""The main dialog: assembles the views around one DialogModel and one JobController."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gimp_gptimage.api.errors import explain
+from gimp_gptimage.api.params import model_spec
+from gimp_gptimage.api.providers import PRESETS
+from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.keystore import Backend
+from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.settings import Settings, SettingsStore
+
+from .context_view import ContextView, SentPreview
+from .controller import JobController
+from .history_view import HistoryView
+from .images import array_thumbnail, load_rgba, to_qimage
+from .insert import InsertTarget
+from .model import CONTEXT_FIELDS, DialogModel, Reference
+from .params_view import ParamsView
+from .preview import compute_preview
+from .prompt_view import PromptView
+from .references_view import ReferencesView
+from .results_view import ImageViewer, ResultsView
+from .run_view import RunView
+from .source import EditSource
+from .tasks import TaskBag, soon
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
+
+
+def apply_settings(model: DialogModel, settings: Settings) -> None:
+    """Defaults remembered from the last run (or the program's own)."""
+    d = settings.defaults
+    model.provider = settings.provider or "local"
+    provider = settings.find_provider(model.provider)
+    model.model = d.model or (provider.model if provider else "") or model.model
+    model.size = d.size or "auto"
+    model.quality = d.quality or "auto"
+    model.n = d.n
+    model.background = d.background or "auto"
+    model.output_format = d.output_format or "png"
+    if d.output_compression is not None:
+        model.compression = d.output_compression
+    model.moderation = d.moderation or "auto"
+    model.stream = d.stream
+    model.partial_images = d.partial_images if d.partial_images is not None else 0
+    base = ContextOptions()
+    c = settings.context
+    model.context_mode = c.mode
+    model.padding_px = c.padding_px if c.padding_px is not None else base.padding_px
+    model.grow_px = c.grow_px if c.grow_px is not None else base.grow_px
+    model.feather_px = c.feather_px if c.feather_px is not None else base.feather_px
+    model.colour_match = c.colour_match
+
+
+def store_settings(model: DialogModel, settings: Settings) -> None:
+    """The dialog's current choices become the defaults of the next run."""
+    settings.provider = None if model.provider == "local" else model.provider
+    settings.defaults = dataclasses.replace(
+        settings.defaults,
+        model=model.model,
+        size=model.size,
+        quality=model.quality,
+        n=model.n,
+        background=None if model.background == "auto" else model.background,
+        output_format=model.output_format,
+        output_compression=model.compression,
+        moderation=None if model.moderation == "auto" else model.moderation,
+        stream=model.stream,
+        partial_images=model.partial_images,
+    )
+    settings.context = dataclasses.replace(
+        settings.context,
+        mode=model.context_mode,
+        padding_px=model.padding_px,
+        grow_px=model.grow_px,
+        feather_px=model.feather_px,
+        colour_match=model.colour_match,
+    )
+
+
+def _group(title: str, content: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(10, 8, 10, 10)
+    layout.addWidget(content)
+    return box
+
+
+class GptImageDialog(QDialog):
+    """The dialog. Stays open across runs; "Close" (or the window's close button) ends it."""
+
+    language_changed = pyqtSignal(str)
+
+    def __init__(
+        self,
+        source: EditSource,
+        target: InsertTarget,
+        settings_store: SettingsStore,
+        history: HistoryStore,
+        backend: Backend | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.settings_store = settings_store
+        self.settings = settings_store.load()
+        self.history = history
+        self.model = DialogModel(self)
+        self.model.kind = source.kind
+        apply_settings(self.model, self.settings)
+        self._apply_job_params()
+        self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
+        self.bag = TaskBag()
+        self._preview_timer = QTimer(self)  # owned by the dialog: never fires after it is gone
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(lambda: self._spawn(self._update_preview(self._preview_generation)))
+        self._preview_generation = 0
+
+        self.setWindowTitle(self.tr("GPT Image — %1").replace("%1", source.image_name or self.tr("new image")))
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
+        self.setSizeGripEnabled(True)
+        self.resize(1180, 800)
+        self._build()
+        self._connect()
+        self._refresh_backend_note()
+        if self.settings_store.problem:
+            self.model.info = self.settings_store.problem
+        # Work that needs the running event loop starts on its first turn.
+        soon(self, self._load_references)
+        self._schedule_preview()
+
+    # -- construction -----------------------------------------------------------------------------------
+
+    def _apply_job_params(self) -> None:
+        """What the plug-in passed (prompt, and any parameter it fixed) wins over remembered defaults."""
+        if self.source.prompt:
+            self.model.prompt = self.source.prompt
+        for name, value in self.source.params.items():
+            setattr(self.model, name, value)
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(12, 10, 12, 10)
+        outer.setSpacing(8)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("Banner")
+        self.banner.setStyleSheet(
+            "#Banner { background: #fff4d6; border: 1px solid #ecd18a; border-radius: 6px; }"
+            "#Banner QLabel { color: #4d3b00; }"
+        )
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.setContentsMargins(10, 6, 10, 6)
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        self.banner_settings = QPushButton(self.tr("Set up a provider…"))
+        banner_layout.addWidget(self.banner_text, 1)
+        banner_layout.addWidget(self.banner_settings)
+        outer.addWidget(self.banner)
+
+        self.source_label = QLabel(self._source_text())
+        self.source_label.setStyleSheet("color: #6b7280;")
+        outer.addWidget(self.source_label)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        outer.addWidget(splitter, 1)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 6, 0)
+        left_layout.setSpacing(10)
+        self.prompt_view = PromptView(self.model)
+        self.prompt_view.set_recent(self.settings.recent_prompts)
+        left_layout.addWidget(self.prompt_view)
+        self.params_view = ParamsView(self.model)
+        self.params_view.set_providers(self._provider_choices())
+        left_layout.addWidget(_group(self.tr("Parameters"), self.params_view))
+        self.context_view = ContextView(self.model)
+        self.context_group = _group(self.tr("Context"), self.context_view)
+        left_layout.addWidget(self.context_group)
+        self.references_view = ReferencesView(self.model)
+        self.references_group = _group(self.tr("Reference images"), self.references_view)
+        left_layout.addWidget(self.references_group)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.verticalScrollBar()
+        # Wide enough for every control's text in any language: the column scrolls vertically only.
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + (bar.sizeHint().width() if bar else 16) + 8)
+        splitter.addWidget(scroll)
+
+        self.tabs = QTabWidget()
+        self.results_view = ResultsView(self.model)
+        self.sent_preview = SentPreview(self.model)
+        self.history_view = HistoryView(self.history)
+        self.tabs.addTab(self.results_view, self.tr("Results"))
+        self.tabs.addTab(self.sent_preview, self.tr("What is sent"))
+        self.tabs.addTab(self.history_view, self.tr("History"))
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([450, 700])
+
+        self.run_view = RunView(self.model)
+        outer.addWidget(self.run_view)
+
+        buttons = QHBoxLayout()
+        self.settings_button = QPushButton(self.tr("Settings…"))
+        buttons.addWidget(self.settings_button)
+        buttons.addStretch(1)
+        self.run_hint = QLabel()
+        self.run_hint.setStyleSheet("color: #6b7280;")
+        buttons.addWidget(self.run_hint)
+        self.close_button = QPushButton(self.tr("Close"))
+        self.run_button = QPushButton(self.tr("Run"))
+        self.run_button.setDefault(False)
+        self.run_button.setAutoDefault(False)
+        self.close_button.setAutoDefault(False)
+        self.run_button.setMinimumWidth(110)
+        self.run_button.setToolTip(self.tr("Send the request (Ctrl+Enter)"))
+        self.run_button.setStyleSheet(
+            "QPushButton { background: #2563eb; color: white; font-weight: 600; padding: 5px 18px;"
+            " border-radius: 4px; border: 1px solid #1d4ed8; }"
+            "QPushButton:disabled { background: #9db6ee; border-color: #9db6ee; }"
+        )
+        buttons.addWidget(self.close_button)
+        buttons.addWidget(self.run_button)
+        outer.addLayout(buttons)
+
+        edit_like = self.source.kind in ("edit", "fuse") and self.source.layer_rgba is not None
+        self.context_group.setVisible(edit_like)
+        self.references_group.setVisible(edit_like)
+        self.tabs.setTabVisible(1, edit_like)
+
+    def _connect(self) -> None:
+        m = self.model
+        self.prompt_view.run_requested.connect(self.run)
+        self.run_button.clicked.connect(self.run)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.run)
+        QShortcut(QKeySequence("Escape"), self, activated=self._escape)
+        self.run_view.cancel_requested.connect(self.controller.cancel)
+        self.close_button.clicked.connect(self.close)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.banner_settings.clicked.connect(self.open_settings)
+        self.results_view.insert_requested.connect(lambda i: self._spawn(self.controller.insert([i])))
+        self.results_view.insert_all_requested.connect(
+            lambda: self._spawn(self.controller.insert([r.index for r in m.results]))
+        )
+        self.results_view.enlarge_requested.connect(self._enlarge)
+        self.references_view.add_requested.connect(self._add_reference_file)
+        self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
+        self.history_view.source = self.source
+        m.violations_changed.connect(self._update_run_button)
+        m.state_changed.connect(self._update_run_button)
+        m.state_changed.connect(self._state_changed)
+        m.provider_changed.connect(self._provider_changed)
+        m.changed.connect(self._maybe_preview)
+        self._update_run_button()
+
+    def _source_text(self) -> str:
+        s = self.source
+        if s.layer_rgba is None:
+            return self.tr("New image from a prompt")
+        w, h = s.layer_size
+        where = self.tr("selection") if s.selection is not None else self.tr("whole layer")
+        return (
+            self.tr("Editing %1 · layer “%2” (%3 × %4) · %5")
+            .replace("%1", s.image_name)
+            .replace("%2", s.layer_name)
+            .replace("%3", str(w))
+            .replace("%4", str(h))
+            .replace("%5", where)
+        )
+
+    def _provider_choices(self) -> list[tuple[str, str]]:
+        choices = [("local", self.tr("Local offline engine"))]
+        for p in self.settings.providers:
+            preset = PRESETS.get(p.name.lower())
+            choices.append((p.name, preset.label if preset else p.name))
+        return choices
+
+    # -- running ----------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.controller.running():
+            return
+        if not self.model.is_valid():
+            self._update_run_button()
+            return
+        self.settings.remember_prompt(self.model.prompt)
+        self.prompt_view.set_recent(self.settings.recent_prompts)
+        self._save_settings()
+        self.results_view.prepare(self.model.n)
+        self.tabs.setCurrentWidget(self.results_view)
+        self.controller.start()
+
+    def _escape(self) -> None:
+        if self.controller.running():
+            self.controller.cancel()
+        else:
+            self.close()
+
+    def _update_run_button(self, *_: object) -> None:
+        running = self.model.state == "running"
+        valid = self.model.is_valid()
+        self.run_button.setEnabled(valid and not running)
+        if running:
+            self.run_hint.setText("")
+        elif not valid:
+            first = next(iter(self.model.violations.values()))
+            self.run_hint.setText(
+                self.tr("Enter a prompt to run.")
+                if first.param == "prompt" and not self.model.prompt.strip()
+                else self.tr("Fix the highlighted settings to run.")
+            )
+        else:
+            self.run_hint.setText(self.tr("Ctrl+Enter runs"))
+
+    def _state_changed(self, state: str) -> None:
+        if state in ("done", "error", "idle"):
+            self.history_view.reload()
+
+    # -- preview of what is sent -------------------------------------------------------------------------
+
+    def _maybe_preview(self, name: str) -> None:
+        if name in CONTEXT_FIELDS or name in ("model", "size"):
+            self._schedule_preview()
+
+    def _schedule_preview(self) -> None:
+        if self.source.layer_rgba is None or self.source.kind == "generate":
+            return
+        self._preview_generation += 1
+        self._preview_timer.start()  # debounce: one preview for a burst of changes
+
+    async def _update_preview(self, generation: int) -> None:
+        if generation != self._preview_generation:
+            return  # a newer change is already scheduled
+        s = self.source
+        m = self.model
+        size = m.size if m.size == "auto" or "size" not in m.violations else "auto"
+        model = m.model if model_spec(m.model) is not None else "gpt-image-2"
+        try:
+            data = await asyncio.to_thread(
+                compute_preview,
+                s.layer_rgba,  # type: ignore[arg-type]
+                s.selection,
+                model=model,
+                size=size,
+                options=self.controller.context_options(),
+                layer_offset=s.layer_offset,
+            )
+        except Exception as exc:
+            if generation == self._preview_generation:
+                self.sent_preview.set_caption(explain(exc).one_line())
+            return
+        if generation != self._preview_generation:
+            return
+        self.model.preview_changed.emit(to_qimage(data.thumbnail))
+        x, y, w, h = data.region
+        caption = self.tr(
+            "Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change."
+        )
+        for key, value in (
+            ("%1", w),
+            ("%2", h),
+            ("%3", x),
+            ("%4", y),
+            ("%5", data.request_size[0]),
+            ("%6", data.request_size[1]),
+        ):
+            caption = caption.replace(key, str(value))
+        if m.references:
+            caption += " " + self.tr("Plus %1 reference image(s).").replace("%1", str(len(m.references)))
+        self.sent_preview.set_caption(caption)
+
+    # -- references -------------------------------------------------------------------------------------
+
+    def _load_references(self) -> None:
+        for name, rgba in self.source.references:
+            self._spawn(self._add_reference(name, rgba))
+
+    async def _add_reference(self, name: str, rgba: Any, path: str | None = None) -> None:
+        raw = await asyncio.to_thread(array_thumbnail, rgba, 144)
+        self.model.add_reference(Reference(name, rgba, to_qimage(raw), path))
+
+    def _add_reference_file(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Add reference images"), "", IMAGE_FILTER)
+        for path in paths:
+            self._spawn(self.add_reference_path(Path(path)))
+
+    async def add_reference_path(self, path: Path) -> None:
+        try:
+            rgba = await asyncio.to_thread(load_rgba, str(path))
+        except Exception as exc:
+            self.model.error = explain(exc)
+            return
+        if not self.model.can_add_reference():
+            return
+        await self._add_reference(path.name, rgba, str(path))
+
+    # -- results ----------------------------------------------------------------------------------------
+
+    def _enlarge(self, index: int) -> None:
+        item = next((r for r in self.model.results if r.index == index), None)
+        if item is None:
+            image = self.model.partials.get(index)
+            if image is None:
+                return
+            self._show_viewer(index, image)
+            return
+        self._spawn(self._enlarge_result(index, item.payload))
+
+    async def _enlarge_result(self, index: int, result: Any) -> None:
+        raw = await asyncio.to_thread(array_thumbnail, result.pixels, 1024)
+        self._show_viewer(index, to_qimage(raw))
+
+    def _show_viewer(self, index: int, image: Any) -> None:
+        viewer = ImageViewer(self.tr("Image %1").replace("%1", str(index + 1)), image, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
+
+    # -- settings ---------------------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        dialog.saved.connect(self._settings_saved)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.settings_dialog = dialog
+
+    def _settings_saved(self, language_changed: bool) -> None:
+        self.params_view.set_providers(self._provider_choices())
+        self.model.provider = self.settings.provider or "local"
+        self._save_settings()
+        self._refresh_backend_note()
+        if language_changed:
+            self.language_changed.emit(self.settings.language or "system")
+
+    def _provider_changed(self, *_: object) -> None:
+        self._refresh_backend_note()
+
+    def _refresh_backend_note(self) -> None:
+        kind, detail = self.controller.describe_backend()
+        if kind == "offline":
+            text = self.tr("Offline local engine: no provider is set up, so results are not AI-generated.")
+        elif kind == "problem":
+            text = self.tr("The provider is not ready: %1").replace("%1", detail)
+        else:
+            text = ""
+        self.model.backend_note = text
+        self.banner_text.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def _save_settings(self) -> None:
+        store_settings(self.model, self.settings)
+        try:
+            self.settings_store.save(self.settings)
+        except OSError as exc:
+            self.model.info = explain(exc).one_line()
+
+    # -- lifetime ---------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        self.bag.spawn(coro)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        self._preview_timer.stop()
+        self._save_settings()
+        self.controller.close()
+        self.bag.cancel_all()
+        self.history_view.bag.cancel_all()
+        super().closeEvent(event)

@@ -1,0 +1,89 @@
+"""Turning a stored history result back into something to insert (call off the GUI thread).
+
+When the current layer and selection still give the same region as the original request, the result is
+placed exactly as it was then (paste-back with the same mask and colour match). Otherwise it is scaled
+into the recorded region at the recorded offset without a mask, so nothing is lost and the user can mask it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from gimp_gptimage.history import HistoryEntry, HistoryResult
+from gimp_gptimage.jobs.run import layer_name
+from gimp_gptimage.pipeline import ContextOptions, fit_content, paste_back, prepare_edit
+
+from .insert import InsertItem
+from .source import EditSource
+
+
+def _options(record: dict[str, Any]) -> ContextOptions:
+    stored = record.get("context") or {}
+    known = {f.name for f in dataclasses.fields(ContextOptions)}
+    return ContextOptions(**{k: v for k, v in stored.items() if k in known})
+
+
+def _ints(value: object, count: int) -> list[int] | None:
+    if isinstance(value, list) and len(value) == count and all(isinstance(v, int) for v in value):
+        return value
+    return None
+
+
+def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource) -> InsertItem:
+    record = entry.record
+    with Image.open(io.BytesIO(result.path.read_bytes())) as opened:
+        image = opened.convert("RGBA")
+    name = layer_name(entry.prompt, result.index)
+    region = _ints(record.get("region"), 4)
+    offset = _ints(record.get("offset"), 2) or [0, 0]
+    if record.get("kind") == "edit" and region is not None:
+        exact = _exact_placement(record, image, source, region)
+        if exact is not None:
+            return dataclasses.replace(exact, index=result.index, name=name, history_id=entry.id)
+        _x, _y, w, h = region
+        request = image.size
+        size = record.get("request_size")
+        if isinstance(size, str) and "x" in size:
+            rw, rh = (int(v) for v in size.split("x"))
+            if (rw, rh) != image.size:
+                image = image.resize((rw, rh), Image.Resampling.LANCZOS)
+            request = (rw, rh)
+        box = fit_content(w, h, *request)
+        content = image.crop((box.x, box.y, box.x + box.w, box.y + box.h)).resize((w, h), Image.Resampling.LANCZOS)
+        return InsertItem(result.index, name, np.asarray(content), (offset[0], offset[1]), None, entry.id)
+    canvas = _ints(record.get("canvas_size"), 2)
+    if canvas is not None and tuple(canvas) != image.size:
+        scale = max(canvas[0] / image.width, canvas[1] / image.height)
+        w, h = max(canvas[0], round(image.width * scale)), max(canvas[1], round(image.height * scale))
+        image = image.resize((w, h), Image.Resampling.LANCZOS)
+        left, top = (w - canvas[0]) // 2, (h - canvas[1]) // 2
+        image = image.crop((left, top, left + canvas[0], top + canvas[1]))
+    return InsertItem(result.index, name, np.asarray(image), (offset[0], offset[1]), None, entry.id)
+
+
+def _exact_placement(
+    record: dict[str, Any], image: Image.Image, source: EditSource, region: list[int]
+) -> InsertItem | None:
+    layer = source.layer_rgba
+    if layer is None or _ints(record.get("layer_size"), 2) != [layer.shape[1], layer.shape[0]]:
+        return None
+    try:
+        prep = prepare_edit(
+            layer,
+            source.selection,
+            model=str(record.get("model") or "gpt-image-2"),
+            size=str(record.get("request_size") or "auto"),
+            options=_options(record),
+            layer_offset=source.layer_offset,
+        )
+    except Exception:
+        return None
+    if list(prep.region) != region:
+        return None
+    out = paste_back(prep, image, layer, source.selection)
+    return InsertItem(0, "", out.pixels, tuple(out.offset), out.alpha)  # type: ignore[arg-type]

@@ -1,0 +1,919 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>ContextView</name>
+    <message>
+        <location filename="../context_view.py" line="15" />
+        <source>Automatic (selection + surroundings)</source>
+        <translation>自动（选区 + 周边）</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="16" />
+        <source>Selection box + padding</source>
+        <translation>选区外框 + 留边</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="17" />
+        <source>Whole layer</source>
+        <translation>整个图层</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="39" />
+        <source>Pixels of surroundings around the selection box</source>
+        <translation>选区外框四周附带的周边像素</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="41" />
+        <source>Widen the editable area beyond the selection so the model can blend</source>
+        <translation>把可编辑区域扩展到选区之外，便于模型融合过渡</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="43" />
+        <source>Soft edge of the editable area</source>
+        <translation>可编辑区域的柔化边缘</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="44" />
+        <source>Match colours to the surroundings</source>
+        <translation>颜色与周边匹配</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="45" />
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="46" />
+        <source>Padding</source>
+        <translation>留边</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="47" />
+        <source>Grow mask</source>
+        <translation>扩展蒙版</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="48" />
+        <source>Feather</source>
+        <translation>羽化</translation>
+    </message>
+</context><context>
+    <name>ErrorPanel</name>
+    <message>
+        <location filename="../run_view.py" line="65" />
+        <source>Dismiss</source>
+        <translation>关闭提示</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="92" />
+        <source>HTTP status %1</source>
+        <translation>HTTP 状态 %1</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="94" />
+        <source>request id %1</source>
+        <translation>请求 ID %1</translation>
+    </message>
+</context><context>
+    <name>GptImageDialog</name>
+    <message>
+        <location filename="../dialog.py" line="143" />
+        <source>GPT Image — %1</source>
+        <translation>GPT Image — %1</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="143" />
+        <source>new image</source>
+        <translation>新图像</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="180" />
+        <source>Set up a provider…</source>
+        <translation>设置服务商…</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="202" />
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="204" />
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="207" />
+        <source>Reference images</source>
+        <translation>参考图像</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="224" />
+        <source>Results</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="225" />
+        <source>What is sent</source>
+        <translation>发送内容</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="226" />
+        <source>History</source>
+        <translation>历史记录</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="236" />
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="242" />
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="243" />
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="248" />
+        <source>Send the request (Ctrl+Enter)</source>
+        <translation>发送请求（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="292" />
+        <source>New image from a prompt</source>
+        <translation>根据提示词生成新图像</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="294" />
+        <source>selection</source>
+        <translation>选区</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="294" />
+        <source>whole layer</source>
+        <translation>整个图层</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="296" />
+        <source>Editing %1 · layer “%2” (%3 × %4) · %5</source>
+        <translation>正在编辑 %1 · 图层“%2”（%3 × %4）· %5</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="305" />
+        <source>Local offline engine</source>
+        <translation>本地离线引擎</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="341" />
+        <source>Enter a prompt to run.</source>
+        <translation>输入提示词后即可运行。</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="343" />
+        <source>Fix the highlighted settings to run.</source>
+        <translation>请先修正标红的设置。</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="346" />
+        <source>Ctrl+Enter runs</source>
+        <translation>Ctrl+Enter 运行</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="389" />
+        <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
+        <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="402" />
+        <source>Plus %1 reference image(s).</source>
+        <translation>另附 %1 张参考图像。</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="416" />
+        <source>Add reference images</source>
+        <translation>添加参考图像</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="447" />
+        <source>Image %1</source>
+        <translation>图像 %1</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="476" />
+        <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
+        <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
+    </message>
+    <message>
+        <location filename="../dialog.py" line="478" />
+        <source>The provider is not ready: %1</source>
+        <translation>服务商尚未就绪：%1</translation>
+    </message>
+</context><context>
+    <name>HistoryView</name>
+    <message>
+        <location filename="../history_view.py" line="77" />
+        <source>Reload</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="78" />
+        <source>Insert again</source>
+        <translation>再次插入</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="118" />
+        <source>No results yet: every result is kept here, even after a crash.</source>
+        <translation>暂无结果：每个结果都会保存在这里，即使程序崩溃也不会丢失。</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="120" />
+        <source>%1 result(s). Double-click one to insert it again.</source>
+        <translation>共 %1 个结果。双击即可再次插入。</translation>
+    </message>
+</context><context>
+    <name>JobController</name>
+    <message numerus="yes">
+        <location filename="../controller.py" line="184" />
+        <source>%n result(s) saved in history.</source>
+        <translation><numerusform>%n 个结果已保存到历史记录。</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="189" />
+        <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
+        <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="265" />
+        <source>Inserted: %1</source>
+        <translation>已插入：%1</translation>
+    </message>
+</context><context>
+    <name>Messages</name>
+    <message>
+        <location filename="../messages.py" line="22" />
+        <source>Enter a prompt.</source>
+        <translation>请输入提示词。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="25" />
+        <source>An edit needs at least one image.</source>
+        <translation>编辑至少需要一张图像。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="30" />
+        <source>The prompt is too long: {got} characters, at most {max} allowed.</source>
+        <translation>提示词过长：{got} 个字符，最多允许 {max} 个。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="35" />
+        <source>Too many images: {got}, at most {max} in all (the layer included).</source>
+        <translation>图像过多：{got} 张，总数最多 {max} 张（含当前图层）。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="40" />
+        <source>'{param}' must be at least {low} (got {got}).</source>
+        <translation>“{param}”至少为 {low}（当前为 {got}）。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="45" />
+        <source>'{param}' must be at most {high} (got {got}).</source>
+        <translation>“{param}”最多为 {high}（当前为 {got}）。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="49" />
+        <source>Size {size}: width and height must both be multiples of {grid}.</source>
+        <translation>尺寸 {size}：宽和高都必须是 {grid} 的倍数。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="53" />
+        <source>Size {size}: width and height must both be at most {edge} pixels.</source>
+        <translation>尺寸 {size}：宽和高都不能超过 {edge} 像素。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="58" />
+        <source>Size {size}: {got} pixels in all; it must be between {low} and {high}.</source>
+        <translation>尺寸 {size}：总像素为 {got}，必须在 {low} 到 {high} 之间。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="62" />
+        <source>Size {size}: the long edge may be at most 3 times the short edge.</source>
+        <translation>尺寸 {size}：长边最多为短边的 3 倍。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="66" />
+        <source>Size {size}: write it as WIDTHxHEIGHT, for example 1536x1024.</source>
+        <translation>尺寸 {size}：请写成 宽x高，例如 1536x1024。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="70" />
+        <source>'{value}' is not allowed here; use one of {allowed}.</source>
+        <translation>此处不允许“{value}”；可选值：{allowed}。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="74" />
+        <source>This model cannot make transparent backgrounds.</source>
+        <translation>该模型不支持透明背景。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="78" />
+        <source>A transparent background needs PNG or WebP output, not JPEG.</source>
+        <translation>透明背景需要 PNG 或 WebP 格式输出，不能用 JPEG。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="83" />
+        <source>Compression applies only to JPEG or WebP output.</source>
+        <translation>压缩率仅适用于 JPEG 或 WebP 输出。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="87" />
+        <source>Partial images need streaming switched on.</source>
+        <translation>预览图需要开启流式传输。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="96" />
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="97" />
+        <source>The request was cancelled; nothing was changed.</source>
+        <translation>请求已取消，没有任何更改。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="98" />
+        <source>Invalid parameters</source>
+        <translation>参数无效</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="99" />
+        <source>Nothing was sent.</source>
+        <translation>未发送任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="100" />
+        <source>Configuration problem</source>
+        <translation>配置问题</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="101" />
+        <source>The provider rejected the request</source>
+        <translation>服务商拒绝了请求</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="102" />
+        <source>Check the parameters named in the message.</source>
+        <translation>请检查消息中提到的参数。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="103" />
+        <source>The API key was not accepted</source>
+        <translation>API 密钥未被接受</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="104" />
+        <source>Enter a valid key for this provider in Settings.</source>
+        <translation>请在设置中为该服务商输入有效的密钥。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="105" />
+        <source>This key may not use this model or endpoint</source>
+        <translation>该密钥无权使用此模型或接口</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="106" />
+        <source>Check the key's organisation and model access.</source>
+        <translation>请检查密钥所属组织及模型访问权限。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="107" />
+        <source>The provider does not know this model or address</source>
+        <translation>服务商不认识此模型或地址</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="108" />
+        <source>Check the model name and the base URL.</source>
+        <translation>请检查模型名称和基础 URL。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="109" />
+        <source>The provider is rate limiting or out of quota</source>
+        <translation>服务商正在限流或额度已用完</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="110" />
+        <source>Wait a little, or check the account's quota.</source>
+        <translation>请稍候，或检查账户额度。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="111" />
+        <source>The provider failed to answer</source>
+        <translation>服务商未能响应</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="112" />
+        <source>This is usually temporary; try again in a minute.</source>
+        <translation>这通常是暂时的，请一分钟后重试。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="113" />
+        <source>The provider did not answer in time</source>
+        <translation>服务商未在规定时间内响应</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="114" />
+        <source>High quality images can take minutes; raise the read timeout or use streaming.</source>
+        <translation>高质量图像可能需要几分钟；请提高读取超时或使用流式传输。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="115" />
+        <source>Could not reach the provider</source>
+        <translation>无法连接到服务商</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="116" />
+        <source>Check the base URL and your network connection.</source>
+        <translation>请检查基础 URL 和网络连接。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="117" />
+        <source>The provider's answer was unusable</source>
+        <translation>服务商的响应无法使用</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="118" />
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="119" />
+        <source>Out of memory</source>
+        <translation>内存不足</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="120" />
+        <source>The image is too large to process.</source>
+        <translation>图像过大，无法处理。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="121" />
+        <source>Use a smaller selection.</source>
+        <translation>请使用更小的选区。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="122" />
+        <source>File problem</source>
+        <translation>文件问题</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="123" />
+        <source>Unexpected error</source>
+        <translation>意外错误</translation>
+    </message>
+</context><context>
+    <name>ParamsView</name>
+    <message>
+        <location filename="../params_view.py" line="41" />
+        <location filename="../params_view.py" line="36" />
+        <location filename="../params_view.py" line="30" />
+        <source>Auto</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="41" />
+        <location filename="../params_view.py" line="31" />
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="32" />
+        <source>Medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="33" />
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="37" />
+        <source>Opaque</source>
+        <translation>不透明</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="38" />
+        <source>Transparent</source>
+        <translation>透明</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="64" />
+        <source>Where requests go; manage providers and keys in Settings</source>
+        <translation>请求发往何处；在设置中管理服务商和密钥</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="65" />
+        <source>Provider</source>
+        <translation>服务商</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="71" />
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="87" />
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="90" />
+        <source>Quality</source>
+        <translation>质量</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="93" />
+        <source>How many variations to make</source>
+        <translation>生成多少个变体</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="94" />
+        <source>Images</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="96" />
+        <source>Background</source>
+        <translation>背景</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="102" />
+        <source>Output compression (JPEG and WebP only)</source>
+        <translation>输出压缩率（仅 JPEG 和 WebP）</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="107" />
+        <source>Compression</source>
+        <translation>压缩率</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="110" />
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="113" />
+        <source>Moderation</source>
+        <translation>内容审核</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="115" />
+        <source>Show progress</source>
+        <translation>显示过程</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="116" />
+        <source>Show the image while it is being made</source>
+        <translation>在生成过程中显示图像</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="119" />
+        <source>Partial images to show before the final one</source>
+        <translation>最终结果之前显示的预览图数量</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="125" />
+        <source>Partial images</source>
+        <translation>预览图</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="128" />
+        <source>Streaming</source>
+        <translation>流式传输</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="201" />
+        <source>Auto (fit the region)</source>
+        <translation>自动（适配区域）</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="205" />
+        <source>Custom…</source>
+        <translation>自定义…</translation>
+    </message>
+</context><context>
+    <name>PromptView</name>
+    <message>
+        <location filename="../prompt_view.py" line="38" />
+        <source>Prompt</source>
+        <translation>提示词</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="41" />
+        <source>Recent</source>
+        <translation>最近</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="42" />
+        <source>Use a prompt you ran before</source>
+        <translation>使用以前运行过的提示词</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="51" />
+        <source>Describe the change, e.g. “replace the sky with a stormy sunset”</source>
+        <translation>描述要做的修改，例如“把天空换成暴风雨中的日落”</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="55" />
+        <source>Ctrl+Enter runs</source>
+        <translation>Ctrl+Enter 运行</translation>
+    </message>
+</context><context>
+    <name>ReferencesView</name>
+    <message>
+        <location filename="../references_view.py" line="44" />
+        <source>Drag to change the order; the first images weigh most</source>
+        <translation>拖动以调整顺序；排在前面的图像权重更高</translation>
+    </message>
+    <message>
+        <location filename="../references_view.py" line="48" />
+        <source>Add file…</source>
+        <translation>添加文件…</translation>
+    </message>
+    <message>
+        <location filename="../references_view.py" line="49" />
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../references_view.py" line="54" />
+        <source>Move earlier</source>
+        <translation>前移</translation>
+    </message>
+    <message>
+        <location filename="../references_view.py" line="55" />
+        <source>Move later</source>
+        <translation>后移</translation>
+    </message>
+    <message>
+        <location filename="../references_view.py" line="88" />
+        <source>%1 of %2 images (the layer counts as one)</source>
+        <translation>已用 %1 / %2 张图像（当前图层算一张）</translation>
+    </message>
+</context><context>
+    <name>ResultTile</name>
+    <message>
+        <location filename="../results_view.py" line="34" />
+        <source>Insert</source>
+        <translation>插入</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="42" />
+        <source>Waiting…</source>
+        <translation>等待中…</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="43" />
+        <source>Image %1</source>
+        <translation>图像 %1</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="48" />
+        <source>Image %1 · in progress</source>
+        <translation>图像 %1 · 生成中</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="54" />
+        <source>Image %1 · %2 × %3</source>
+        <translation>图像 %1 · %2 × %3</translation>
+    </message>
+</context><context>
+    <name>ResultsView</name>
+    <message>
+        <location filename="../results_view.py" line="80" />
+        <source>Results appear here. Write a prompt and press Run (Ctrl+Enter).</source>
+        <translation>结果会显示在这里。写好提示词后点击“运行”（Ctrl+Enter）。</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="89" />
+        <source>Insert all</source>
+        <translation>全部插入</translation>
+    </message>
+</context><context>
+    <name>RunView</name>
+    <message>
+        <location filename="../run_view.py" line="16" />
+        <source>Preparing</source>
+        <translation>准备中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="17" />
+        <source>Uploading</source>
+        <translation>上传中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="18" />
+        <source>Generating</source>
+        <translation>生成中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="19" />
+        <source>Downloading</source>
+        <translation>下载中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="20" />
+        <source>Finishing</source>
+        <translation>收尾中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="21" />
+        <source>Saving</source>
+        <translation>保存中</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="22" />
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="35" />
+        <source>input %1 tokens</source>
+        <translation>输入 %1 tokens</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="37" />
+        <source>output %1 tokens</source>
+        <translation>输出 %1 tokens</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="39" />
+        <source>total %1</source>
+        <translation>合计 %1</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="40" />
+        <source>Usage: %1</source>
+        <translation>用量：%1</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="118" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context><context>
+    <name>SentPreview</name>
+    <message>
+        <location filename="../context_view.py" line="67" />
+        <source>The preview of what will be sent appears here.</source>
+        <translation>将要发送的内容预览会显示在这里。</translation>
+    </message>
+</context><context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../settings_dialog.py" line="62" />
+        <source>GPT Image settings</source>
+        <translation>GPT Image 设置</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="67" />
+        <source>Providers</source>
+        <translation>服务商</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="70" />
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="70" />
+        <source>Base URL</source>
+        <translation>基础 URL</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="70" />
+        <source>Default model</source>
+        <translation>默认模型</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="83" />
+        <source>Add provider</source>
+        <translation>添加服务商</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="84" />
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="96" />
+        <source>API key for the selected provider</source>
+        <translation>所选服务商的 API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="100" />
+        <source>Paste the key; it is kept in the system keychain, never in a file</source>
+        <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="103" />
+        <source>Save key</source>
+        <translation>保存密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="104" />
+        <source>Forget key</source>
+        <translation>删除密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="105" />
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="109" />
+        <source>Key</source>
+        <translation>密钥</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="116" />
+        <source>General</source>
+        <translation>常规</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="119" />
+        <source>Use provider</source>
+        <translation>使用的服务商</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="121" />
+        <source>System default</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="125" />
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="126" />
+        <source>A new language applies the next time the dialog opens.</source>
+        <translation>新的语言将在下次打开对话框时生效。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="162" />
+        <source>custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="187" />
+        <source>Local offline engine (no key)</source>
+        <translation>本地离线引擎（无需密钥）</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="199" />
+        <source>Select a provider above.</source>
+        <translation>请在上方选择一个服务商。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="202" />
+        <source>A key for “%1” is stored in the system keychain.</source>
+        <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="205" />
+        <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
+        <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="208" />
+        <source>No key stored for “%1”.</source>
+        <translation>尚未保存“%1”的密钥。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="237" />
+        <source>Enter a key first.</source>
+        <translation>请先输入密钥。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="240" />
+        <source>Testing %1 …</source>
+        <translation>正在测试 %1 …</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="248" />
+        <source>Connected: the provider answered and accepted the key.</source>
+        <translation>连接成功：服务商已响应并接受了密钥。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="250" />
+        <source>Connection failed: %1</source>
+        <translation>连接失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="265" />
+        <source>Each provider needs its own name.</source>
+        <translation>每个服务商都需要一个不同的名称。</translation>
+    </message>
+</context></TS>

@@ -1,0 +1,261 @@
+"""The dialog's observable state: every view reads and writes this model and nothing else.
+
+Modelled on Krita AI Diffusion's `Model`: plain attributes with one `<name>_changed` signal each plus a
+generic `changed(name)`, so views stay thin and a test can drive the whole dialog through the model.
+Parameter rules are not re-implemented here: `api.params.check_params` is asked on every change and its
+violations are published per field, so the view can show each message next to the control that breaks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtGui import QImage
+
+from gimp_gptimage.api.errors import UserMessage
+from gimp_gptimage.api.params import DEFAULT_MODEL, MAX_IMAGES, ImageParams, Violation, check_params, model_spec
+from gimp_gptimage.api.types import Usage
+
+T = TypeVar("T")
+
+# Fields that make up the request; a change to any of them re-runs validation.
+PARAM_FIELDS = frozenset(
+    {
+        "kind",
+        "prompt",
+        "model",
+        "size",
+        "quality",
+        "n",
+        "background",
+        "output_format",
+        "compression",
+        "moderation",
+        "stream",
+        "partial_images",
+    }
+)
+CONTEXT_FIELDS = frozenset({"context_mode", "padding_px", "grow_px", "feather_px", "colour_match"})
+
+
+class Prop(Generic[T]):
+    """An attribute that emits `<name>_changed(value)` and `changed(name)` when it really changes."""
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        return obj._values.get(self.name, self.default)
+
+    def __set__(self, obj: Any, value: T) -> None:
+        if obj._values.get(self.name, self.default) == value:
+            return
+        obj._values[self.name] = value
+        getattr(obj, f"{self.name}_changed").emit(value)
+        obj.changed.emit(self.name)
+
+
+@dataclass
+class Reference:
+    """One extra image sent with the edit (a GIMP layer or a file), with a small thumbnail for the list."""
+
+    name: str
+    rgba: Any  # np.ndarray (h, w, 3|4) uint8, loaded off the GUI thread
+    thumbnail: QImage = field(default_factory=QImage)
+    path: str | None = None
+
+
+@dataclass
+class ResultItem:
+    """One finished image of a run: its thumbnail and what an InsertTarget needs to place it."""
+
+    index: int
+    thumbnail: QImage
+    payload: Any  # the job runner's result object for this image (see controller.py)
+    history_id: str | None = None
+    size: tuple[int, int] = (0, 0)
+
+
+class DialogModel(QObject):
+    changed = pyqtSignal(str)
+    # Request parameters.
+    kind_changed = pyqtSignal(object)
+    prompt_changed = pyqtSignal(object)
+    provider_changed = pyqtSignal(object)
+    model_changed = pyqtSignal(object)
+    size_changed = pyqtSignal(object)
+    quality_changed = pyqtSignal(object)
+    n_changed = pyqtSignal(object)
+    background_changed = pyqtSignal(object)
+    output_format_changed = pyqtSignal(object)
+    compression_changed = pyqtSignal(object)
+    moderation_changed = pyqtSignal(object)
+    stream_changed = pyqtSignal(object)
+    partial_images_changed = pyqtSignal(object)
+    # Context controls.
+    context_mode_changed = pyqtSignal(object)
+    padding_px_changed = pyqtSignal(object)
+    grow_px_changed = pyqtSignal(object)
+    feather_px_changed = pyqtSignal(object)
+    colour_match_changed = pyqtSignal(object)
+    # Run state.
+    state_changed = pyqtSignal(object)
+    stage_changed = pyqtSignal(object)
+    progress_changed = pyqtSignal(object)
+    elapsed_changed = pyqtSignal(object)
+    error_changed = pyqtSignal(object)
+    usage_changed = pyqtSignal(object)
+    backend_note_changed = pyqtSignal(object)
+    info_changed = pyqtSignal(object)
+    # Collections and derived state.
+    references_changed = pyqtSignal()
+    partial_changed = pyqtSignal(int, QImage)
+    results_changed = pyqtSignal()
+    violations_changed = pyqtSignal(object)
+    preview_changed = pyqtSignal(QImage)
+
+    kind: Prop[str] = Prop("edit")  # "edit" | "generate" | "fuse"
+    prompt: Prop[str] = Prop("")
+    provider: Prop[str] = Prop("local")
+    model: Prop[str] = Prop(DEFAULT_MODEL)
+    size: Prop[str] = Prop("auto")
+    quality: Prop[str] = Prop("auto")
+    n: Prop[int] = Prop(1)
+    background: Prop[str] = Prop("auto")
+    output_format: Prop[str] = Prop("png")
+    compression: Prop[int] = Prop(90)
+    moderation: Prop[str] = Prop("auto")
+    stream: Prop[bool] = Prop(True)
+    partial_images: Prop[int] = Prop(2)
+
+    context_mode: Prop[str] = Prop("auto")  # "auto" | "padding" | "whole"
+    padding_px: Prop[int] = Prop(256)
+    grow_px: Prop[int] = Prop(8)
+    feather_px: Prop[int] = Prop(16)
+    colour_match: Prop[bool] = Prop(True)
+
+    state: Prop[str] = Prop("idle")  # "idle" | "running" | "done" | "error"
+    stage: Prop[str] = Prop("")
+    progress: Prop[float | None] = Prop(None)
+    elapsed: Prop[float] = Prop(0.0)
+    error: Prop[UserMessage | None] = Prop(None)
+    usage: Prop[Usage | None] = Prop(None)
+    backend_note: Prop[str] = Prop("")  # e.g. "Offline local engine (no API key configured)"
+    info: Prop[str] = Prop("")  # one-line status after a run or an insert
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._values: dict[str, Any] = {}
+        self.references: list[Reference] = []
+        self.partials: dict[int, QImage] = {}
+        self.results: list[ResultItem] = []
+        self.violations: dict[str, Violation] = {}
+        self.changed.connect(self._on_changed)
+        self._revalidate()
+
+    # -- derived values -------------------------------------------------------------------------------
+
+    def supports_transparency(self) -> bool:
+        spec = model_spec(self.model)
+        return spec is None or spec.transparent
+
+    def free_sizes(self) -> bool:
+        spec = model_spec(self.model)
+        return spec is None or spec.free_sizes
+
+    def compression_allowed(self) -> bool:
+        return self.output_format in ("jpeg", "webp")
+
+    def image_count(self) -> int:
+        """Images the request will carry: the layer itself for edits, plus every reference."""
+        return (1 if self.kind in ("edit", "fuse") else 0) + len(self.references)
+
+    def params(self) -> ImageParams:
+        """The request exactly as it would be sent (options that do not apply are left out, not sent)."""
+        return ImageParams(
+            prompt=self.prompt,
+            model=self.model.strip(),
+            n=self.n,
+            size=self.size.strip().lower(),
+            quality=self.quality,
+            background=None if self.background == "auto" else self.background,
+            output_format=self.output_format,
+            output_compression=self.compression if self.compression_allowed() else None,
+            moderation=None if self.moderation == "auto" else self.moderation,
+            stream=self.stream,
+            partial_images=self.partial_images if self.stream else None,
+        )
+
+    def is_valid(self) -> bool:
+        return not self.violations
+
+    def can_add_reference(self) -> bool:
+        return self.image_count() < MAX_IMAGES
+
+    # -- collections ----------------------------------------------------------------------------------
+
+    def add_reference(self, ref: Reference) -> bool:
+        if not self.can_add_reference():
+            return False
+        self.references.append(ref)
+        self._references_updated()
+        return True
+
+    def remove_reference(self, index: int) -> None:
+        if 0 <= index < len(self.references):
+            del self.references[index]
+            self._references_updated()
+
+    def move_reference(self, index: int, to: int) -> None:
+        if 0 <= index < len(self.references) and 0 <= to < len(self.references) and index != to:
+            self.references.insert(to, self.references.pop(index))
+            self._references_updated()
+
+    def set_partial(self, index: int, image: QImage) -> None:
+        self.partials[index] = image
+        self.partial_changed.emit(index, image)
+
+    def add_result(self, item: ResultItem) -> None:
+        self.results.append(item)
+        self.results.sort(key=lambda r: r.index)
+        self.results_changed.emit()
+
+    def clear_run(self) -> None:
+        """Forget the previous run's output before a new one (history keeps it)."""
+        self.partials.clear()
+        self.results.clear()
+        self.error = None
+        self.usage = None
+        self.info = ""
+        self.stage = ""
+        self.progress = None
+        self.elapsed = 0.0
+        self.results_changed.emit()
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _references_updated(self) -> None:
+        self.references_changed.emit()
+        self._revalidate()
+
+    def _on_changed(self, name: str) -> None:
+        if name in PARAM_FIELDS:
+            self._revalidate()
+
+    def _revalidate(self) -> None:
+        found: dict[str, Violation] = {}
+        for v in check_params(
+            self.params(), kind="generate" if self.kind == "generate" else "edit", image_count=self.image_count()
+        ):
+            found.setdefault(v.param, v)
+        if found != self.violations:
+            self.violations = found
+            self.violations_changed.emit(found)

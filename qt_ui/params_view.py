@@ -1,0 +1,265 @@
+"""Provider, model and every request parameter; each rule's message appears right under its control."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gimp_gptimage.api.params import FIXED_SIZES, MAX_N, MAX_PARTIAL_IMAGES, MODELS, parse_size
+
+from . import messages
+from .bind import bind_check, bind_combo, bind_spin
+from .model import DialogModel
+from .widgets import FieldMessage
+
+# Popular gpt-image-2 sizes (api-contract.md, "Size rules"); any other valid WxH goes through "Custom".
+FREE_SIZE_PRESETS = ("1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "3840x2160", "2160x3840")
+CUSTOM = "custom"
+CTX = "ParamsView"
+CHOICES = {
+    "quality": (
+        ("auto", QT_TRANSLATE_NOOP("ParamsView", "Auto")),
+        ("low", QT_TRANSLATE_NOOP("ParamsView", "Low")),
+        ("medium", QT_TRANSLATE_NOOP("ParamsView", "Medium")),
+        ("high", QT_TRANSLATE_NOOP("ParamsView", "High")),
+    ),
+    "background": (
+        ("auto", QT_TRANSLATE_NOOP("ParamsView", "Auto")),
+        ("opaque", QT_TRANSLATE_NOOP("ParamsView", "Opaque")),
+        ("transparent", QT_TRANSLATE_NOOP("ParamsView", "Transparent")),
+    ),
+    "output_format": (("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")),
+    "moderation": (("auto", QT_TRANSLATE_NOOP("ParamsView", "Auto")), ("low", QT_TRANSLATE_NOOP("ParamsView", "Low"))),
+}
+
+
+def _combo(items: tuple[tuple[str, str], ...]) -> QComboBox:
+    combo = QComboBox()
+    for value, label in items:
+        combo.addItem(QCoreApplication.translate(CTX, label), value)
+    return combo
+
+
+class ParamsView(QWidget):
+    def __init__(self, model: DialogModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setHorizontalSpacing(12)
+        self.form.setVerticalSpacing(6)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.messages: dict[str, FieldMessage] = {}
+
+        self.provider = QComboBox()
+        self.provider.setToolTip(self.tr("Where requests go; manage providers and keys in Settings"))
+        self._row(self.tr("Provider"), self.provider, "provider")
+
+        self.model_combo = QComboBox()
+        self.model_combo.setEditable(True)
+        for name in MODELS:
+            self.model_combo.addItem(name, name)
+        self._row(self.tr("Model"), self.model_combo, "model")
+
+        self.size = QComboBox()
+        self.width_spin = self._size_spin()
+        self.height_spin = self._size_spin()
+        size_row = QWidget()
+        size_layout = QHBoxLayout(size_row)
+        size_layout.setContentsMargins(0, 0, 0, 0)
+        size_layout.addWidget(self.size, 1)
+        self.custom_box = QWidget()
+        custom_layout = QHBoxLayout(self.custom_box)
+        custom_layout.setContentsMargins(0, 0, 0, 0)
+        custom_layout.addWidget(self.width_spin)
+        custom_layout.addWidget(QLabel("×"))
+        custom_layout.addWidget(self.height_spin)
+        size_layout.addWidget(self.custom_box)
+        self._row(self.tr("Size"), size_row, "size")
+
+        self.quality = _combo(CHOICES["quality"])
+        self._row(self.tr("Quality"), self.quality, "quality")
+        self.n = QSpinBox()
+        self.n.setRange(1, MAX_N)
+        self.n.setToolTip(self.tr("How many variations to make"))
+        self._row(self.tr("Images"), self.n, "n")
+        self.background = _combo(CHOICES["background"])
+        self._row(self.tr("Background"), self.background, "background")
+
+        self.output_format = _combo(CHOICES["output_format"])
+        self.compression = QSpinBox()
+        self.compression.setRange(0, 100)
+        self.compression.setSuffix(" %")
+        self.compression.setToolTip(self.tr("Output compression (JPEG and WebP only)"))
+        fmt_row = QWidget()
+        fmt_layout = QHBoxLayout(fmt_row)
+        fmt_layout.setContentsMargins(0, 0, 0, 0)
+        fmt_layout.addWidget(self.output_format, 1)
+        self.compression_label = QLabel(self.tr("Compression"))
+        fmt_layout.addWidget(self.compression_label)
+        fmt_layout.addWidget(self.compression)
+        self._row(self.tr("Format"), fmt_row, "output_format", extra=("output_compression",))
+
+        self.moderation = _combo(CHOICES["moderation"])
+        self._row(self.tr("Moderation"), self.moderation, "moderation")
+
+        self.stream = QCheckBox(self.tr("Show progress"))
+        self.stream.setToolTip(self.tr("Show the image while it is being made"))
+        self.partials = QSpinBox()
+        self.partials.setRange(0, MAX_PARTIAL_IMAGES)
+        self.partials.setToolTip(self.tr("Partial images to show before the final one"))
+        stream_row = QWidget()
+        stream_layout = QHBoxLayout(stream_row)
+        stream_layout.setContentsMargins(0, 0, 0, 0)
+        stream_layout.addWidget(self.stream)
+        stream_layout.addStretch(1)
+        self.partials_label = QLabel(self.tr("Partial images"))
+        stream_layout.addWidget(self.partials_label)
+        stream_layout.addWidget(self.partials)
+        self._row(self.tr("Streaming"), stream_row, "stream", extra=("partial_images",))
+
+        self.provider.currentIndexChanged.connect(self._provider_chosen)
+        model.provider_changed.connect(self._show_provider)
+        bind_combo(self.model_combo, model, "model")
+        bind_combo(self.quality, model, "quality")
+        bind_spin(self.n, model, "n")
+        bind_combo(self.background, model, "background")
+        bind_combo(self.output_format, model, "output_format")
+        bind_spin(self.compression, model, "compression")
+        bind_combo(self.moderation, model, "moderation")
+        bind_check(self.stream, model, "stream")
+        bind_spin(self.partials, model, "partial_images")
+
+        self.size.currentIndexChanged.connect(self._size_chosen)
+        self.width_spin.valueChanged.connect(self._custom_size_changed)
+        self.height_spin.valueChanged.connect(self._custom_size_changed)
+        model.model_changed.connect(self._model_family_changed)
+        model.size_changed.connect(self._show_size)
+        model.changed.connect(self._update_enabled)
+        model.violations_changed.connect(self._show_violations)
+        self._model_family_changed()
+        self._update_enabled()
+        self._show_violations(model.violations)
+
+    # -- providers ------------------------------------------------------------------------------------
+
+    def set_providers(self, providers: list[tuple[str, str]]) -> None:
+        """(name, label) pairs; the model's provider is selected."""
+        self.provider.blockSignals(True)
+        self.provider.clear()
+        for name, label in providers:
+            self.provider.addItem(label, name)
+        self.provider.blockSignals(False)
+        self._show_provider(self.model.provider)
+
+    def _show_provider(self, name: str) -> None:
+        index = self.provider.findData(name)
+        if index >= 0:
+            self.provider.setCurrentIndex(index)
+
+    def _provider_chosen(self, index: int) -> None:
+        if index >= 0:
+            self.model.provider = self.provider.itemData(index)
+
+    # -- layout helpers -------------------------------------------------------------------------------
+
+    def _row(self, label: str, field: QWidget, param: str, extra: tuple[str, ...] = ()) -> None:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(field)
+        message = FieldMessage()
+        layout.addWidget(message)
+        self.form.addRow(label, box)
+        for name in (param, *extra):
+            self.messages[name] = message
+
+    def _size_spin(self) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(16, 8192)
+        spin.setSingleStep(16)
+        spin.setSuffix(" px")
+        spin.setKeyboardTracking(True)
+        return spin
+
+    # -- size -----------------------------------------------------------------------------------------
+
+    def _model_family_changed(self, *_: object) -> None:
+        presets = FREE_SIZE_PRESETS if self.model.free_sizes() else FIXED_SIZES
+        self.size.blockSignals(True)
+        self.size.clear()
+        self.size.addItem(self.tr("Auto (fit the region)"), "auto")
+        for size in presets:
+            self.size.addItem(size.replace("x", " × "), size)
+        if self.model.free_sizes():
+            self.size.addItem(self.tr("Custom…"), CUSTOM)
+        self.size.blockSignals(False)
+        # Transparent backgrounds exist only for some models: grey the choice out instead of failing later.
+        item = self.background.model().item(self.background.findData("transparent"))  # type: ignore[union-attr]
+        if item is not None:
+            item.setEnabled(self.model.supports_transparency())
+        self._show_size(self.model.size)
+
+    def _show_size(self, size: str) -> None:
+        # While the user works in "Custom", stay there even if the numbers happen to match a preset.
+        custom_chosen = self.size.currentData() == CUSTOM and self.model.free_sizes()
+        index = -1 if custom_chosen else self.size.findData(size)
+        wh = parse_size(size)
+        self.size.blockSignals(True)
+        if index >= 0:
+            self.size.setCurrentIndex(index)
+            self.custom_box.setVisible(False)
+        else:
+            custom = self.size.findData(CUSTOM)
+            self.size.setCurrentIndex(custom if custom >= 0 else 0)
+            self.custom_box.setVisible(custom >= 0)
+            if wh:
+                for spin, value in ((self.width_spin, wh[0]), (self.height_spin, wh[1])):
+                    spin.blockSignals(True)
+                    spin.setValue(value)
+                    spin.blockSignals(False)
+        self.size.blockSignals(False)
+
+    def _size_chosen(self, index: int) -> None:
+        value = self.size.itemData(index)
+        if value == CUSTOM:
+            wh = parse_size(self.model.size) or (1536, 1024)
+            self.width_spin.setValue(wh[0])
+            self.height_spin.setValue(wh[1])
+            self.custom_box.setVisible(True)
+            self._custom_size_changed()
+        elif value:
+            self.custom_box.setVisible(False)
+            self.model.size = value
+
+    def _custom_size_changed(self, *_: object) -> None:
+        if self.size.currentData() == CUSTOM:
+            self.model.size = f"{self.width_spin.value()}x{self.height_spin.value()}"
+
+    # -- enabled state and messages -------------------------------------------------------------------
+
+    def _update_enabled(self, *_: object) -> None:
+        allowed = self.model.compression_allowed()
+        self.compression.setEnabled(allowed)
+        self.compression_label.setEnabled(allowed)
+        self.partials.setEnabled(self.model.stream)
+        self.partials_label.setEnabled(self.model.stream)
+
+    def _show_violations(self, violations: dict) -> None:
+        shown: dict[FieldMessage, list[str]] = {m: [] for m in self.messages.values()}
+        for param, v in violations.items():
+            target = self.messages.get(param)
+            if target is not None:
+                shown[target].append(messages.sentence(v.message))
+        for message, texts in shown.items():
+            message.show_message("\n".join(texts))

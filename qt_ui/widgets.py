@@ -1,0 +1,124 @@
+"""Small reusable widgets: an aspect-keeping image view, a per-field message line, a tile for galleries."""
+
+from __future__ import annotations
+
+import time
+
+from PyQt6.QtCore import QRectF, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PyQt6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+
+def _checker(painter: QPainter, rect: QRectF) -> None:
+    """A light checkerboard under transparent pixels, as image editors draw it."""
+    painter.save()
+    painter.setClipRect(rect)
+    cell = 8
+    painter.fillRect(rect, QColor(236, 236, 236))
+    y = int(rect.top())
+    row = 0
+    while y < rect.bottom():
+        x = int(rect.left()) + (cell if row % 2 else 0)
+        while x < rect.right():
+            painter.fillRect(x, y, cell, cell, QColor(204, 204, 204))
+            x += 2 * cell
+        y += cell
+        row += 1
+    painter.restore()
+
+
+class ImageView(QWidget):
+    """Paints a QImage scaled to fit (never cropped), with a placeholder text when empty.
+
+    `painted` carries the time of each paint that showed a new image, so the benchmark can measure the
+    delay from a partial image's arrival to the moment it is on screen.
+    """
+
+    clicked = pyqtSignal()
+    painted = pyqtSignal(float)
+
+    def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image = QImage()
+        self._placeholder = placeholder
+        self._fresh = False
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(64, 64)
+
+    def image(self) -> QImage:
+        return self._image
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._fresh = not image.isNull()
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(256, 192)
+
+    def image_rect(self) -> QRectF:
+        if self._image.isNull():
+            return QRectF()
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        dw, dh = w * scale, h * scale
+        return QRectF((self.width() - dw) / 2, (self.height() - dh) / 2, dw, dh)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if self._image.isNull():
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+        else:
+            target = self.image_rect()
+            if self._image.hasAlphaChannel():
+                _checker(painter, target)
+            painter.drawImage(target, self._image)
+        painter.end()
+        if self._fresh:
+            self._fresh = False
+            self.painted.emit(time.perf_counter())
+
+    def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
+        if event is not None and event.button() == Qt.MouseButton.LeftButton and not self._image.isNull():
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class FieldMessage(QLabel):
+    """The message under a control that breaks a rule; hidden when there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setStyleSheet("color: #b3261e;")
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+
+
+class Tile(QFrame):
+    """A gallery cell: an image with a caption and an optional row of buttons beneath."""
+
+    def __init__(self, caption: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.view = ImageView()
+        self.view.setMinimumSize(150, 120)
+        self.view.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.caption = QLabel(caption)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setStyleSheet("color: #6b7280;")
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.caption)

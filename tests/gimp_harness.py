@@ -1,0 +1,252 @@
+"""Run real GIMP 3.0.4 headless inside the Debian trixie root built by .ci/gimp-root.sh.
+
+The plug-in is installed the way the README tells a user (`gimp-gptimage install --gimp-dir DIR`, run by the
+root's venv Python so the recorded worker Python is valid inside the root), into a private GIMP user folder
+(GIMP3_DIRECTORY) under the root's /tmp. Batch code runs through python-fu-eval and reports back through
+files, since GIMP's own output is full of harmless noise.
+
+Under CI (env CI set) a missing root or GIMP is a test failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("GIMP_GPTIMAGE_ROOT", "/var/cache/gimp-gptimage-ci/trixie-root"))
+STAMP = ROOT / ".gimp-gptimage-packages"
+VENV_PYTHON = "/opt/gptimage-venv/bin/python"
+GIMP_CONSOLE = "/usr/bin/gimp-console-3.0"
+SETUP_SCRIPT = PROJECT / ".ci" / "gimp-root.sh"
+
+
+def unavailable(reason: str) -> None:
+    """Fail under CI (the real-GIMP tests are required there), skip on a developer machine."""
+    message = f"real GIMP 3 unavailable: {reason}. Build it with: sudo bash .ci/gimp-root.sh"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class GimpSession:
+    """A private GIMP user folder with the plug-in installed, plus a scratch folder, inside the root."""
+
+    host_dir: Path  # scratch folder as seen from the host
+    inner_dir: str  # the same folder as seen inside the root
+
+    @property
+    def gimp_dir(self) -> str:
+        return f"{self.inner_dir}/gimp"
+
+    def host(self, inner: str) -> Path:
+        return ROOT / inner.lstrip("/")
+
+    def env(self, extra: dict[str, str] | None = None) -> list[str]:
+        home = f"{self.inner_dir}/home"
+        values = {
+            "HOME": home,
+            "XDG_CONFIG_HOME": f"{home}/config",
+            "XDG_DATA_HOME": f"{home}/data",
+            "XDG_CACHE_HOME": f"{home}/cache",
+            "GIMP3_DIRECTORY": self.gimp_dir,
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            **(extra or {}),
+        }
+        return [f"{k}={v}" for k, v in values.items()]
+
+    def chroot(self, argv: list[str], extra_env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+        command = ["chroot", str(ROOT), "/usr/bin/env", "-i", *self.env(extra_env), *argv]
+        return subprocess.run(command, capture_output=True, text=True, **kwargs)
+
+    def run_batch(
+        self, code: str, extra_env: dict[str, str] | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess:
+        """Run Python batch code in gimp-console-3.0 (python-fu-eval); returns the finished process."""
+        argv = [GIMP_CONSOLE, "-i", "-n", "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
+        return self.chroot(argv, extra_env, input=batch_script(self, code), timeout=timeout)
+
+    def install_plugin(self, worker_python: str | None = None) -> subprocess.CompletedProcess:
+        """`gimp-gptimage install --gimp-dir DIR` run by the root's venv, as a user would run it.
+
+        With worker_python, install() is called directly to record that interpreter instead (a stand-in).
+        """
+        venv_bin = Path(VENV_PYTHON).parent
+        cli_wired = any(self.host(str(venv_bin.parent)).glob("lib/python3*/site-packages/gimp_gptimage/cli/main.py"))
+        if worker_python is None and cli_wired:
+            argv = [str(venv_bin / "gimp-gptimage"), "install", "--gimp-dir", self.gimp_dir]
+        else:  # a stand-in worker, or the console script is not wired yet: call the function it calls
+            python = worker_python or VENV_PYTHON
+            code = f"from gimp_gptimage.install import install; install({self.gimp_dir!r}, python={python!r})"
+            argv = [VENV_PYTHON, "-c", code]
+        return self.chroot(argv, timeout=60)
+
+    def remove(self) -> None:
+        """Delete the scratch folder, unless GPTIMAGE_KEEP_GIMP_SESSION is set (to look at the dumps)."""
+        if not os.environ.get("GPTIMAGE_KEEP_GIMP_SESSION"):
+            shutil.rmtree(self.host_dir, ignore_errors=True)
+
+
+def prepare_root() -> None:
+    """Check the root exists, then refresh the project inside it (fast: everything else is cached)."""
+    if os.geteuid() != 0:
+        unavailable("the tests need root to chroot")
+    if not (STAMP.is_file() and (ROOT / GIMP_CONSOLE.lstrip("/")).exists()):
+        unavailable(f"no GIMP root at {ROOT}")
+    done = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        pytest.fail(f".ci/gimp-root.sh failed:\n{done.stderr[-3000:]}", pytrace=False)
+
+
+def new_session() -> GimpSession:
+    scratch = ROOT / "tmp"
+    host_dir = Path(tempfile.mkdtemp(prefix="gptimage-gimp-", dir=scratch))
+    host_dir.chmod(0o755)
+    session = GimpSession(host_dir, "/" + str(host_dir.relative_to(ROOT)))
+    for sub in ("gimp", "home", "out"):
+        (host_dir / sub).mkdir()
+    return session
+
+
+def read_report(path: Path, proc: subprocess.CompletedProcess) -> dict:
+    """The JSON a batch script wrote, or a failure showing GIMP's output when there is none."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pytest.fail(
+            f"GIMP batch produced no report (exit {proc.returncode}).\n--- stdout\n{proc.stdout[-4000:]}\n"
+            f"--- stderr\n{proc.stderr[-6000:]}",
+            pytrace=False,
+        )
+
+
+# Helpers for batch scripts, prepended to each one. OUT is the scratch "out" folder inside the root.
+BATCH_PRELUDE = r'''
+import json, os, time, traceback
+import gi
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, Gio, GLib
+
+PDB = Gimp.get_pdb()
+REPORT = {}
+
+
+def call(name, image, drawables, **args):
+    """Run one of our procedures non-interactively; returns status, error message and wall time."""
+    proc = PDB.lookup_procedure(name)
+    if proc is None:
+        raise RuntimeError("procedure %s is not registered" % name)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("image", image)
+    cfg.set_core_object_array("drawables", list(drawables))
+    for key, value in args.items():
+        cfg.set_property(key.replace("_", "-"), value)
+    start = time.perf_counter()
+    result = proc.run(cfg)
+    seconds = time.perf_counter() - start
+    status = result.index(0)
+    error = None
+    if status != Gimp.PDBStatusType.SUCCESS:
+        error = PDB.get_last_error()
+        if result.length() > 1 and isinstance(result.index(1), str):
+            error = result.index(1) or error
+    return {"status": status.value_nick, "error": error, "seconds": seconds}
+
+
+def rect(w, h, x=0, y=0):
+    return Gegl.Rectangle.new(x, y, w, h)
+
+
+def dump(drawable, tag, fmt):
+    """Write a drawable's pixels to OUT/tag in the given babl format."""
+    w, h = drawable.get_width(), drawable.get_height()
+    data = drawable.get_buffer().get(rect(w, h), 1.0, fmt, Gegl.AbyssPolicy.NONE)
+    with open(os.path.join(OUT, tag), "wb") as f:
+        f.write(bytes(data))
+    return tag
+
+
+def dump_selection(image, tag):
+    w, h = image.get_width(), image.get_height()
+    data = image.get_selection().get_buffer().get(rect(w, h), 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    with open(os.path.join(OUT, tag), "wb") as f:
+        f.write(bytes(data))
+    return tag
+
+
+def describe(layer, tag=None):
+    _, x, y = layer.get_offsets()
+    mask = layer.get_mask()
+    info = {"name": layer.get_name(), "x": x, "y": y, "w": layer.get_width(), "h": layer.get_height(),
+            "gray": layer.is_gray(), "has_mask": mask is not None, "id": layer.get_id()}
+    if tag:
+        info["pixels"] = dump(layer, tag + ".rgba", "R'G'B'A u8")
+        if mask is not None:
+            info["mask"] = dump(mask, tag + ".mask", "Y u8")
+    return info
+
+
+def stack(image, tag=None):
+    """The image's top-level layers, top first; with a tag, every layer's pixels and mask are dumped."""
+    return [describe(lay, tag and "%s-%d" % (tag, i)) for i, lay in enumerate(image.get_layers())]
+
+
+def selected(image):
+    return [lay.get_name() for lay in image.get_selected_layers()]
+
+
+def pattern_layer(image, name, w, h, kind=Gimp.ImageType.RGBA_IMAGE, x=0, y=0):
+    """A layer with a known gradient (R = x, G = y, B = 128) so placements can be checked exactly."""
+    layer = Gimp.Layer.new(image, name, w, h, kind, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, None, 0)
+    layer.set_offsets(x, y)
+    row_bytes = [bytes((i * 255 // max(1, w - 1), 0, 128, 255)) for i in range(w)]
+    data = bytearray()
+    for j in range(h):
+        g = j * 255 // max(1, h - 1)
+        for px in row_bytes:
+            data += px[:1] + bytes((g,)) + px[2:]
+    buf = layer.get_buffer()
+    buf.set(rect(w, h), "R'G'B'A u8", bytes(data))
+    buf.flush()
+    layer.update(0, 0, w, h)
+    return layer
+
+
+def scenario(fn):
+    """Run one scenario, keeping its outcome (or its traceback) in the report under its name."""
+    try:
+        REPORT[fn.__name__] = fn()
+    except Exception:
+        REPORT[fn.__name__] = {"exception": traceback.format_exc()}
+    with open(os.path.join(OUT, "report.json"), "w") as f:
+        json.dump(REPORT, f)
+    return fn
+'''
+
+
+def batch_script(session: GimpSession, body: str) -> str:
+    return f"OUT = {session.inner_dir + '/out'!r}\n" + BATCH_PRELUDE + textwrap.dedent(body)
+
+
+def scenario_result(report: dict, name: str) -> dict:
+    """One scenario's outcome; a scenario that raised inside GIMP fails here with its traceback."""
+    if name not in report:
+        pytest.fail(f"scenario {name} did not run (GIMP stopped earlier?)", pytrace=False)
+    result = report[name]
+    if isinstance(result, dict) and "exception" in result:
+        pytest.fail(f"scenario {name} raised inside GIMP:\n{result['exception']}", pytrace=False)
+    return result

@@ -1,0 +1,182 @@
+"""The worker (`python -m gimp_gptimage.worker JOB_DIR`) and its job-folder module, end to end.
+
+Jobs are written by the plug-in's own gptimage_ipc, the worker runs as a real process against the real
+local server over HTTP, and results are read back with the plug-in's OutboxReader: both sides of the
+protocol meet here exactly as they do in GIMP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gimp_gptimage.jobs import jobfile
+from gimp_gptimage.server import LocalServer
+
+PLUGIN_DIR = Path(__file__).resolve().parent.parent / "gimp_gptimage" / "plugin" / "gptimage"
+sys.path.insert(0, str(PLUGIN_DIR))
+import gptimage_ipc as ipc  # noqa: E402
+
+W, H, OX, OY = 640, 480, 30, 20
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as running:
+        yield running
+
+
+@pytest.fixture
+def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worker process gets its own config/data folders and a key for the custom (local) base URL."""
+    home = tmp_path / "home"
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-test-secret-never-shown")
+    return home
+
+
+def photo() -> np.ndarray:
+    y, x = np.mgrid[0:H, 0:W]
+    rgba = np.stack([x * 255 // W, y * 255 // H, (x + y) % 256, np.full_like(x, 255)], axis=-1)
+    return rgba.astype(np.uint8)
+
+
+def ellipse(cx: int, cy: int, rx: int, ry: int) -> np.ndarray:
+    y, x = np.mgrid[0:H, 0:W]
+    inside = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0
+    return np.where(inside, 255, 0).astype(np.uint8)
+
+
+def write_job(job_dir: Path, command: str, params: dict, selection: np.ndarray | None = None, refs: int = 0) -> None:
+    layer = photo()
+    files = {"layer.rgba": layer.tobytes()}
+    job = {
+        "command": command,
+        "interactive": False,
+        "image": {"name": "photo.xcf", "width": W + 100, "height": H + 100, "base_type": "rgb"},
+        "layer": {"name": "Photo", "file": "layer.rgba", "width": W, "height": H, "offset_x": OX, "offset_y": OY},
+        "selection": None,
+        "references": [],
+        "params": {"prompt": "", "n": 1, "model": "", "size": "", "quality": "", "base_url": "", **params},
+    }
+    if command == "generate":
+        job["layer"] = None
+        files = {}
+    if selection is not None:
+        files["selection.gray"] = selection.tobytes()
+        job["selection"] = {"file": "selection.gray"}
+    for i in range(1, refs + 1):
+        files[f"ref-{i}.rgba"] = np.roll(layer, i * 50, axis=1).tobytes()
+        job["references"].append(
+            {"name": f"Ref {i}", "file": f"ref-{i}.rgba", "width": W, "height": H, "offset_x": 0, "offset_y": 0}
+        )
+    ipc.write_job(job_dir, job, files)
+
+
+def run_worker(job_dir: Path) -> list[ipc.OutboxResult]:
+    results: list[ipc.OutboxResult] = []
+    proc = ipc.start_worker(sys.executable, job_dir)
+    ipc.wait_for_job(proc, job_dir, results.append, lambda _p: None, 0.02)
+    assert proc.returncode == 0, (job_dir / ipc.WORKER_LOG).read_text()
+    return results
+
+
+def test_load_job_maps_pixels_without_copying(tmp_path: Path) -> None:
+    sel = ellipse(300, 200, 100, 60)
+    write_job(tmp_path, "fuse", {"prompt": "p", "n": 2}, selection=sel, refs=2)
+    job = jobfile.load_job(tmp_path)
+    assert job.command == "fuse" and job.params.n == 2 and job.params.prompt == "p"
+    assert job.layer is not None and job.layer.offset == (OX, OY)
+    assert isinstance(job.layer.pixels, np.memmap) and not job.layer.pixels.flags.writeable
+    assert np.array_equal(job.layer.pixels, photo())
+    assert job.selection is not None and np.array_equal(job.selection, sel)
+    assert [r.name for r in job.references] == ["Ref 1", "Ref 2"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: (d / "layer.rgba").write_bytes(b"short"), "layer.rgba holds 5 bytes"),
+        (lambda d: (d / "job.json").write_text('{"version": 99}'), "version 99 is not supported"),
+        (lambda d: (d / "job.json").write_text("{not json"), "Cannot read the job file"),
+    ],
+)
+def test_broken_jobs_end_with_a_message_not_a_traceback(tmp_path: Path, change, message: str) -> None:
+    write_job(tmp_path, "edit", {"prompt": "p"})
+    change(tmp_path)
+    proc = ipc.start_worker(sys.executable, tmp_path)
+    with pytest.raises(ipc.JobError, match=message):
+        ipc.wait_for_job(proc, tmp_path, lambda _r: None, lambda _p: None, 0.02)
+    assert "Traceback" not in json.loads((tmp_path / "done.json").read_text())["error"]
+
+
+def test_outbox_messages_are_what_the_plugin_reads(tmp_path: Path) -> None:
+    outbox = jobfile.Outbox(tmp_path)
+    pixels = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
+    mask = np.full((3, 5), 128, np.uint8)
+    outbox.put("Sky #1", pixels, (7, -2), mask, "hist-1")
+    outbox.put("Sky #2", pixels, (0, 0))
+    assert not list(tmp_path.glob("outbox/*.tmp"))
+    first, second = ipc.OutboxReader(tmp_path).new_results()
+    assert (first.name, first.offset_x, first.offset_y, first.width, first.height) == ("Sky #1", 7, -2, 5, 3)
+    assert first.pixels == pixels.tobytes() and first.mask == mask.tobytes() and first.history_id == "hist-1"
+    assert second.index == 1 and second.mask is None
+    assert jobfile.Outbox(tmp_path).put("Sky #3", pixels, (0, 0)).name == "0002.json"  # numbering continues
+
+
+def test_batch_edit_with_two_results(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:
+    sel = ellipse(300, 200, 120, 80)
+    write_job(tmp_path, "edit", {"prompt": "a hot-air balloon", "n": 2, "base_url": server.base_url}, sel)
+    results = run_worker(tmp_path)
+    assert sorted(r.name for r in results) == ["a hot-air balloon #1", "a hot-air balloon #2"]  # arrival order
+    ys, xs = np.nonzero(sel)
+    for r in results:
+        # The region holds the selection, in canvas coordinates (layer offset added).
+        assert r.offset_x <= OX + xs.min() and r.offset_x + r.width >= OX + xs.max() + 1
+        assert r.offset_y <= OY + ys.min() and r.offset_y + r.height >= OY + ys.max() + 1
+        assert r.mask is not None and r.history_id
+        mask = np.frombuffer(r.mask, np.uint8).reshape(r.height, r.width)
+        region_sel = sel[r.offset_y - OY : r.offset_y - OY + r.height, r.offset_x - OX : r.offset_x - OX + r.width]
+        assert mask[region_sel == 255].min() == 255
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert progress["stage"] in ("finishing", "downloading", "generating", "uploading")
+    assert json.loads((tmp_path / "done.json").read_text()) == {"ok": True}
+    # Every result is already in history before the plug-in sees it; the key is in none of those files.
+    stored = [p for p in worker_env.rglob("*") if p.is_file()]
+    assert stored and not any(b"sk-test-secret" in p.read_bytes() for p in stored)
+
+
+def test_batch_generate_covers_the_canvas(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:
+    write_job(tmp_path, "generate", {"prompt": "a lighthouse", "base_url": server.base_url})
+    (result,) = run_worker(tmp_path)
+    assert (result.offset_x, result.offset_y, result.width, result.height) == (0, 0, W + 100, H + 100)
+    assert result.mask is None
+
+
+def test_batch_fuse_sends_references(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:
+    write_job(tmp_path, "fuse", {"prompt": "one scene", "base_url": server.base_url}, refs=2)
+    (result,) = run_worker(tmp_path)
+    assert (result.width, result.height) == (W, H) and (result.offset_x, result.offset_y) == (OX, OY)
+
+
+def test_api_error_reaches_the_plugin_in_the_apis_words(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:
+    write_job(tmp_path, "edit", {"prompt": "x", "size": "123x45", "base_url": server.base_url})
+    proc = ipc.start_worker(sys.executable, tmp_path)
+    with pytest.raises(ipc.JobError) as caught:
+        ipc.wait_for_job(proc, tmp_path, lambda _r: None, lambda _p: None, 0.02)
+    message = str(caught.value)
+    assert "123x45" in message and "\n" not in message and "sk-test-secret" not in message
+
+
+def test_without_provider_the_embedded_engine_answers(tmp_path: Path, worker_env: Path) -> None:
+    os.environ.pop("GPTIMAGE_API_KEY")  # monkeypatch restores it
+    write_job(tmp_path, "edit", {"prompt": "a cat"}, ellipse(100, 100, 40, 40))
+    (result,) = run_worker(tmp_path)
+    assert result.mask is not None

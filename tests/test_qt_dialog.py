@@ -1,0 +1,348 @@
+"""The real dialog, driven like a user would, against the real local server over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PyQt6.QtCore import Qt
+from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
+
+from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.keystore import local_backend
+from gimp_gptimage.server import Fault, LocalServer
+from gimp_gptimage.settings import SettingsStore
+from qt_ui.dialog import GptImageDialog
+from qt_ui.insert import FolderTarget
+from qt_ui.source import source_from_files
+
+pytest_plugins = ["qt_fixtures"]
+
+
+def outbox_messages(job: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((job / "outbox").glob("*.json"))]
+
+
+def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, qtbot, job_dir, ui_dirs) -> None:
+    with LocalServer(latency=1.5) as server:
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            assert not dialog.run_button.isEnabled()  # no prompt yet
+            qtbot.keyClicks(dialog.prompt_view.edit, "remove the yellow disc")
+            dialog.model.n = 2
+            dialog.model.partial_images = 2
+            assert dialog.run_button.isEnabled()
+            qtbot.keyClick(dialog.prompt_view.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+            assert dialog.model.state == "running"
+            assert dialog.run_view.progress_row.isVisibleTo(dialog)
+            await until(lambda: dialog.model.partials, what="a partial image")
+            tile = dialog.results_view.tiles[min(dialog.model.partials)]
+            assert not tile.view.image().isNull() and not tile.final
+            await until(lambda: dialog.model.state != "running", what="the run to end")
+            assert dialog.model.state == "done", dialog.model.error
+            assert [r.index for r in dialog.model.results] == [0, 1]
+            assert all(t.final and t.insert_button.isEnabled() for t in dialog.results_view.tiles.values())
+            assert dialog.model.usage is not None and "Usage" in dialog.run_view.info.text()
+
+            qtbot.mouseClick(dialog.results_view.tiles[1].insert_button, Qt.MouseButton.LeftButton)
+            await until(lambda: len(outbox_messages(job_dir)) == 1, what="the outbox message")
+            qtbot.mouseClick(dialog.results_view.insert_all_button, Qt.MouseButton.LeftButton)
+            await until(lambda: len(outbox_messages(job_dir)) == 3, what="two more outbox messages")
+
+        qrun(qloop, scenario())
+    messages = outbox_messages(job_dir)
+    first = messages[0]
+    result = dialog.model.results[1].payload
+    h, w = result.pixels.shape[:2]
+    assert (first["width"], first["height"]) == (w, h)
+    assert (first["offset_x"], first["offset_y"]) == result.offset
+    # The region lies in the layer and contains the selection; the offset is on the canvas.
+    x0, y0 = first["offset_x"] - LAYER_OFFSET[0], first["offset_y"] - LAYER_OFFSET[1]
+    assert 0 <= x0 <= SELECTION_BOX[0] and 0 <= y0 <= SELECTION_BOX[1]
+    assert x0 + w >= SELECTION_BOX[2] and y0 + h >= SELECTION_BOX[3] and x0 + w <= LAYER_W and y0 + h <= LAYER_H
+    pixels = np.frombuffer((job_dir / "outbox" / first["pixels"]).read_bytes(), np.uint8).reshape(h, w, 4)
+    assert np.array_equal(pixels, result.pixels)
+    mask = np.frombuffer((job_dir / "outbox" / first["mask"]).read_bytes(), np.uint8).reshape(h, w)
+    assert mask.max() == 255 and mask.min() == 0  # selected area in, the rest out
+    assert first["name"].startswith("remove the yellow disc")
+    store = HistoryStore(ui_dirs["data"] / "history")
+    entry = store.get(first["history_id"])
+    assert entry.status == "done" and len(entry.results) == 2
+    assert [m["history_id"] for m in messages] == [first["history_id"]] * 3
+    assert sorted(m["name"][-2:] for m in messages[1:]) == ["#1", "#2"]
+
+
+def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, ui_dirs) -> None:
+    with LocalServer(latency=3.0) as server:
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            dialog.model.prompt = "a red flower"
+            dialog.model.partial_images = 2
+            dialog.run()
+            await until(lambda: dialog.model.partials, what="the first partial image")
+            task = dialog.controller.task
+            assert task is not None
+            qtbot.mouseClick(dialog.run_view.cancel_button, Qt.MouseButton.LeftButton)
+            await until(task.done, timeout=2, what="the request to be aborted")
+            await until(lambda: dialog.model.state == "idle", timeout=2, what="the dialog to settle")
+            assert dialog.model.error is None and "Cancelled" in dialog.run_view.info.text()
+            assert dialog.model.results == []
+            assert not dialog.run_view.progress_row.isVisibleTo(dialog)
+            assert dialog.model.prompt == "a red flower" and dialog.run_button.isEnabled()
+            # The next try works in the same dialog.
+            dialog.model.stream = False
+            dialog.run()
+            await until(lambda: dialog.model.state != "running", what="the second run")
+            assert dialog.model.state == "done" and len(dialog.model.results) == 1
+
+        qrun(qloop, scenario())
+    entries = HistoryStore(ui_dirs["data"] / "history").list()
+    assert sorted(e.status for e in entries) == ["cancelled", "done"]
+    assert not (job_dir / "outbox").exists() or outbox_messages(job_dir) == []
+
+
+def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, ui_dirs) -> None:
+    with LocalServer() as server:
+        server.faults.add(Fault("status", status=403, message="Your organization must be verified to use gpt-image-2."))
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            dialog.model.prompt = "make it night"
+            dialog.model.quality = "high"
+            dialog.run()
+            await until(lambda: dialog.model.state != "running", what="the run to fail")
+
+        qrun(qloop, scenario())
+    assert dialog.model.state == "error"
+    panel = dialog.run_view.error
+    assert panel.isVisibleTo(dialog)
+    assert "Your organization must be verified" in panel.detail.text()
+    assert panel.title.text() == "This key may not use this model or endpoint"
+    assert "HTTP status 403" in panel.meta.text()
+    assert dialog.model.error is not None and dialog.model.error.request_id
+    assert dialog.model.error.request_id in panel.meta.text()
+    # Prompt and settings are kept; Run is ready for another try.
+    assert dialog.prompt_view.edit.toPlainText() == "make it night"
+    assert dialog.params_view.quality.currentData() == "high"
+    assert dialog.run_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("setup", "field", "expected"),
+    [
+        ({"size": "1000x1000"}, "size", "Size 1000x1000: width and height must both be multiples of 16."),
+        ({"size": "4096x2048"}, "size", "Size 4096x2048: width and height must both be at most 3840 pixels."),
+        ({"size": "512x512"}, "size", "Size 512x512: 262,144 pixels in all; it must be between 655,360 and 8,294,400."),
+        ({"size": "3840x1024"}, "size", "Size 3840x1024: the long edge may be at most 3 times the short edge."),
+        (
+            {"model": "gpt-image-1", "size": "2048x2048"},
+            "size",
+            "'2048x2048' is not allowed here; use one of '1024x1024', '1024x1536', '1536x1024', and 'auto'.",
+        ),
+        ({"background": "transparent"}, "background", "This model cannot make transparent backgrounds."),
+        (
+            {"model": "gpt-image-1.5", "background": "transparent", "output_format": "jpeg"},
+            "background",
+            "A transparent background needs PNG or WebP output, not JPEG.",
+        ),
+        (
+            {"quality": "standard"},
+            "quality",
+            "'standard' is not allowed here; use one of 'low', 'medium', 'high', and 'auto'.",
+        ),
+        ({"prompt": "x" * 32_001}, "prompt", "The prompt is too long: 32001 characters, at most 32000 allowed."),
+    ],
+)
+def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_dir, ui_dirs, setup, field, expected):
+    dialog = make_dialog(job_dir, ui_dirs)
+    qtbot.addWidget(dialog)
+    dialog.model.prompt = "ok"
+    assert dialog.run_button.isEnabled()
+    for name, value in setup.items():
+        setattr(dialog.model, name, value)
+    label = dialog.prompt_view.message if field == "prompt" else dialog.params_view.messages[field]
+    assert label.isVisibleTo(dialog)
+    assert label.text() == expected
+    assert not dialog.run_button.isEnabled()
+    assert dialog.run_hint.text() == "Fix the highlighted settings to run."
+
+
+def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, ui_dirs) -> None:
+    dialog = make_dialog(job_dir, ui_dirs)
+    qtbot.addWidget(dialog)
+    dialog.model.n = 11  # e.g. from a job file: the control holds the API's range (1-10)
+    assert dialog.model.n == 10 and dialog.params_view.n.value() == 10 and "n" not in dialog.model.violations
+    dialog.model.n = 0
+    assert dialog.model.n == 1
+
+
+def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, ui_dirs) -> None:
+    dialog = make_dialog(job_dir, ui_dirs)
+    qtbot.addWidget(dialog)
+    dialog.model.prompt = "ok"
+    view = dialog.params_view
+    view.size.setCurrentIndex(view.size.findData("custom"))
+    assert view.custom_box.isVisibleTo(dialog)
+    view.width_spin.setValue(1000)
+    view.height_spin.setValue(1024)
+    assert dialog.model.size == "1000x1024"
+    assert "multiples of 16" in view.messages["size"].text() and not dialog.run_button.isEnabled()
+    view.width_spin.setValue(1008)
+    assert dialog.model.size == "1008x1024" and not view.messages["size"].isVisibleTo(dialog)
+    assert dialog.run_button.isEnabled()
+    # Fixed-size models offer only their three sizes, and no custom entry.
+    dialog.model.model = "gpt-image-1"
+    sizes = [view.size.itemData(i) for i in range(view.size.count())]
+    assert sizes == ["auto", "1024x1024", "1024x1536", "1536x1024"]
+
+
+def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, ui_dirs) -> None:
+    dialog = make_dialog(job_dir, ui_dirs)
+    qtbot.addWidget(dialog)
+    view = dialog.params_view
+    dialog.model.output_format = "png"
+    assert not view.compression.isEnabled()
+    view.output_format.setCurrentIndex(view.output_format.findData("webp"))
+    assert view.compression.isEnabled() and dialog.model.params().output_compression == dialog.model.compression
+    view.stream.setChecked(False)
+    assert not view.partials.isEnabled() and dialog.model.params().partial_images is None
+    transparent = view.background.model().item(view.background.findData("transparent"))
+    assert not transparent.isEnabled()  # gpt-image-2 cannot
+    dialog.model.model = "gpt-image-1.5"
+    assert transparent.isEnabled()
+
+
+def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, ui_dirs) -> None:
+    job = write_job(tmp_path / "job", references=2)
+    dialog = make_dialog(job, ui_dirs)
+    qtbot.addWidget(dialog)
+    files = []
+    for i in range(15):
+        path = tmp_path / f"ref{i:02d}.png"
+        Image.new("RGB", (40, 30), (i * 15, 80, 120)).save(path)
+        files.append(path)
+
+    async def scenario() -> None:
+        await until(lambda: len(dialog.model.references) == 2, what="the job's references")
+        view = dialog.references_view
+        assert [view.list.item(i).text() for i in range(2)] == ["Reference 1", "Reference 2"]
+        assert not view.list.item(0).icon().isNull()
+        view.list.setCurrentRow(0)
+        qtbot.mouseClick(view.right_button, Qt.MouseButton.LeftButton)
+        assert [r.name for r in dialog.model.references] == ["Reference 2", "Reference 1"]
+        for path in files[:13]:
+            await dialog.add_reference_path(path)
+        assert dialog.model.image_count() == 16
+        assert not view.add_button.isEnabled() and "16 of 16" in view.count.text()
+        await dialog.add_reference_path(files[13])  # refused: the limit holds
+        assert dialog.model.image_count() == 16
+        view.list.setCurrentRow(3)
+        qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
+        assert dialog.model.image_count() == 15 and view.add_button.isEnabled()
+
+    qrun(qloop, scenario())
+
+
+def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbot, job_dir, ui_dirs) -> None:
+    dialog = make_dialog(job_dir, ui_dirs)
+    qtbot.addWidget(dialog)
+
+    async def scenario() -> None:
+        await until(lambda: "sent as" in dialog.sent_preview.caption.text(), what="the first preview")
+        first = dialog.sent_preview.caption.text()
+        assert not dialog.sent_preview.view.image().isNull()
+        dialog.model.context_mode = "whole"
+        await until(lambda: dialog.sent_preview.caption.text() != first, what="the preview to follow")
+
+    qrun(qloop, scenario())
+    assert f"Region {LAYER_W} × {LAYER_H} at (0, 0)" in dialog.sent_preview.caption.text()
+
+
+def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
+    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(dialog)
+
+    async def scenario() -> None:
+        dialog.model.prompt = "a small boat"
+        dialog.model.stream = False
+        dialog.run()
+        await until(lambda: dialog.model.state == "done", what="the run")
+        view = dialog.history_view
+        await until(lambda: view.loaded and view.list.count() == 1, what="the history list")
+        assert "a small boat" in view.list.item(0).text()
+        assert not view.list.item(0).icon().isNull()
+        view.list.setCurrentRow(0)
+        qtbot.mouseClick(view.insert_button, Qt.MouseButton.LeftButton)
+        await until(lambda: len(outbox_messages(job_dir)) == 1, what="the re-inserted result")
+
+    qrun(qloop, scenario())
+    message = outbox_messages(job_dir)[0]
+    original = dialog.model.results[0].payload
+    # Same layer and selection: placed exactly as the first time (same region, same mask).
+    assert (message["offset_x"], message["offset_y"]) == original.offset
+    assert (message["height"], message["width"]) == original.pixels.shape[:2]
+    assert message["mask"] is not None
+
+
+def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+    image_path = tmp_path / "photo.png"
+    Image.new("RGB", (600, 400), (90, 140, 200)).save(image_path)
+    selection = Image.new("L", (600, 400), 0)
+    selection.paste(255, (200, 100, 400, 300))
+    selection.save(tmp_path / "sel.png")
+    source = source_from_files(image_path, tmp_path / "sel.png")
+    out = tmp_path / "out"
+    dialog = GptImageDialog(
+        source,
+        FolderTarget(out, source),
+        SettingsStore(ui_dirs["config"]),
+        HistoryStore(ui_dirs["data"]),
+        backend=local_backend(ui_server.base_url),
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+
+    async def scenario() -> None:
+        dialog.model.prompt = "a kite"
+        dialog.model.stream = False
+        dialog.run()
+        await until(lambda: dialog.model.state == "done", what="the run")
+        qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
+        await until(lambda: list(out.glob("*.png")), what="the saved image")
+
+    qrun(qloop, scenario())
+    saved = out / "photo-gptimage-1.png"
+    assert str(saved) in dialog.run_view.info.text()
+    with Image.open(saved) as image:
+        pixels = np.asarray(image.convert("RGBA"))
+    assert pixels.shape == (400, 600, 4)
+    # Far outside the selection the photo is untouched.
+    assert (pixels[:40, :100, :3] == (90, 140, 200)).all()
+
+
+def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir, ui_dirs) -> None:
+    with LocalServer(latency=3.0) as server:
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            dialog.model.prompt = "fog"
+            dialog.run()
+            await until(lambda: dialog.model.stage in ("uploading", "generating"), what="the upload")
+            qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+            await until(lambda: dialog.model.state == "idle", timeout=2, what="the cancel")
+            assert dialog.isVisible()
+            qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # not running: Escape closes
+            await until(lambda: not dialog.isVisible(), timeout=2, what="the dialog to close")
+            await asyncio.sleep(0)
+
+        qrun(qloop, scenario())

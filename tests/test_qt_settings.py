@@ -1,0 +1,142 @@
+"""Settings: remembered between runs, the API key in the keychain and nowhere else, Test connection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from qt_helpers import make_dialog, qrun, until
+
+from gimp_gptimage.keystore import SERVICE
+from gimp_gptimage.server import LocalServer
+from qt_ui.settings_dialog import SettingsDialog
+
+pytest_plugins = ["qt_fixtures", "conftest_jobs"]
+
+KEY = "sk-proj-UiTestKey0123456789abcdefXYZ"
+
+
+def all_bytes_under(*folders: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for folder in folders if folder.exists() for p in folder.rglob("*") if p.is_file()]
+
+
+def test_choices_persist_across_a_restart_of_the_dialog(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
+    first = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(first)
+    view = first.params_view
+    view.model_combo.setCurrentIndex(view.model_combo.findData("gpt-image-1.5"))
+    view.quality.setCurrentIndex(view.quality.findData("high"))
+    view.n.setValue(3)
+    view.output_format.setCurrentIndex(view.output_format.findData("webp"))
+    view.compression.setValue(70)
+    view.background.setCurrentIndex(view.background.findData("transparent"))
+    view.stream.setChecked(False)
+    context = first.context_view
+    context.mode.setCurrentIndex(context.mode.findData("padding"))
+    context.padding.setValue(300)
+    context.colour_match.setChecked(False)
+
+    async def run_once() -> None:
+        first.model.prompt = "add a second cup"
+        first.run()
+        await until(lambda: first.model.state == "done", what="the run")
+
+    qrun(qloop, run_once())
+    first.close()
+    saved = json.loads((ui_dirs["config"] / "gimp-gptimage" / "settings.json").read_text())
+    assert saved["defaults"]["model"] == "gpt-image-1.5" and saved["recent_prompts"] == ["add a second cup"]
+
+    second = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(second)
+    m = second.model
+    assert (m.model, m.quality, m.n, m.output_format, m.compression, m.background, m.stream) == (
+        "gpt-image-1.5",
+        "high",
+        3,
+        "webp",
+        70,
+        "transparent",
+        False,
+    )
+    assert (m.context_mode, m.padding_px, m.colour_match) == ("padding", 300, False)
+    assert second.params_view.quality.currentText() == "High"
+    assert second.params_view.compression.isEnabled()
+    # The recent prompt is offered again.
+    actions = second.prompt_view.recent_menu.actions()
+    assert [a.toolTip() for a in actions] == ["add a second cup"]
+    actions[0].trigger()
+    assert second.prompt_view.edit.toPlainText() == "add a second cup"
+
+
+def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, job_dir, ui_dirs, memory_keyring):
+    with LocalServer(api_key=KEY) as server:  # answers 401 unless it gets exactly this key
+        dialog = make_dialog(job_dir, ui_dirs)  # no fixed backend: resolved from settings + keychain
+        qtbot.addWidget(dialog)
+        assert "Offline local engine" in dialog.banner_text.text()
+
+        dialog.open_settings()
+        settings = dialog.settings_dialog
+        qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
+        row = settings.table.rowCount() - 1
+        settings.table.item(row, 0).setText("studio")
+        settings.table.item(row, 1).setText(server.base_url)
+        settings.table.selectRow(row)
+        qtbot.keyClicks(settings.key_edit, KEY)
+        settings.active.setCurrentIndex(settings.active.findData("studio"))
+        qtbot.mouseClick(settings.buttons.button(settings.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+        assert memory_keyring.store == {(SERVICE, "studio"): KEY}
+        assert dialog.model.provider == "studio" and not dialog.banner.isVisible()
+
+        async def run_with_the_key() -> None:
+            dialog.model.prompt = "a lighthouse"
+            dialog.run()
+            await until(lambda: dialog.model.state != "running", what="the run")
+
+        qrun(qloop, run_with_the_key())
+        assert dialog.model.state == "done", dialog.model.error
+        dialog.close()
+
+    files = all_bytes_under(ui_dirs["config"], ui_dirs["data"], job_dir)
+    assert any(p.name == "settings.json" for p, _ in files) and any(p.name == "record.json" for p, _ in files)
+    leaks = [p for p, data in files if KEY.encode() in data]
+    assert leaks == []
+    saved = json.loads((ui_dirs["config"] / "gimp-gptimage" / "settings.json").read_text())
+    assert saved["provider"] == "studio"
+
+
+def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, ui_dirs, memory_keyring) -> None:
+    from gimp_gptimage.settings import Settings
+
+    with LocalServer(api_key=KEY) as server:
+        settings = Settings()
+        dialog = SettingsDialog(settings)
+        qtbot.addWidget(dialog)
+        dialog.table.item(0, 1).setText(server.base_url)
+        dialog.table.selectRow(0)
+
+        async def scenario() -> None:
+            dialog.key_edit.setText("sk-wrong-key-000000000000")
+            await dialog.run_test()
+            assert dialog.key_status.text() == "Connection failed: HTTP 401"
+            dialog.key_edit.setText(KEY)
+            await dialog.run_test()
+            assert dialog.key_status.text() == "Connected: the provider answered and accepted the key."
+
+        qrun(qloop, scenario())
+    # Testing does not store anything.
+    assert memory_keyring.store == {}
+
+
+def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -> None:
+    from gimp_gptimage.settings import Settings
+
+    settings = Settings()
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.table.item(1, 1).setText("http://relay.example.com/v1")
+    dialog.accept()
+    assert dialog.table_message.isVisibleTo(dialog)
+    assert "Refusing plain http://" in dialog.table_message.text()
+    assert settings.providers[1].base_url == "https://cn.crazyrouter.com/v1"  # nothing saved
