@@ -12,10 +12,11 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # GIMP itself, plus the worker's dependencies from trixie (the venv below sees them through
 # --system-site-packages), so the root needs no index of its own. PyQt6 is left out: the tests run batch
 # jobs, which never open the dialog. starlette/uvicorn run the embedded offline server. OpenCV comes as a
-# wheel fetched by the host's pip (trixie's 4.10 lacks PNG encoder flags the pipeline uses).
+# wheel fetched by the host's pip (trixie's 4.10 lacks PNG encoder flags the pipeline uses). Xvfb and
+# xdotool let one test press Ctrl+Z in GIMP's real window (undo has no PDB procedure).
 PACKAGES="gimp gir1.2-gimp-3.0 python3-gi python3-gi-cairo python3-venv python3-setuptools python3-numpy \
 python3-pil python3-httpx python3-platformdirs python3-keyring python3-starlette python3-uvicorn \
-python3-python-multipart"
+python3-python-multipart xvfb xdotool"
 WHEELS=/opt/gptimage-wheels
 HOST_PIP=${HOST_PIP:-}
 VENV=/opt/gptimage-venv

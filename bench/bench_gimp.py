@@ -13,7 +13,6 @@ Measured in one GIMP launch, medians of RUNS:
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil

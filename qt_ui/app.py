@@ -43,6 +43,7 @@ async def show_dialog(dialog: GptImageDialog) -> None:
     dialog.activateWindow()
     await closed
     await dialog.controller.wait()
+    await dialog.controller.aclose()
 
 
 def _run(make_source, make_target) -> int:  # type: ignore[no-untyped-def]

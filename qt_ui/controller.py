@@ -97,6 +97,7 @@ class JobController(QObject):
         self.history = history
         self.fixed_backend = backend  # tests and benchmarks pass their own server here
         self.local = LocalServerHolder()
+        self._clients: dict[tuple[str, str, str], ImagesClient] = {}
         self.task: asyncio.Task[None] | None = None
         self.helpers = TaskBag()
         self._started = 0.0
@@ -124,6 +125,22 @@ class JobController(QObject):
             return self.fixed_backend
         backend = resolve_backend(self.settings, self.model.provider)
         return backend if backend is not None else await self.local.backend()
+
+    async def client(self, backend: Backend) -> ImagesClient:
+        """One client per backend for the dialog's life: its connections are reused between runs, and it is
+        built in a worker thread (loading the system's TLS certificates takes a noticeable moment)."""
+        key = (backend.name, backend.base_url, backend.api_key)
+        if key not in self._clients:
+            self._clients[key] = await asyncio.to_thread(
+                ImagesClient, backend.base_url, backend.api_key, provider=backend.provider
+            )
+        return self._clients[key]
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     # -- running ----------------------------------------------------------------------------------------
 
@@ -163,21 +180,21 @@ class JobController(QObject):
             backend = await self.backend()
             self._secret = None if backend.is_local else backend.api_key
             events = _ModelEvents(self)
-            async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
-                if model.kind == "generate" or self.source.layer_rgba is None:
-                    req_g = GenerateRequest(model.params(), self._canvas_size(), self.source.image_name)
-                    results = await run_generate(req_g, client, self.history, events)
-                else:
-                    req = EditRequest(
-                        layer=self.source.layer_rgba,
-                        selection=self.source.selection,
-                        layer_offset=self.source.layer_offset,
-                        references=[ref.rgba for ref in model.references],
-                        params=model.params(),
-                        options=self.context_options(),
-                        source_name=self.source.image_name,
-                    )
-                    results = await run_edit(req, client, self.history, events)
+            client = await self.client(backend)
+            if model.kind == "generate" or self.source.layer_rgba is None:
+                req_g = GenerateRequest(model.params(), self._canvas_size(), self.source.image_name)
+                results = await run_generate(req_g, client, self.history, events)
+            else:
+                req = EditRequest(
+                    layer=self.source.layer_rgba,
+                    selection=self.source.selection,
+                    layer_offset=self.source.layer_offset,
+                    references=[ref.rgba for ref in model.references],
+                    params=model.params(),
+                    options=self.context_options(),
+                    source_name=self.source.image_name,
+                )
+                results = await run_edit(req, client, self.history, events)
             await self._settle()
             if results and results[0].usage:
                 model.usage = usage_from(results[0].usage)
@@ -267,6 +284,7 @@ class JobController(QObject):
         self.inserted.emit(text)
 
     def close(self) -> None:
+        """Cancel any run and stop the embedded server; the HTTP clients are closed by `aclose()`."""
         self.cancel()
         self.local.close()
 

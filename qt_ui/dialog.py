@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from .references_view import ReferencesView
 from .results_view import ImageViewer, ResultsView
 from .run_view import RunView
 from .source import EditSource
-from .tasks import TaskBag, soon
+from .tasks import BACKGROUND, TaskBag, soon
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 
@@ -318,7 +319,7 @@ class GptImageDialog(QDialog):
             return
         self.settings.remember_prompt(self.model.prompt)
         self.prompt_view.set_recent(self.settings.recent_prompts)
-        self._save_settings()
+        self._save_settings_soon()
         self.results_view.prepare(self.model.n)
         self.tabs.setCurrentWidget(self.results_view)
         self.controller.start()
@@ -467,7 +468,10 @@ class GptImageDialog(QDialog):
         if language_changed:
             self.language_changed.emit(self.settings.language or "system")
 
-    def _provider_changed(self, *_: object) -> None:
+    def _provider_changed(self, name: str) -> None:
+        provider = self.settings.find_provider(name)
+        if provider is not None and provider.model:
+            self.model.model = provider.model  # each provider's default model comes with it
         self._refresh_backend_note()
 
     def _refresh_backend_note(self) -> None:
@@ -481,6 +485,18 @@ class GptImageDialog(QDialog):
         self.model.backend_note = text
         self.banner_text.setText(text)
         self.banner.setVisible(bool(text))
+
+    def _save_settings_soon(self) -> None:
+        """Save in a worker thread (the write is fsync'ed): a snapshot, so later changes cannot race it."""
+        store_settings(self.model, self.settings)
+        snapshot = copy.deepcopy(self.settings)
+        self._spawn(self._write_settings(snapshot))
+
+    async def _write_settings(self, snapshot: Settings) -> None:
+        try:
+            await asyncio.to_thread(self.settings_store.save, snapshot)
+        except OSError as exc:
+            self.model.info = explain(exc).one_line()
 
     def _save_settings(self) -> None:
         store_settings(self.model, self.settings)
@@ -498,6 +514,7 @@ class GptImageDialog(QDialog):
         self._preview_timer.stop()
         self._save_settings()
         self.controller.close()
+        BACKGROUND.spawn(self.controller.aclose())
         self.bag.cancel_all()
         self.history_view.bag.cancel_all()
         super().closeEvent(event)

@@ -28,14 +28,15 @@ def _fit(width: int, height: int, box: int) -> tuple[int, int]:
 
 def pil_thumbnail(image: Image.Image, box: int = THUMB_PX) -> RawRGBA:
     """A small RGBA copy of a PIL image (call off the GUI thread)."""
-    if image.mode != "RGBA":
-        image = image.convert("RGBA")
     size = _fit(image.width, image.height, box)
-    # reduce() first keeps huge images cheap; the final resize gives a clean, antialiased thumbnail.
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA")
+    # reduce() first keeps huge images cheap (and converting after shrinking touches few pixels); the final
+    # resize gives a clean, antialiased thumbnail.
     factor = max(1, min(image.width // size[0], image.height // size[1]) // 2)
     if factor > 1:
         image = image.reduce(factor)
-    small = image.resize(size, Image.Resampling.BILINEAR)
+    small = image.resize(size, Image.Resampling.BILINEAR).convert("RGBA")
     return RawRGBA(small.width, small.height, small.tobytes())
 
 

@@ -19,7 +19,6 @@ class SentPreviewData:
     thumbnail: RawRGBA
     region: tuple[int, int, int, int]  # x, y, w, h in layer pixels
     request_size: tuple[int, int]
-    reference_count: int
 
 
 def compute_preview(
@@ -45,4 +44,4 @@ def compute_preview(
     out[..., :3] = np.clip(tinted, 0, 255).astype(np.uint8)
     out[..., 3] = 255
     r = prep.region
-    return SentPreviewData(array_thumbnail(out, PREVIEW_PX), (r.x, r.y, r.w, r.h), prep.request_size, 0)
+    return SentPreviewData(array_thumbnail(out, PREVIEW_PX), (r.x, r.y, r.w, r.h), prep.request_size)

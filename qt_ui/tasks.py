@@ -28,6 +28,10 @@ class TaskBag:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
 
+# Work that must outlive the widget that started it (closing HTTP connections after the dialog closed).
+BACKGROUND = TaskBag()
+
+
 def soon(owner: QObject, callback: Callable[[], object]) -> None:
     """Call back on the next turn of the event loop, unless `owner` has been destroyed by then."""
     timer = QTimer(owner)

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 from PyQt6.QtCore import QRectF, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette
+from PyQt6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPixmap
 from PyQt6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 
-def _checker(painter: QPainter, rect: QRectF) -> None:
-    """A light checkerboard under transparent pixels, as image editors draw it."""
-    painter.save()
-    painter.setClipRect(rect)
-    cell = 8
-    painter.fillRect(rect, QColor(236, 236, 236))
-    y = int(rect.top())
-    row = 0
-    while y < rect.bottom():
-        x = int(rect.left()) + (cell if row % 2 else 0)
-        while x < rect.right():
-            painter.fillRect(x, y, cell, cell, QColor(204, 204, 204))
-            x += 2 * cell
-        y += cell
-        row += 1
-    painter.restore()
+def _checker_brush() -> QBrush:
+    """A light checkerboard for transparent pixels, as image editors draw it (one tile, drawn by Qt)."""
+    tile = QPixmap(16, 16)
+    tile.fill(QColor(236, 236, 236))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, 8, 8, QColor(204, 204, 204))
+    painter.fillRect(8, 8, 8, 8, QColor(204, 204, 204))
+    painter.end()
+    return QBrush(tile)
+
+
+CHECKER = functools.cache(_checker_brush)  # QPixmaps need the application: made on first use
 
 
 class ImageView(QWidget):
@@ -40,6 +37,7 @@ class ImageView(QWidget):
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image = QImage()
+        self._scaled = QPixmap()  # the image at its on-screen size, made once per image and size
         self._placeholder = placeholder
         self._fresh = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -50,6 +48,7 @@ class ImageView(QWidget):
 
     def set_image(self, image: QImage) -> None:
         self._image = image
+        self._scaled = QPixmap()
         self._fresh = not image.isNull()
         self.update()
 
@@ -70,15 +69,22 @@ class ImageView(QWidget):
 
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         if self._image.isNull():
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
         else:
-            target = self.image_rect()
+            target = self.image_rect().toAlignedRect()
+            if self._scaled.size() != target.size():
+                self._scaled = QPixmap.fromImage(
+                    self._image.scaled(
+                        target.size(),
+                        Qt.AspectRatioMode.IgnoreAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
             if self._image.hasAlphaChannel():
-                _checker(painter, target)
-            painter.drawImage(target, self._image)
+                painter.fillRect(target, CHECKER())
+            painter.drawPixmap(target.topLeft(), self._scaled)
         painter.end()
         if self._fresh:
             self._fresh = False

@@ -26,6 +26,7 @@ ROOT = Path(os.environ.get("GIMP_GPTIMAGE_ROOT", "/var/cache/gimp-gptimage-ci/tr
 STAMP = ROOT / ".gimp-gptimage-packages"
 VENV_PYTHON = "/opt/gptimage-venv/bin/python"
 GIMP_CONSOLE = "/usr/bin/gimp-console-3.0"
+GIMP_GUI = "/usr/bin/gimp-3.0"
 SETUP_SCRIPT = PROJECT / ".ci" / "gimp-root.sh"
 
 
@@ -76,6 +77,33 @@ class GimpSession:
         """Run Python batch code in gimp-console-3.0 (python-fu-eval); returns the finished process."""
         argv = [GIMP_CONSOLE, "-i", "-n", "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
         return self.chroot(argv, extra_env, input=batch_script(self, code), timeout=timeout)
+
+    def run_gui_batch(
+        self,
+        code: str,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 240,
+    ) -> subprocess.CompletedProcess:
+        """Like run_batch, but in GIMP's real GUI on a private Xvfb display (for what only the GUI can do)."""
+        read_fd, write_fd = os.pipe()
+        xvfb = subprocess.Popen(
+            ["chroot", str(ROOT), "/usr/bin/Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24"],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        try:
+            with os.fdopen(read_fd) as pipe:
+                display = pipe.readline().strip()
+            if not display:
+                pytest.fail("Xvfb did not start inside the GIMP root", pytrace=False)
+            argv = [GIMP_GUI, "-n", "--no-splash", "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
+            env = {"DISPLAY": f":{display}", **(extra_env or {})}
+            return self.chroot(argv, env, input=batch_script(self, code), timeout=timeout)
+        finally:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
 
     def install_plugin(self, worker_python: str | None = None) -> subprocess.CompletedProcess:
         """`gimp-gptimage install --gimp-dir DIR` run by the root's venv, as a user would run it.

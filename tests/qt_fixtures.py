@@ -22,6 +22,7 @@ from qt_helpers import write_job
 from gimp_gptimage.server import LocalServer
 from qt_ui.i18n import install_language
 from qt_ui.loop import EventLoop, new_event_loop
+from qt_ui.tasks import BACKGROUND
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -40,6 +41,7 @@ def qloop(qapp: QApplication) -> Iterator[EventLoop]:
                 window.close()
                 window.deleteLater()
             await asyncio.sleep(0)
+            await BACKGROUND.wait()
             gc.collect()
             # Finalise async generators (e.g. an aborted HTTP stream) while the loop can still run them.
             await loop.shutdown_asyncgens()

@@ -86,6 +86,8 @@ def write_job(folder: Path, *, command: str = "edit", prompt: str = "", referenc
         "references": refs,
         "params": {"prompt": prompt, "n": 1, "model": "", "size": "", "quality": "", "base_url": ""},
     }
+    if command == "generate":
+        job.update(layer=None, selection=None, references=[])
     (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
     return folder
 

@@ -328,3 +328,60 @@ def test_history_policy_from_settings_applied_after_a_run(workdir: Path) -> None
     assert "removed 2 old request(s)" in proc.stderr
     (kept,) = history.iterdir()
     assert json.loads((kept / "record.json").read_text())["prompt"] == "third"
+
+
+def test_references_and_a_transparent_source(workdir: Path) -> None:
+    resources = COFFEE.parent
+    with Image.open(resources / "chelsea.png") as cat:
+        rgba = cat.convert("RGBA")
+    rgba.putalpha(200)
+    rgba.save(workdir / "cat.png")
+    proc = cli(
+        "edit",
+        "cat.png",
+        "--prompt",
+        "Put the cat in front of the rocket",
+        "--ref",
+        resources / "rocket.jpg",
+        "--ref",
+        resources / "astronaut.png",
+        "--json",
+        cwd=workdir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (item,) = json.loads(proc.stdout)["results"]
+    with Image.open(workdir / item["path"]) as result:
+        assert result.mode == "RGBA" and result.size == rgba.size
+    record = json.loads((Path(item["history_file"]).parent / "record.json").read_text())
+    assert record["references"] == 2
+
+
+def test_key_appears_in_no_file_and_no_output(workdir: Path) -> None:
+    """A full run with a real key: the key travels in the Authorization header and nowhere else."""
+    with LocalServer(api_key=KEY) as keyed:
+        ok = cli(
+            "edit",
+            "resources/coffee.png",
+            "--selection",
+            f"resources/{SPOON.name}",
+            "--prompt",
+            "Remove the spoon",
+            "--base-url",
+            keyed.base_url,
+            "--stream",
+            "--json",
+            cwd=workdir,
+            GPTIMAGE_API_KEY=KEY,
+        )
+        assert ok.returncode == 0, ok.stderr
+        assert json.loads(ok.stdout)["backend"]["offline"] is False
+        refused = cli(
+            "generate", "--prompt", "x", "--base-url", keyed.base_url, cwd=workdir, GPTIMAGE_API_KEY=KEY + "x"
+        )
+        _assert_one_line_error(refused, 1, "HTTP 401")
+    for proc in (ok, refused):
+        assert KEY not in proc.stdout + proc.stderr
+    files = [p for p in workdir.rglob("*") if p.is_file()]
+    assert any(p.name == "record.json" for p in files) and any(p.name == "coffee-1.png" for p in files)
+    for file in files:
+        assert KEY.encode() not in file.read_bytes(), file

@@ -175,15 +175,15 @@ async def test_cancel_aborts_at_once_and_is_recorded(server: LocalServer, tmp_pa
     assert events.results == []
 
 
-async def test_results_that_arrived_survive_a_broken_stream(server: LocalServer, tmp_path: Path) -> None:
-    # Three images streamed one after another: the connection dies right after the second is sent. The
-    # first arrived long before (the server draws each image in between); the second may be lost with the
-    # reset, the third never exists.
-    server.faults.add(Fault("reset_after", events=2))
+async def test_results_that_arrived_survive_a_broken_stream(tmp_path: Path) -> None:
+    # Three images streamed about a second apart: the connection dies right after the second is sent. The
+    # first arrived long before; the second may be lost with the reset (a TCP reset discards unread data);
+    # the third never exists.
     history = HistoryStore(tmp_path)
     events = Recorder(history)
     request = _edit_request(ImageParams(prompt="Remove the spoon", n=3, stream=True))
-    async with _client(server, max_retries=0) as client:
+    server = LocalServer(latency=3.0, faults=[Fault("reset_after", events=2)])
+    async with server, _client(server, max_retries=0) as client:
         with pytest.raises(APIConnectionError):
             await run_edit(request, client, history, events)
     delivered = sorted(r.index for r in events.results)

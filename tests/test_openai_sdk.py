@@ -13,7 +13,7 @@ from PIL import Image
 from server_fixtures import TEST_KEY, mask_png, png_bytes, resource_bytes
 
 from gimp_gptimage.api.params import ImageParams, check_params
-from gimp_gptimage.server import LocalServer
+from gimp_gptimage.server import LocalServer, OfflineEngine
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,21 @@ async def test_async_sdk(server: LocalServer) -> None:
         assert result.data is not None and image_of(result.data[0].b64_json).size == (1024, 1024)
         stream = await sdk.images.edit(image=coffee(), prompt="x", stream=True, partial_images=1)
         assert [e.type async for e in stream] == ["image_edit.partial_image", "image_edit.completed"]
+
+
+def test_failure_inside_a_stream_is_an_api_error() -> None:
+    class BrokenEngine(OfflineEngine):
+        def generate(
+            self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False
+        ) -> Image.Image:
+            raise RuntimeError("broken")
+
+    with (
+        LocalServer(engine=BrokenEngine()) as broken,
+        openai.OpenAI(base_url=broken.base_url, api_key=TEST_KEY, max_retries=0) as sdk,
+    ):
+        with pytest.raises(openai.APIError) as raised:
+            list(sdk.images.generate(prompt="x", stream=True))
+        assert "error while processing your request" in str(raised.value)
+        with pytest.raises(openai.InternalServerError):
+            sdk.images.generate(prompt="x")

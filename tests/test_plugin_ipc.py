@@ -221,3 +221,13 @@ def test_plugin_entry_is_an_executable_script_named_like_its_folder() -> None:
     assert entry.stat().st_mode & 0o111, "GIMP ignores a plug-in file that is not executable"
     siblings = {p.stem for p in PLUGIN_DIR.glob("*.py")} - {"gptimage"}
     assert siblings and all(name.startswith("gptimage_") for name in siblings)
+
+
+def test_raw_window_writes_a_full_size_file_with_data_only_in_the_box(tmp_path: Path) -> None:
+    window = ipc.RawWindow(6, 4, 1, 2, 1, 3, 2, bytes([1, 2, 3, 4, 5, 6]))
+    window.write(tmp_path / "sel.gray")
+    data = (tmp_path / "sel.gray").read_bytes()
+    rows = [list(data[r * 6 : (r + 1) * 6]) for r in range(4)]
+    assert rows == [[0] * 6, [0, 0, 1, 2, 3, 0], [0, 0, 4, 5, 6, 0], [0] * 6]
+    with pytest.raises(ValueError, match="5 bytes for a 3x2 window"):
+        ipc.RawWindow(6, 4, 1, 0, 0, 3, 2, bytes(5)).write(tmp_path / "bad.gray")

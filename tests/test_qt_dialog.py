@@ -18,6 +18,7 @@ from gimp_gptimage.server import Fault, LocalServer
 from gimp_gptimage.settings import SettingsStore
 from qt_ui.dialog import GptImageDialog
 from qt_ui.insert import FolderTarget
+from qt_ui.results_view import ImageViewer
 from qt_ui.source import source_from_files
 
 pytest_plugins = ["qt_fixtures"]
@@ -346,3 +347,51 @@ def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir,
             await asyncio.sleep(0)
 
         qrun(qloop, scenario())
+
+
+def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+    job = write_job(tmp_path / "job", command="generate", prompt="a lighthouse at dusk")
+    dialog = make_dialog(job, ui_dirs, ui_server)
+    qtbot.addWidget(dialog)
+    assert not dialog.context_group.isVisibleTo(dialog) and not dialog.references_group.isVisibleTo(dialog)
+    assert not dialog.tabs.isTabVisible(1)
+    assert dialog.source_label.text() == "New image from a prompt"
+
+    async def scenario() -> None:
+        dialog.model.stream = False
+        dialog.run()
+        await until(lambda: dialog.model.state != "running", what="the generation")
+        assert dialog.model.state == "done", dialog.model.error
+        qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
+        await until(lambda: outbox_messages(job), what="the outbox message")
+
+    qrun(qloop, scenario())
+    message = outbox_messages(job)[0]
+    assert (message["width"], message["height"], message["offset_x"], message["offset_y"]) == (800, 600, 0, 0)
+    assert message["mask"] is None
+
+
+def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
+    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(dialog)
+
+    async def scenario() -> None:
+        dialog.model.prompt = "snow"
+        dialog.model.stream = False
+        dialog.run()
+        await until(lambda: dialog.model.state == "done", what="the run")
+        await until(lambda: dialog.results_view.tiles[0].final, what="the result tile")
+        view = dialog.results_view.tiles[0].view
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=view.rect().center())
+        await until(lambda: viewers(), what="the enlarged image")
+
+    def viewers() -> list:
+        return [w for w in dialog.findChildren(ImageViewer) if w.isVisible()]
+
+    qrun(qloop, scenario())
+    viewer = viewers()[0]
+    result = dialog.model.results[0].payload
+    h, w = result.pixels.shape[:2]
+    image = viewer.view.image()
+    assert image.width() == min(w, 1024) or image.height() == min(h, 1024)
+    assert viewer.windowTitle() == "Image 1"

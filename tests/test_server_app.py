@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import numpy as np
 import pytest
-from server_fixtures import (  # noqa: F401
+from PIL import Image
+from server_fixtures import (
     ASGI_BASE,
     AUTH,
     TEST_KEY,
-    asgi_client,
     decode,
     mask_png,
     png_bytes,
@@ -22,7 +23,9 @@ from server_fixtures import (  # noqa: F401
 )
 
 from gimp_gptimage.api.params import ImageParams, check_params, normalise
-from gimp_gptimage.server import LocalServer, create_app
+from gimp_gptimage.server import LocalServer, OfflineEngine, create_app
+from gimp_gptimage.server.errors import ApiError
+from gimp_gptimage.server.imaging import decompression_bomb_png
 from gimp_gptimage.server.results import ResultStore
 
 ApiFactory = Callable[..., httpx.AsyncClient]
@@ -533,10 +536,9 @@ async def test_streamed_generation_with_latency_sends_keep_alives(api: ApiFactor
 
 async def test_per_request_latency_header(api: ApiFactory) -> None:
     client = api()
-    loop_time = __import__("time").monotonic
-    started = loop_time()
+    started = time.monotonic()
     response = await client.post("/images/generations", json={"prompt": "x"}, headers={"x-gptimage-latency": "0.4"})
-    assert response.status_code == 200 and loop_time() - started >= 0.4
+    assert response.status_code == 200 and time.monotonic() - started >= 0.4
     bad = await client.post("/images/generations", json={"prompt": "x"}, headers={"x-gptimage-latency": "soon"})
     assert bad.status_code == 400
 
@@ -578,9 +580,41 @@ async def test_file_parts_under_other_names(api: ApiFactory) -> None:
     assert error_of(text_image)["message"] == "Invalid type for 'image': expected a file, but got a string instead."
 
 
-async def test_oversized_upload_is_refused(asgi_client: Callable[..., httpx.AsyncClient]) -> None:
-    client = asgi_client()
+async def test_oversized_upload_is_refused() -> None:
     huge = png_bytes() + bytes(50 * 1024 * 1024)
-    response = await edit(client, files=[image_part(data=huge)])
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url=ASGI_BASE, headers=AUTH) as client:
+        response = await edit(client, files=[image_part(data=huge)])
     assert response.status_code == 400
     assert error_of(response)["code"] == "file_too_large" and error_of(response)["param"] == "image"
+
+
+async def test_unknown_urls_get_a_json_error(api: ApiFactory) -> None:
+    client = api()
+    response = await client.post("/images/variations-of-nothing", json={})
+    assert response.status_code == 404
+    assert error_of(response)["message"] == "Invalid URL (POST /v1/images/variations-of-nothing)"
+    wrong_method = await client.get("/images/edits")
+    assert wrong_method.status_code == 405
+    assert error_of(wrong_method)["message"] == "Invalid URL (GET /v1/images/edits)"
+
+
+class BrokenEngine(OfflineEngine):
+    def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:
+        raise RuntimeError("the engine broke")
+
+
+async def test_engine_failures_are_server_errors(api: ApiFactory) -> None:
+    client = api(engine=BrokenEngine())
+    response = await client.post("/images/generations", json={"prompt": "x"})
+    assert response.status_code == 500
+    assert error_of(response)["type"] == "server_error" and "engine broke" not in response.text
+    streamed = await client.post("/images/generations", json={"prompt": "x", "stream": True})
+    assert streamed.status_code == 200
+    events, others = parse_sse(streamed.text)
+    assert events == [("error", ApiError.for_status(500).body())] and others == ["[DONE]"]
+
+
+async def test_images_declaring_huge_dimensions_are_refused_unread(api: ApiFactory) -> None:
+    response = await edit(api(), files=[image_part(data=decompression_bomb_png(9000, 9000))])
+    assert error_of(response)["code"] == "invalid_image_file"

@@ -80,7 +80,7 @@ def test_plain_text_error(server: LocalServer, client: httpx.Client) -> None:
 
 def test_reset_before_the_response(server: LocalServer, client: httpx.Client) -> None:
     server.faults.add(Fault("reset"))
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+    with pytest.raises(httpx.ReadError, match="Connection reset by peer"):  # a real RST, not a polite close
         generate(client)
     assert generate(client).status_code == 200  # the server is fine afterwards
 
@@ -97,7 +97,7 @@ def test_reset_mid_stream_after_events(server: LocalServer, client: httpx.Client
     server.faults.add(Fault("reset_after", events=2))
     events: list[str] = []
     with (
-        pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)),
+        pytest.raises(httpx.ReadError, match="Connection reset by peer"),
         client.stream("POST", "/images/generations", json={**GENERATE, "stream": True, "partial_images": 3}) as stream,
     ):
         assert stream.status_code == 200
@@ -109,7 +109,7 @@ def test_reset_mid_stream_after_events(server: LocalServer, client: httpx.Client
 
 def test_reset_mid_body(server: LocalServer, client: httpx.Client) -> None:
     server.faults.add(Fault("reset_after"))
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+    with pytest.raises(httpx.ReadError, match="Connection reset by peer"):
         generate(client)
 
 
@@ -123,7 +123,7 @@ def test_slow_drip(server: LocalServer, client: httpx.Client) -> None:
             arrivals.append(time.monotonic() - started)
             body += chunk
     assert json.loads(body)["error"]["param"] == "n"
-    assert len(arrivals) >= 3 and arrivals[-1] - arrivals[0] >= 0.8 * (len(body) - 40) / 400
+    assert len(arrivals) >= 2 and arrivals[-1] - arrivals[0] >= 0.8 * (len(body) - 40) / 400
 
 
 def test_truncated_json(server: LocalServer, client: httpx.Client) -> None:

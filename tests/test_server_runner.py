@@ -157,3 +157,16 @@ def test_fault_specs() -> None:
     for bad in ("explode", "reset:3", "status:429,colour=red", "status:429,oops", "drip:0"):
         with pytest.raises(ValueError):
             Fault.parse(bad)
+
+
+def test_serve_on_a_busy_port_is_one_clear_line() -> None:
+    with LocalServer() as server:
+        busy = subprocess.run(
+            [sys.executable, "-m", "gimp_gptimage.server", "--port", str(server.port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert busy.returncode == 1 and busy.stdout == ""
+    assert busy.stderr.strip().startswith(f"error: Cannot listen on 127.0.0.1:{server.port}: ")
+    assert "Traceback" not in busy.stderr

@@ -25,8 +25,10 @@ import json
 import logging
 import random
 import re
+import socket
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -42,6 +44,7 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     ConfigError,
+    ConnectionFailure,
     GptImageError,
     ResultError,
     ValidationError,
@@ -224,8 +227,11 @@ class ImagesClient:
                 retryable = not isinstance(exc, httpx.ReadTimeout)
             except httpx.TransportError as exc:
                 error = self._connection_error(exc, url, phase="before any answer arrived")
-                # Refused/reset before any response: the provider did not answer, so it did not draw.
-                retryable = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError))
+                # Refused/reset before any response: the provider did not answer, so it did not draw. An
+                # untrusted certificate stays untrusted: asking again only repeats the handshake.
+                retryable = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)) and (
+                    getattr(error, "failure", "") != "tls"
+                )
             else:
                 if response.status_code < 300:
                     return response
@@ -267,20 +273,15 @@ class ImagesClient:
             "pool": "No free connection",
             "network": f"{host} did not answer",
         }[which]
-        error = APITimeoutError(self._redact(f"{what} within the {which} timeout of {seconds:g} s."))
+        error = APITimeoutError(
+            self._redact(f"{what} within the {which} timeout of {seconds:g} s."),
+            failure="connect" if which in ("connect", "pool") else "broken",
+        )
         error.__cause__ = exc
         return error
 
     def _connection_error(self, exc: httpx.TransportError, url: str, *, phase: str) -> APIConnectionError:
-        host = urlsplit(url).hostname
-        reason = str(exc).strip() or type(exc).__name__
-        if isinstance(exc, httpx.ConnectError):
-            message = f"Could not connect to {host}: {reason}."
-        else:
-            message = f"The connection to {host} broke {phase}: {reason}."
-        error = APIConnectionError(self._redact(message))
-        error.__cause__ = exc
-        return error
+        return connection_error(exc, url, phase=phase, scrub=self._redact)
 
     async def _redirect_error(self, response: httpx.Response) -> APIStatusError:
         await response.aclose()
@@ -438,7 +439,9 @@ class _ResultReader:
                 obj = json.loads(event.data)
             except ValueError:
                 shown = event.data[:120]
-                raise self._result_error(f"The stream carried an event that is not JSON: {shown!r}") from None
+                raise self._result_error(
+                    f"The stream carried an event that is not JSON (it may have been cut off): {shown!r}"
+                ) from None
             if not isinstance(obj, dict):
                 raise self._result_error("The stream carried an event that is not a JSON object.")
             kind = str(obj.get("type") or event.event or "")
@@ -565,6 +568,53 @@ class _ResultReader:
 
 
 # -- helpers used above (module level so tests can reach them) ----------------------------------------------
+
+
+def connection_error(
+    exc: httpx.TransportError, url: str, *, phase: str, scrub: Callable[[str], str] = redact
+) -> APIConnectionError:
+    """A transport failure as a message that names the cause: DNS, certificate, refused, or dropped midway."""
+    host = urlsplit(url).hostname
+    reason = str(exc).strip() or _BARE_REASONS.get(type(exc), type(exc).__name__)
+    causes = list(_exception_chain(exc))
+    if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+        failure: ConnectionFailure = "tls"
+        message = f"The TLS certificate of {host} could not be verified ({reason})."
+    elif any(isinstance(c, ssl.SSLError) for c in causes):
+        failure = "tls"
+        message = f"The secure (TLS) connection to {host} failed ({reason})."
+    elif any(isinstance(c, socket.gaierror) for c in causes):
+        failure = "dns"
+        message = f"The host name {host} could not be resolved ({reason})."
+    elif isinstance(exc, httpx.ConnectError):
+        failure = "connect"
+        message = f"Could not connect to {host}: {reason}."
+    else:
+        failure = "broken"
+        message = f"The connection to {host} broke {phase}: {reason}."
+    error = APIConnectionError(scrub(message), failure=failure)
+    error.__cause__ = exc
+    return error
+
+
+# httpx errors raised for a dropped socket often carry no text.
+_BARE_REASONS: dict[type, str] = {
+    httpx.ReadError: "the connection was closed or reset by the other side",
+    httpx.WriteError: "the connection was closed or reset while sending",
+    httpx.RemoteProtocolError: "the server closed the connection without a complete answer",
+}
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__]
 
 
 def _checked_key(api_key: str) -> str:

@@ -7,7 +7,9 @@ result must decode as an image with Pillow's decompression-bomb protection left 
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from .errors import ResultError
 
 DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024  # a 3840x2160 RGBA PNG of pure noise is about 33 MB
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
 
 
@@ -35,6 +38,12 @@ def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tup
     except ResultError:
         raise
     except UnidentifiedImageError:
+        if data.lstrip()[:1] == b"<":
+            raise ResultError(
+                f"{what} is not a readable image: it is a web page ({_page_title(data)}); the link may have "
+                "expired or need a login.",
+                request_id=request_id,
+            ) from None
         raise ResultError(
             f"{what} is not a readable image (unknown format, {len(data):,} bytes starting {data[:16]!r}).",
             request_id=request_id,
@@ -42,6 +51,13 @@ def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tup
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise ResultError(f"{what} is not a readable image ({exc}).", request_id=request_id) from None
     return size
+
+
+def _page_title(data: bytes) -> str:
+    text = data[:4096].decode("utf-8", errors="replace")
+    match = _TITLE.search(text)
+    title = " ".join(html.unescape(match.group(1)).split())[:80] if match else ""
+    return f"'{title}'" if title else f"{len(data):,} bytes of HTML"
 
 
 class DownloadStatusError(ResultError):

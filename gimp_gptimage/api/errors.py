@@ -8,9 +8,10 @@ the request id. Nothing here ever includes the API key: messages are built from 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .types import ImagesResponse
@@ -121,8 +122,19 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     return _STATUS_CLASSES.get(status_code, APIStatusError)
 
 
+ConnectionFailure = Literal["connect", "dns", "tls", "broken"]
+
+
 class APIConnectionError(APIError):
-    """The server could not be reached, or the connection broke."""
+    """The server could not be reached, or the connection broke.
+
+    `failure` says how, so the message can say what to do: "connect" (refused or unreachable), "dns" (the
+    host name does not resolve), "tls" (the certificate was not accepted), "broken" (dropped midway).
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None, failure: ConnectionFailure = "connect") -> None:
+        super().__init__(message, request_id=request_id)
+        self.failure: ConnectionFailure = failure
 
 
 class APITimeoutError(APIConnectionError):
@@ -171,6 +183,25 @@ _STATUS_HINTS: dict[int, tuple[str, str]] = {
 }
 
 
+_CONNECTION_HINTS: dict[str, tuple[str, str]] = {
+    "connect": ("Could not reach the provider", "Check the base URL and your network connection."),
+    "dns": (
+        "The provider's host name was not found",
+        "Check the spelling of the base URL and that this computer is online.",
+    ),
+    "tls": (
+        "The provider's security certificate was not accepted",
+        # Never "turn verification off": a proxy that inspects HTTPS must be trusted properly instead.
+        "If a company proxy or antivirus inspects HTTPS, install its certificate in the system's trust store "
+        "(or point SSL_CERT_FILE at it); certificate checks stay on to protect the API key.",
+    ),
+    "broken": (
+        "The connection to the provider broke",
+        "Try again; results that had already arrived are kept in history.",
+    ),
+}
+
+
 def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     """The one funnel from any exception to a message for a person (CLI, dialog, plug-in)."""
     if isinstance(exc, asyncio.CancelledError):
@@ -184,23 +215,32 @@ def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
             exc.status_code,
             ("The provider failed to answer", "This is usually temporary; try again in a minute."),
         )
+        if exc.code == "moderation_blocked":
+            title = "The provider's safety system refused the request"
+            hint = "Rephrase the prompt or use another image; a refused request produces no image."
+        if exc.status_code == 429 and exc.retry_after:
+            hint = f"The provider asks to wait {math.ceil(exc.retry_after)} s; try again then, or check the quota."
         return UserMessage(title, redact(exc.message, secret), hint, exc.status_code, exc.request_id)
     if isinstance(exc, APITimeoutError):
+        hint = (
+            "Check the base URL and your network connection."
+            if exc.failure == "connect"
+            else "The provider may be overloaded: try again later, or turn on streaming, which keeps a long "
+            "render's connection alive."
+        )
         return UserMessage(
-            "The provider did not answer in time",
-            redact(exc.message, secret),
-            "High quality images can take minutes; raise the read timeout or use streaming.",
-            request_id=exc.request_id,
+            "The provider did not answer in time", redact(exc.message, secret), hint, request_id=exc.request_id
         )
     if isinstance(exc, APIConnectionError):
+        title, hint = _CONNECTION_HINTS.get(exc.failure, _CONNECTION_HINTS["connect"])
+        return UserMessage(title, redact(exc.message, secret), hint, request_id=exc.request_id)
+    if isinstance(exc, ResultError):
         return UserMessage(
-            "Could not reach the provider",
+            "The provider's answer was unusable",
             redact(exc.message, secret),
-            "Check the base URL and your network connection.",
+            "Try again; if it keeps happening, report it to the provider with the request id.",
             request_id=exc.request_id,
         )
-    if isinstance(exc, ResultError):
-        return UserMessage("The provider's answer was unusable", redact(exc.message, secret), request_id=exc.request_id)
     if isinstance(exc, GptImageError):
         return UserMessage("Error", redact(exc.message, secret))
     if isinstance(exc, MemoryError):

@@ -140,7 +140,16 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
+def _tolerant_streams() -> None:
+    """A console that cannot show a character (a Chinese prompt on a cp1252 console) must not crash us."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     json_errors = False
     secret: list[str] = []
     try:

@@ -61,7 +61,7 @@ class CliEvents(JobEvents):
     def stage(self, stage: str, fraction: float | None) -> None:
         if stage != self._stage:
             self._stage = stage
-            print(f"{stage}…", file=sys.stderr, flush=True)
+            print(f"{stage}...", file=sys.stderr, flush=True)
 
     def partial(self, index: int, image: Image.Image) -> None:
         print(f"partial image for result {index + 1} ({image.width}x{image.height})", file=sys.stderr, flush=True)

@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import io
 import re
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,7 +288,6 @@ async def run_edit(
         "request_size": prep.size_str,
         "references": len(prep.reference_pngs),
         "context": _jsonable(dataclasses.asdict(req.options)) if dataclasses.is_dataclass(req.options) else None,
-        "started": time.time(),
     }
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
@@ -328,7 +326,6 @@ async def run_generate(
         "source_image": req.source_name,
         "canvas_size": list(req.canvas_size) if req.canvas_size else None,
         "offset": [0, 0],
-        "started": time.time(),
     }
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:

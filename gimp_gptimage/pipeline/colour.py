@@ -8,6 +8,8 @@ result makes the edited area sit in its surroundings (Reinhard-style transfer, a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -28,13 +30,32 @@ def _stats(lab_samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.mean(axis=0), values.std(axis=0)
 
 
-def match_colour(result_rgb: np.ndarray, original_rgb: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    """`result_rgb` (H, W, 3) uint8 with its Lab statistics on `sample` (H, W) bool moved to those of
-    `original_rgb` on the same pixels. Returns the input unchanged if there is too little to measure or
-    nothing to correct (so an unchanged result stays bit-identical)."""
+@dataclass(frozen=True)
+class LabTransfer:
+    """Per-channel affine map in Lab: lab * scale + shift."""
+
+    scale: np.ndarray  # (3,) float32
+    shift: np.ndarray  # (3,) float32
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """The (H, W, 3) uint8 image mapped; processed in strips to keep float temporaries small."""
+        out = np.empty_like(rgb)
+        for top in range(0, rgb.shape[0], _STRIP_ROWS):
+            lab = _to_lab(rgb[top : top + _STRIP_ROWS])
+            lab *= self.scale
+            lab += self.shift
+            back = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+            out[top : top + _STRIP_ROWS] = np.clip(back * 255 + 0.5, 0, 255).astype(np.uint8)
+        return out
+
+
+def measure_drift(result_rgb: np.ndarray, original_rgb: np.ndarray, sample: np.ndarray) -> LabTransfer | None:
+    """The transfer that moves `result_rgb`'s Lab mean/std on `sample` (H, W) bool to `original_rgb`'s
+    on the same pixels; None if there is too little to measure or nothing to correct (so an unchanged
+    result stays bit-identical)."""
     index = np.flatnonzero(sample.reshape(-1))
     if index.size < _MIN_SAMPLES:
-        return result_rgb
+        return None
     if index.size > _MAX_SAMPLES:
         index = index[:: index.size // _MAX_SAMPLES + 1]
     mean_res, std_res = _stats(_to_lab(result_rgb.reshape(-1, 3)[index][:, None, :]))
@@ -42,14 +63,5 @@ def match_colour(result_rgb: np.ndarray, original_rgb: np.ndarray, sample: np.nd
     ratio = np.where(std_res > 1e-3, std_orig / np.maximum(std_res, 1e-3), 1.0)
     ratio = np.clip(ratio, 1 / _MAX_STD_RATIO, _MAX_STD_RATIO)
     if np.allclose(mean_res, mean_orig, atol=1e-4) and np.allclose(ratio, 1.0, atol=1e-5):
-        return result_rgb
-    scale = ratio.astype(np.float32)
-    shift = (mean_orig - mean_res * ratio).astype(np.float32)
-    out = np.empty_like(result_rgb)
-    for top in range(0, result_rgb.shape[0], _STRIP_ROWS):
-        lab = _to_lab(result_rgb[top : top + _STRIP_ROWS])
-        lab *= scale
-        lab += shift
-        rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        out[top : top + _STRIP_ROWS] = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    return out
+        return None
+    return LabTransfer(ratio.astype(np.float32), (mean_orig - mean_res * ratio).astype(np.float32))

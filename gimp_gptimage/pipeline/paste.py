@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from gimp_gptimage.pipeline.codec import as_rgba, resize
-from gimp_gptimage.pipeline.colour import match_colour
+from gimp_gptimage.pipeline.colour import LabTransfer, measure_drift
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.pipeline.masks import paste_alpha
 from gimp_gptimage.pipeline.prepare import PreparedEdit, check_layer, check_selection
@@ -32,8 +32,10 @@ class PasteResult:
         channel, alpha included (an edit that makes pixels transparent keeps them transparent).
         Where alpha is 0 the layer's bytes are copied unchanged."""
         check_layer(layer_rgba)
-        out = np.array(layer_rgba, copy=True)
         r = self.region
+        if r.x + r.w > layer_rgba.shape[1] or r.y + r.h > layer_rgba.shape[0]:
+            raise PipelineInputError("This result belongs to a larger layer; it cannot be composited here.")
+        out = np.array(layer_rgba, copy=True)
         target = out[r.y : r.y + r.h, r.x : r.x + r.w]
         for top in range(0, r.h, _STRIP_ROWS):
             rows = slice(top, top + _STRIP_ROWS)
@@ -59,23 +61,37 @@ def paste_back(
     """Undo the letterbox and scaling of `result`, colour-match it, and derive the paste-back alpha.
 
     `layer_rgba` and `selection` must be the ones given to prepare_edit. A result of another size than
-    requested (a relay that ignored `size`) is first scaled to the requested size.
+    requested (a larger size, or a relay that ignored `size`) is scaled straight to the region, so no
+    detail is lost on the way; only a letterboxed one is first brought to the requested size so the bars
+    are cut exactly.
     """
     check_layer(layer_rgba)
     coverage = check_selection(selection, layer_rgba)
-    r = prep.region
-    if r.x + r.w > layer_rgba.shape[1] or r.y + r.h > layer_rgba.shape[0]:
+    r, c = prep.region, prep.content
+    if (layer_rgba.shape[1], layer_rgba.shape[0]) != prep.layer_size:
         raise PipelineInputError("The layer changed size since the request was prepared; edit it again.")
+    if coverage is None and not prep.whole_layer:
+        raise PipelineInputError("The selection the request was prepared with is missing; edit it again.")
     width, height = prep.request_size
-    pixels = resize(as_rgba(result), width, height)
+    pixels = as_rgba(result)
+    letterboxed = (c.w, c.h) != (width, height)
+    if letterboxed:
+        pixels = resize(pixels, width, height)
+        content = pixels[c.y : c.y + c.h, c.x : c.x + c.w]
+    else:
+        content = pixels  # the whole result is the region, at whatever resolution it came
+    content = np.ascontiguousarray(content)
 
-    c = prep.content
     if prep.options.colour_match and not prep.whole_layer:
-        pixels = _colour_matched(prep, pixels)
-    content = np.ascontiguousarray(pixels[c.y : c.y + c.h, c.x : c.x + c.w])
-    region_pixels = np.ascontiguousarray(resize(content, r.w, r.h))
+        transfer = _colour_drift(prep, content)
+        if transfer is not None:
+            content = content.copy()
+            content[:, :, :3] = transfer.apply(np.ascontiguousarray(content[:, :, :3]))
+    region_pixels = resize(content, r.w, r.h)
+    if region_pixels is result or not region_pixels.flags.owndata:
+        region_pixels = region_pixels.copy()  # never hand out a view of the caller's or a decoder's buffer
 
-    if prep.whole_layer or coverage is None or not coverage.any():
+    if prep.whole_layer:
         alpha = np.full((r.h, r.w), 255, np.uint8)
     else:
         alpha = paste_alpha(coverage[r.y : r.y + r.h, r.x : r.x + r.w], prep.options.blend_margin_px)
@@ -83,18 +99,12 @@ def paste_back(
     return PasteResult(pixels=region_pixels, offset=offset, alpha=alpha, region=r)
 
 
-def _colour_matched(prep: PreparedEdit, pixels: np.ndarray) -> np.ndarray:
-    """Colour-match at request resolution, on pixels the model was told to keep (letterbox excluded)
-    that are opaque in both images."""
+def _colour_drift(prep: PreparedEdit, content: np.ndarray) -> LabTransfer | None:
+    """The model's colour drift, measured at request resolution on pixels it was told to keep that are
+    opaque in both images (letterbox bars excluded)."""
     c = prep.content
     box = (slice(c.y, c.y + c.h), slice(c.x, c.x + c.w))
     original = prep.request_rgba[box]
-    result = pixels[box]
+    result = resize(content, c.w, c.h)
     sample = (prep.keep_alpha[box] == 255) & (original[:, :, 3] > 0) & (result[:, :, 3] > 0)
-    result_rgb = np.ascontiguousarray(result[:, :, :3])
-    matched = match_colour(result_rgb, np.ascontiguousarray(original[:, :, :3]), sample)
-    if matched is result_rgb:
-        return pixels
-    out = np.array(pixels, copy=True)
-    out[c.y : c.y + c.h, c.x : c.x + c.w, :3] = matched
-    return out
+    return measure_drift(np.ascontiguousarray(result[:, :, :3]), np.ascontiguousarray(original[:, :, :3]), sample)

@@ -81,6 +81,7 @@ class PreparedEdit:
     options: ContextOptions
     layer_offset: tuple[int, int]
     whole_layer: bool  # nothing selected: the whole layer is edited and replaced
+    layer_size: tuple[int, int]  # (width, height) of the layer it was prepared from
     # The request image as RGBA and the mask's alpha (255 = keep), for colour matching.
     request_rgba: np.ndarray = field(repr=False)
     keep_alpha: np.ndarray = field(repr=False)
@@ -208,6 +209,7 @@ def prepare_edit(
         options=options,
         layer_offset=(int(layer_offset[0]), int(layer_offset[1])),
         whole_layer=bounds is None,
+        layer_size=(layer_w, layer_h),
         request_rgba=request_rgba,
         keep_alpha=keep_alpha,
     )

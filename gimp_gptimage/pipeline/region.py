@@ -28,11 +28,11 @@ def selection_bounds(selection: np.ndarray) -> Rect | None:
     Reads the selection once by rows and then only the selected rows by columns, so a 12k x 12k
     memmap is scanned without any full-size temporary.
     """
-    rows = np.flatnonzero(selection.any(axis=1))
+    rows = np.flatnonzero(selection.max(axis=1))
     if rows.size == 0:
         return None
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(selection[top:bottom].any(axis=0))
+    cols = np.flatnonzero(selection[top:bottom].max(axis=0))
     left, right = int(cols[0]), int(cols[-1]) + 1
     return Rect(left, top, right - left, bottom - top)
 

@@ -34,7 +34,7 @@ from .errors import ApiError, json_response, new_request_id
 from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan
 from .imaging import UndecodableImage, decode_image, encode_image, has_alpha, preview, resolve_size
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
-from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, REVISED_PREFIX, ResultInfo, usage
+from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, REVISED_PREFIX, ResultInfo, error_event, usage
 from .results import RESULTS_PATH, ResultStore
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,8 @@ def _latency(request: Request, state: ServerState) -> float:
         raise ApiError(400, f"Invalid {LATENCY_HEADER} header: {value!r}.") from None
 
 
-async def _read_upload(part: UploadFile | str, label: str, number: int) -> Image.Image:
+async def _part_bytes(part: UploadFile | str, label: str) -> bytes:
+    """The bytes of an uploaded image part, after the checks the real API makes on the part itself."""
     if isinstance(part, str):
         raise errors.invalid_type(label, "a file", "a string")
     content_type = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
@@ -148,6 +149,11 @@ async def _read_upload(part: UploadFile | str, label: str, number: int) -> Image
             param=label,
             code="file_too_large",
         )
+    return data
+
+
+async def _read_image(part: UploadFile | str, label: str, number: int) -> Image.Image:
+    data = await _part_bytes(part, label)
     try:
         return await run_in_threadpool(decode_image, data)
     except UndecodableImage:
@@ -155,13 +161,9 @@ async def _read_upload(part: UploadFile | str, label: str, number: int) -> Image
 
 
 async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
-    if isinstance(part, str):
-        raise errors.invalid_type("mask", "a file", "a string")
-    content_type = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
-    if content_type not in IMAGE_CONTENT_TYPES.values():
-        raise errors.unsupported_mimetype("mask", content_type)
+    data = await _part_bytes(part, "mask")
     try:
-        mask = await run_in_threadpool(decode_image, await part.read())
+        mask = await run_in_threadpool(decode_image, data)
     except UndecodableImage:
         raise errors.invalid_mask("mask image could not be decoded") from None
     if mask.format != "PNG":
@@ -174,7 +176,7 @@ async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
 
 
 def _describe(
-    kind: Kind, params: ImageParams, size: tuple[int, int], inputs: list[Image.Image], keep_alpha: bool
+    params: ImageParams, size: tuple[int, int], inputs: list[Image.Image], keep_alpha: bool
 ) -> tuple[ResultInfo, dict]:
     quality = RESOLVED_AUTO_QUALITY if params.quality == "auto" else params.quality
     info = ResultInfo(
@@ -225,16 +227,14 @@ async def _edit_job(request: Request, state: ServerState, form: FormData) -> _Jo
     _check_model(params.model)
     _first_violation(params, "edit", len(parts))
     single = len(parts) == 1 and parts[0][0] == "image"
-    images = [
-        await _read_upload(part, "image" if single else f"image[{i}]", i + 1) for i, (_, part) in enumerate(parts)
-    ]
+    images = [await _read_image(part, "image" if single else f"image[{i}]", i + 1) for i, (_, part) in enumerate(parts)]
     mask = await _read_mask(mask_part, images[0]) if mask_part is not None else None
     allowed = _transparency_allowed(params)
     keep_alpha = allowed and (
         params.background == "transparent" or (params.background in (None, "auto") and has_alpha(images[0]))
     )
     size = resolve_size(params.size, params.model, images[0].size)
-    info, tokens = _describe("edit", params, size, images, keep_alpha)
+    info, tokens = _describe(params, size, images, keep_alpha)
     fault = request.scope.get(SCOPE_KEY)
     return _Job("edit", params, size, info, tokens, images, mask, keep_alpha, fault, _latency(request, state))
 
@@ -251,7 +251,7 @@ async def _parse_generation(request: Request, state: ServerState) -> _Job:
     _first_violation(params, "generate")
     keep_alpha = _transparency_allowed(params) and params.background == "transparent"
     size = resolve_size(params.size, params.model, None)
-    info, tokens = _describe("generate", params, size, [], keep_alpha)
+    info, tokens = _describe(params, size, [], keep_alpha)
     fault = request.scope.get(SCOPE_KEY)
     return _Job("generate", params, size, info, tokens, [], None, keep_alpha, fault, _latency(request, state))
 
@@ -322,17 +322,21 @@ async def _stream(state: ServerState, job: _Job) -> AsyncIterator[bytes]:
     n = job.params.n
     per_image_usage["output_tokens"] = job.usage["output_tokens"] // n
     per_image_usage["total_tokens"] = job.usage["input_tokens"] + per_image_usage["output_tokens"]
-    for index in range(n):
-        final = await run_in_threadpool(_render, state, job, index)
-        for step in range(partials):
+    try:
+        for index in range(n):
+            final = await run_in_threadpool(_render, state, job, index)
+            for step in range(partials):
+                async for beat in _pause(slot):
+                    yield beat
+                data = await run_in_threadpool(_encode_preview, job, final, step, partials)
+                yield job.info.event(f"{job.event_prefix}.partial_image", data, partial_index=step)
             async for beat in _pause(slot):
                 yield beat
-            data = await run_in_threadpool(_encode_preview, job, final, step, partials)
-            yield job.info.event(f"{job.event_prefix}.partial_image", data, partial_index=step)
-        async for beat in _pause(slot):
-            yield beat
-        data = await run_in_threadpool(_encode, job, final)
-        yield job.info.event(f"{job.event_prefix}.completed", data, usage=per_image_usage)
+            data = await run_in_threadpool(_encode, job, final)
+            yield job.info.event(f"{job.event_prefix}.completed", data, usage=per_image_usage)
+    except Exception:  # headers are gone: report it the way the API does inside a stream
+        log.exception("local server failed while streaming")
+        yield error_event(ApiError.for_status(500))
     yield DONE
 
 
@@ -382,6 +386,13 @@ async def _control_faults(request: Request) -> Response:
     return JSONResponse({"pending": [fault.to_json() for fault in state.faults.pending()]})
 
 
+async def _invalid_url(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods get the API's JSON answer, not a bare "Not Found"."""
+    status = getattr(exc, "status_code", 404)
+    error = ApiError(status, f"Invalid URL ({request.method} {request.url.path})")
+    return error.response(new_request_id())
+
+
 def create_app(
     *,
     profile: Literal["openai", "crazyrouter", "quickrouter"] | str = "openai",
@@ -408,7 +419,11 @@ def create_app(
         Route("/healthz", _health, methods=["GET"]),
         Route("/_control/faults", _control_faults, methods=["GET", "POST", "DELETE"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, plan=state.faults)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, plan=state.faults)],
+        exception_handlers={404: _invalid_url, 405: _invalid_url},
+    )
     app.state.gptimage = state
     app.state.faults = state.faults
     return app

@@ -7,6 +7,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from .errors import ApiError
+
 REVISED_PREFIX = "[offline engine] "
 # Output tokens of one 1024x1024 image per quality, from OpenAI's published image pricing tables.
 _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
@@ -71,6 +73,11 @@ class ResultInfo:
         if usage is not None:
             payload["usage"] = usage
         return f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+def error_event(error: ApiError) -> bytes:
+    """A failure after the stream has started, as the API reports it: an `error` event."""
+    return f"event: error\ndata: {json.dumps(error.body(), separators=(',', ':'))}\n\n".encode()
 
 
 KEEP_ALIVE = b": keep-alive\n\n"

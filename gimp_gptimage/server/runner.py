@@ -18,6 +18,7 @@ from typing import TextIO
 import uvicorn
 from starlette.applications import Starlette
 
+from ..api.errors import ConfigError
 from .app import create_app
 from .engine import OfflineEngine
 from .faults import Fault, FaultPlan
@@ -177,7 +178,10 @@ def serve(
     connections. Fault specs may be given as strings (`Fault.parse` syntax)."""
     plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
     app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
-    sock = _bind(host, port)
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
     server = uvicorn.Server(_config(app, log_level))
     url = _base_url(host, sock.getsockname()[1])
     stream = out or sys.stdout
@@ -224,4 +228,7 @@ def run_from_args(args: argparse.Namespace) -> None:
         api_key = os.environ.get(args.require_key_env)
         if not api_key:
             raise SystemExit(f"error: environment variable {args.require_key_env} is not set")
-    serve(args.host, args.port, args.profile, api_key, args.latency, args.fault)
+    try:
+        serve(args.host, args.port, args.profile, api_key, args.latency, args.fault)
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None

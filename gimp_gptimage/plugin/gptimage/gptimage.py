@@ -53,7 +53,7 @@ def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, in
         "references": [],
         "params": params,
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | ipc.RawWindow] = {}
     if command == "generate":
         selected = image.get_selected_layers()
         return job, files, (selected[0] if selected else None)

@@ -13,7 +13,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp  # noqa: E402
-from gptimage_ipc import JobError, OutboxResult  # noqa: E402
+from gptimage_ipc import JobError, OutboxResult, RawWindow  # noqa: E402
 
 RGBA_U8 = "R'G'B'A u8"
 COVERAGE_U8 = "Y u8"
@@ -87,18 +87,22 @@ def read_layer(layer: Gimp.Layer) -> LayerPixels:
     return LayerPixels(layer.get_name(), width, height, ox, oy, rgba)
 
 
-def read_selection(image: Gimp.Image, layer: LayerPixels) -> bytes | None:
-    """Soft selection coverage over the layer's extent (layer coordinates), or None when nothing is selected."""
+def read_selection(image: Gimp.Image, layer: LayerPixels) -> RawWindow | None:
+    """Soft selection coverage over the layer's extent (layer coordinates), or None when nothing is selected.
+
+    Only the selection's bounding box (clipped to the layer) is read: outside it the coverage is zero.
+    """
     if Gimp.Selection.is_empty(image):
         return None
     _, _, x1, y1, x2, y2 = Gimp.Selection.bounds(image)
     lx1, ly1 = layer.offset_x, layer.offset_y
-    lx2, ly2 = lx1 + layer.width, ly1 + layer.height
-    if x2 <= lx1 or x1 >= lx2 or y2 <= ly1 or y1 >= ly2:
+    x1, y1 = max(x1, lx1), max(y1, ly1)
+    x2, y2 = min(x2, lx1 + layer.width), min(y2, ly1 + layer.height)
+    if x2 <= x1 or y2 <= y1:
         raise JobError(f"The selection does not touch the layer '{layer.name}': select inside it.")
-    rect = Gegl.Rectangle.new(lx1, ly1, layer.width, layer.height)
-    buffer = image.get_selection().get_buffer()
-    return bytes(buffer.get(rect, 1.0, COVERAGE_U8, Gegl.AbyssPolicy.NONE))
+    rect = Gegl.Rectangle.new(x1, y1, x2 - x1, y2 - y1)
+    data = bytes(image.get_selection().get_buffer().get(rect, 1.0, COVERAGE_U8, Gegl.AbyssPolicy.NONE))
+    return RawWindow(layer.width, layer.height, 1, x1 - lx1, y1 - ly1, x2 - x1, y2 - y1, data)
 
 
 @dataclass

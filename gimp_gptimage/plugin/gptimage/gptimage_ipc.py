@@ -50,6 +50,34 @@ class Progress:
     text: str
 
 
+@dataclass(frozen=True)
+class RawWindow:
+    """A full-size raw pixel file of which only one rectangle holds data; everything else reads as zero.
+
+    Used for the selection: outside its bounding box the coverage is zero anyway, so only the box is read
+    from GIMP and written (the rest of the file is a hole).
+    """
+
+    full_width: int
+    full_height: int
+    channels: int
+    x: int
+    y: int
+    width: int
+    height: int
+    data: bytes
+
+    def write(self, path: Path) -> None:
+        row = self.width * self.channels
+        if len(self.data) != row * self.height:
+            raise ValueError(f"{path.name}: {len(self.data)} bytes for a {self.width}x{self.height} window")
+        with open(path, "wb") as f:
+            f.truncate(self.full_width * self.full_height * self.channels)
+            for i in range(self.height):
+                f.seek(((self.y + i) * self.full_width + self.x) * self.channels)
+                f.write(self.data[i * row : (i + 1) * row])
+
+
 def worker_python(plugin_dir: Path) -> str:
     """The Python that `gimp-gptimage install` recorded next to the plug-in."""
     config = plugin_dir / CONFIG_NAME
@@ -71,10 +99,13 @@ def create_job_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="gptimage-job-"))
 
 
-def write_job(job_dir: Path, job: dict, files: dict[str, bytes]) -> None:
+def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> None:
     """Write the raw pixel files first and job.json last, so a reader never sees a job without its data."""
     for name, data in files.items():
-        (job_dir / name).write_bytes(data)
+        if isinstance(data, RawWindow):
+            data.write(job_dir / name)
+        else:
+            (job_dir / name).write_bytes(data)
     (job_dir / "outbox").mkdir(exist_ok=True)
     _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
 
