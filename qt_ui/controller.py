@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -105,7 +104,6 @@ class JobController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
-        self.on_run_started: Callable[[], None] | None = None
 
     # -- backend ----------------------------------------------------------------------------------------
 
@@ -155,8 +153,6 @@ class JobController(QObject):
         self.model.stage = "preparing"
         self._started = time.monotonic()
         self._timer.start()
-        if self.on_run_started is not None:
-            self.on_run_started()
         self.task = asyncio.ensure_future(self._run())
         return True
 

@@ -406,8 +406,15 @@ class GptImageDialog(QDialog):
     # -- references -------------------------------------------------------------------------------------
 
     def _load_references(self) -> None:
-        for name, rgba in self.source.references:
-            self._spawn(self._add_reference(name, rgba))
+        if self.source.references:
+            self._spawn(self._add_job_references())
+
+    async def _add_job_references(self) -> None:
+        """The job's layers, thumbnailed in parallel but listed in the plug-in's order."""
+        refs = self.source.references
+        raws = await asyncio.gather(*(asyncio.to_thread(array_thumbnail, rgba, 144) for _, rgba in refs))
+        for (name, rgba), raw in zip(refs, raws, strict=True):
+            self.model.add_reference(Reference(name, rgba, to_qimage(raw)), over_limit=True)
 
     async def _add_reference(self, name: str, rgba: Any, path: str | None = None) -> None:
         raw = await asyncio.to_thread(array_thumbnail, rgba, 144)

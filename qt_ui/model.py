@@ -202,8 +202,10 @@ class DialogModel(QObject):
 
     # -- collections ----------------------------------------------------------------------------------
 
-    def add_reference(self, ref: Reference) -> bool:
-        if not self.can_add_reference():
+    def add_reference(self, ref: Reference, *, over_limit: bool = False) -> bool:
+        """Add one reference; beyond the limit only when asked (the plug-in's layers: the user then sees the
+        rule and chooses what to drop, rather than the dialog dropping some silently)."""
+        if not over_limit and not self.can_add_reference():
             return False
         self.references.append(ref)
         self._references_updated()

@@ -32,7 +32,7 @@ from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env
 from gimp_gptimage.settings import ProviderConfig, Settings
 
 from .i18n import LANGUAGES
-from .tasks import TaskBag
+from .tasks import TaskBag, soon
 
 TEST_TIMEOUT = httpx.Timeout(10.0)
 
@@ -136,15 +136,15 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.add_button.clicked.connect(self._add_provider)
         self.remove_button.clicked.connect(self._remove_provider)
-        self.save_key_button.clicked.connect(self.save_key)
-        self.forget_key_button.clicked.connect(self._forget_key)
+        self.save_key_button.clicked.connect(lambda: self.bag.spawn(self.save_key()))
+        self.forget_key_button.clicked.connect(lambda: self.bag.spawn(self._forget_key()))
         self.test_button.clicked.connect(lambda: self.bag.spawn(self.run_test()))
         self.table.currentCellChanged.connect(lambda *_: self._show_key_status())
         self.table.itemChanged.connect(lambda *_: self._refresh_active())
         self._refresh_active()
         if self.table.rowCount():
             self.table.selectRow(0)
-        self._show_key_status()
+        soon(self, self._show_key_status)
 
     # -- providers table --------------------------------------------------------------------------------
 
@@ -194,11 +194,17 @@ class SettingsDialog(QDialog):
     # -- key --------------------------------------------------------------------------------------------
 
     def _show_key_status(self) -> None:
+        self.bag.spawn(self.refresh_key_status())
+
+    async def refresh_key_status(self) -> None:
         name = self.current_provider()
         if not name:
             self.key_status.setText(self.tr("Select a provider above."))
             return
-        if keystore.stored_key(name):
+        stored = await asyncio.to_thread(keystore.stored_key, name)  # the keychain may be slow or locked
+        if name != self.current_provider():
+            return  # the selection moved on meanwhile
+        if stored:
             self.key_status.setText(self.tr("A key for “%1” is stored in the system keychain.").replace("%1", name))
         elif key_from_env():
             self.key_status.setText(
@@ -207,32 +213,33 @@ class SettingsDialog(QDialog):
         else:
             self.key_status.setText(self.tr("No key stored for “%1”.").replace("%1", name))
 
-    def save_key(self) -> bool:
+    async def save_key(self) -> bool:
+        """Store the typed key in the keychain (in a worker thread: a locked keychain may ask to be unlocked)."""
         name = self.current_provider()
         key = self.key_edit.text().strip()
         if not name or not key:
             return True
         try:
-            keystore.set_key(name, key)
+            await asyncio.to_thread(keystore.set_key, name, key)
         except ConfigError as exc:
             self.key_status.setText(exc.message)
             return False
         self.key_edit.clear()
-        self._show_key_status()
+        await self.refresh_key_status()
         return True
 
-    def _forget_key(self) -> None:
+    async def _forget_key(self) -> None:
         name = self.current_provider()
         if name:
-            keystore.delete_key(name)
-            self._show_key_status()
+            await asyncio.to_thread(keystore.delete_key, name)
+            await self.refresh_key_status()
 
     async def run_test(self) -> None:
         row = self.table.currentRow()
         if row < 0:
             return
         name, base_url = self._cell(row, 0), self._cell(row, 1)
-        key = self.key_edit.text().strip() or keystore.get_key(name) or ""
+        key = self.key_edit.text().strip() or await asyncio.to_thread(keystore.get_key, name) or ""
         if not key:
             self.key_status.setText(self.tr("Enter a key first."))
             return
@@ -252,6 +259,18 @@ class SettingsDialog(QDialog):
     # -- saving -----------------------------------------------------------------------------------------
 
     def accept(self) -> None:
+        if not self.buttons.isEnabled():
+            return
+        self.buttons.setEnabled(False)
+        self.bag.spawn(self._accept())
+
+    async def _accept(self) -> None:
+        try:
+            await self._save_and_close()
+        finally:
+            self.buttons.setEnabled(True)
+
+    async def _save_and_close(self) -> None:
         providers = self.providers()
         names = [p.name.lower() for p in providers]
         for p in providers:
@@ -265,7 +284,7 @@ class SettingsDialog(QDialog):
             self.table_message.setText(self.tr("Each provider needs its own name."))
             self.table_message.show()
             return
-        if not self.save_key():
+        if not await self.save_key():
             return
         language = self.language.currentData()
         old_language = self.settings.language or "system"
@@ -273,7 +292,6 @@ class SettingsDialog(QDialog):
         active = self.active.currentData()
         self.settings.provider = None if active == "local" else active
         self.settings.language = None if language == "system" else language
-        self.bag.cancel_all()
         super().accept()
         self.saved.emit(language != old_language)
 

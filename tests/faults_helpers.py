@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +163,61 @@ class ResetServer(_ThreadedListener):
             got += len(chunk)
         self.received.append(got)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@dataclass
+class CannedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class CannedHTTPServer(_ThreadedListener):
+    """A bare HTTP/1.1 server on loopback: `answer(request) -> (status, headers, body)`; records requests.
+
+    For answers the local server cannot give (a `file://` result link, a gzip bomb) and for a download host
+    that is not the API's host.
+    """
+
+    def __init__(self, answer: Callable[[CannedRequest], Answer]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.requests: list[CannedRequest] = []
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def handle(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = request_line.split(" ", 2)
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        request = CannedRequest(method, path, headers, body)
+        self.requests.append(request)
+        status, answer_headers, answer_body = self.answer(request)
+        lines = [f"HTTP/1.1 {status} X", f"content-length: {len(answer_body)}", "connection: close"]
+        lines += [f"{k}: {v}" for k, v in answer_headers.items()]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer_body)
 
 
 def closed_port_url() -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 
@@ -96,6 +97,10 @@ def echo(job_dir: Path, job: dict, outbox: Path, x: int, y: int, w: int, h: int)
 def main() -> int:
     job_dir = Path(sys.argv[-1])
     out = Path(os.environ["GPTIMAGE_FAKE_OUT"])
+    for _ in range(6000):  # like the real worker: start first, wait for job.json (written last)
+        if (job_dir / "job.json").exists():
+            break
+        time.sleep(0.01)
     job = json.loads((job_dir / "job.json").read_text())
     prompt = job["params"]["prompt"]
     tag = f"{len(list(out.glob('job-*.json'))):02d}"

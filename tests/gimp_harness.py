@@ -126,8 +126,14 @@ class GimpSession:
             shutil.rmtree(self.host_dir, ignore_errors=True)
 
 
+_prepared = False
+
+
 def prepare_root() -> None:
-    """Check the root exists, then refresh the project inside it (fast: everything else is cached)."""
+    """Check the root exists, then refresh the project inside it once per test run (everything else is cached)."""
+    global _prepared
+    if _prepared:
+        return
     if os.geteuid() != 0:
         unavailable("the tests need root to chroot")
     if not (STAMP.is_file() and (ROOT / GIMP_CONSOLE.lstrip("/")).exists()):
@@ -135,6 +141,7 @@ def prepare_root() -> None:
     done = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         pytest.fail(f".ci/gimp-root.sh failed:\n{done.stderr[-3000:]}", pytrace=False)
+    _prepared = True
 
 
 def new_session() -> GimpSession:

@@ -385,3 +385,11 @@ def test_key_appears_in_no_file_and_no_output(workdir: Path) -> None:
     assert any(p.name == "record.json" for p in files) and any(p.name == "coffee-1.png" for p in files)
     for file in files:
         assert KEY.encode() not in file.read_bytes(), file
+
+
+def test_decompression_bomb_input_refused_in_one_line(workdir: Path) -> None:
+    from gimp_gptimage.server.imaging import decompression_bomb_png
+
+    (workdir / "bomb.png").write_bytes(decompression_bomb_png())
+    proc = cli("edit", "bomb.png", "--prompt", "x", cwd=workdir)
+    _assert_one_line_error(proc, 2, "bomb.png", "too large")

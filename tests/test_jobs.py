@@ -12,7 +12,7 @@ from jobs_samples import coffee_layer, spoon_selection
 from PIL import Image
 
 from gimp_gptimage.api.client import ImagesClient
-from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, ValidationError
+from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, ResultError, ValidationError
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.cli.output import composite
 from gimp_gptimage.history import HistoryStore
@@ -253,3 +253,19 @@ async def test_cpu_and_disk_work_runs_off_the_event_loop(
     async with _client(server) as client:
         await run_edit(request, client, history, Recorder(history))
     assert seen == {name: {False} for name in ("prepare_edit", "paste_back", "_decode", "add_result", "begin")}
+
+
+async def test_one_dead_result_link_of_two_keeps_the_other(tmp_path: Path) -> None:
+    """A relay answers with two links and the first is dead: the second image is still stored and placed."""
+    history = HistoryStore(tmp_path)
+    events = Recorder(history)
+    request = _edit_request(ImageParams(prompt="Remove the spoon", n=2))
+    relay = LocalServer(profile="crazyrouter", faults=[Fault("result_missing")])
+    async with relay, _client(relay, max_retries=0) as client:
+        with pytest.raises(ResultError, match="Image 1 of 2"):
+            await run_edit(request, client, history, events)
+    assert [r.index for r in events.results] == [1]
+    assert events.in_history_first == [True]
+    (entry,) = history.list()
+    assert entry.status == "failed"
+    assert [r.index for r in entry.results] == [1]

@@ -21,7 +21,7 @@ from pipeline_helpers import (
 
 from gimp_gptimage.pipeline import ContextOptions, paste_back, prepare_edit
 
-LAYER_W, LAYER_H = 2000, 1500
+LAYER_W, LAYER_H = 1400, 1300
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +39,13 @@ def noise_engine(prep, seed: int = 7) -> np.ndarray:
 # no resampling, so an unchanged result must come back bit for bit, wherever the box is slid to.
 SIDE = 624
 PLACES = {
-    "centre": (688, 438),
+    "centre": ((LAYER_W - SIDE) // 2, (LAYER_H - SIDE) // 2),
     "odd position": (7, 3),
     "top-left corner": (0, 0),
-    "top edge": (700, 0),
-    "bottom edge": (700, LAYER_H - SIDE),
-    "left edge": (0, 500),
-    "right edge": (LAYER_W - SIDE, 500),
+    "top edge": (500, 0),
+    "bottom edge": (500, LAYER_H - SIDE),
+    "left edge": (0, 400),
+    "right edge": (LAYER_W - SIDE, 400),
     "bottom-right corner": (LAYER_W - SIDE, LAYER_H - SIDE),
 }
 

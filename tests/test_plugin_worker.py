@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gimp_gptimage import worker
+from gimp_gptimage.api.errors import ConfigError
 from gimp_gptimage.jobs import jobfile
 from gimp_gptimage.server import LocalServer
 
@@ -180,3 +183,67 @@ def test_without_provider_the_embedded_engine_answers(tmp_path: Path, worker_env
     write_job(tmp_path, "edit", {"prompt": "a cat"}, ellipse(100, 100, 40, 40))
     (result,) = run_worker(tmp_path)
     assert result.mask is not None
+
+
+def test_interactive_jobs_go_to_the_dialog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_job(tmp_path, "edit", {"prompt": ""})
+    job = json.loads((tmp_path / "job.json").read_text())
+    (tmp_path / "job.json").write_text(json.dumps({**job, "interactive": True}))
+    opened: list[Path] = []
+    monkeypatch.setattr(worker, "dialog_runner", lambda: opened.append)
+    assert worker.run(tmp_path) == 0
+    assert opened == [tmp_path]
+    assert json.loads((tmp_path / "done.json").read_text()) == {"ok": True}  # the dialog closed without one
+
+
+def test_missing_qt_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_qt(name: str) -> None:
+        raise ModuleNotFoundError("No module named 'PyQt6'", name="PyQt6")
+
+    monkeypatch.setattr(worker.importlib, "import_module", no_qt)
+    with pytest.raises(ConfigError, match="needs PyQt6 and qasync"):
+        worker.dialog_runner()
+
+
+def test_worker_started_before_the_job_waits_for_job_json(
+    tmp_path: Path, server: LocalServer, worker_env: Path
+) -> None:
+    # The plug-in starts the worker first and exports pixels meanwhile; job.json comes last.
+    proc = ipc.start_worker(sys.executable, tmp_path)
+    write_job(tmp_path, "generate", {"prompt": "a kite", "base_url": server.base_url})
+    results: list[ipc.OutboxResult] = []
+    ipc.wait_for_job(proc, tmp_path, results.append, lambda _p: None, 0.02)
+    assert [r.name for r in results] == ["a kite #1"]
+
+
+def test_worker_without_a_job_gives_up_quietly(tmp_path: Path) -> None:
+    assert worker.wait_for_job_file(tmp_path, os.getppid(), timeout=0.05) is False
+    assert worker.wait_for_job_file(tmp_path / "removed", os.getppid()) is False
+    assert not (tmp_path / "done.json").exists()
+
+
+def test_stop_worker_ends_its_whole_process_group(tmp_path: Path) -> None:
+    script = tmp_path / "spawner"
+    script.write_text(
+        f"#!{sys.executable}\nimport subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(tmp_path / 'child.pid')!r}, 'w').write(str(child.pid))\ntime.sleep(60)\n"
+    )
+    script.chmod(0o755)
+    proc = ipc.start_worker(str(script), tmp_path)
+    pid_file = tmp_path / "child.pid"
+    for _ in range(500):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.01)
+    child = int(pid_file.read_text())
+    ipc.stop_worker(proc)
+    assert proc.returncode is not None
+    for _ in range(500):  # the grandchild got SIGTERM too (it is reaped by init, so poll for its exit)
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the worker's child survived stop_worker")

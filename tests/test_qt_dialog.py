@@ -318,7 +318,7 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
         dialog.run()
         await until(lambda: dialog.model.state == "done", what="the run")
         qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
-        await until(lambda: list(out.glob("*.png")), what="the saved image")
+        await until(lambda: "Inserted:" in dialog.run_view.info.text(), what="the saved image")
 
     qrun(qloop, scenario())
     saved = out / "photo-gptimage-1.png"
@@ -395,3 +395,22 @@ def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server
     image = viewer.view.image()
     assert image.width() == min(w, 1024) or image.height() == min(h, 1024)
     assert viewer.windowTitle() == "Image 1"
+
+
+def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtbot, tmp_path, ui_dirs) -> None:
+    job = write_job(tmp_path / "job", references=17, prompt="fuse them")
+    dialog = make_dialog(job, ui_dirs)
+    qtbot.addWidget(dialog)
+
+    async def scenario() -> None:
+        await until(lambda: len(dialog.model.references) == 17, what="the job's references")
+
+    qrun(qloop, scenario())
+    view = dialog.references_view
+    assert view.message.text() == "Too many images: 18, at most 16 in all (the layer included)."
+    assert not dialog.run_button.isEnabled() and not view.add_button.isEnabled()
+    for _ in range(2):
+        view.list.setCurrentRow(0)
+        qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
+    assert not view.message.isVisibleTo(dialog) and dialog.run_button.isEnabled()
+    assert [r.name for r in dialog.model.references][:2] == ["Reference 3", "Reference 4"]

@@ -84,17 +84,17 @@ def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, j
         settings.table.selectRow(row)
         qtbot.keyClicks(settings.key_edit, KEY)
         settings.active.setCurrentIndex(settings.active.findData("studio"))
-        qtbot.mouseClick(settings.buttons.button(settings.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
 
-        assert memory_keyring.store == {(SERVICE, "studio"): KEY}
-        assert dialog.model.provider == "studio" and not dialog.banner.isVisible()
-
-        async def run_with_the_key() -> None:
+        async def save_then_run() -> None:
+            qtbot.mouseClick(settings.buttons.button(settings.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+            await until(lambda: dialog.model.provider == "studio", what="the settings to be saved")
+            assert memory_keyring.store == {(SERVICE, "studio"): KEY}
+            assert dialog.model.provider == "studio" and not dialog.banner.isVisible()
             dialog.model.prompt = "a lighthouse"
             dialog.run()
             await until(lambda: dialog.model.state != "running", what="the run")
 
-        qrun(qloop, run_with_the_key())
+        qrun(qloop, save_then_run())
         assert dialog.model.state == "done", dialog.model.error
         dialog.close()
 
@@ -135,8 +135,16 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
     settings = Settings()
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
+    dialog.show()
     dialog.table.item(1, 1).setText("http://relay.example.com/v1")
-    dialog.accept()
+
+    async def scenario() -> None:
+        await until(lambda: "No key stored" in dialog.key_status.text(), what="the key status")
+        dialog.accept()
+        await until(dialog.buttons.isEnabled, what="the check")
+
+    qrun(qloop, scenario())
+    assert dialog.isVisible()
     assert dialog.table_message.isVisibleTo(dialog)
     assert "Refusing plain http://" in dialog.table_message.text()
     assert settings.providers[1].base_url == "https://cn.crazyrouter.com/v1"  # nothing saved

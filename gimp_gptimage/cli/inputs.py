@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,11 @@ class InputFileError(ValidationError):
 
 def _open(path: Path, what: str) -> Image.Image:
     try:
-        image = Image.open(path)
-        image.load()
+        with warnings.catch_warnings():
+            # A big photo the user chose is not an attack: no warning line; past twice the limit it is refused.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            image.load()
     except FileNotFoundError:
         raise InputFileError(f"The {what} file {path} does not exist.") from None
     except IsADirectoryError:
@@ -27,7 +31,10 @@ def _open(path: Path, what: str) -> Image.Image:
     except UnidentifiedImageError:
         raise InputFileError(f"The {what} file {path} is not an image Pillow can read.") from None
     except Image.DecompressionBombError:
-        raise InputFileError(f"The {what} file {path} is too large to open safely.") from None
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise InputFileError(
+            f"The {what} file {path} is too large to open safely (more than {limit:,} pixels)."
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"The {what} file {path} is damaged or truncated ({exc}).") from None
     return image

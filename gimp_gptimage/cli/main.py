@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -51,21 +52,23 @@ def _seconds(text: str) -> float:
 
 
 def _add_image_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prompt", required=True, help="what to draw or change (up to 32,000 characters)")
-    p.add_argument("--model", help="e.g. gpt-image-2, gpt-image-1.5 (default: the provider's model)")
-    p.add_argument("--size", default="auto", help="auto, or WIDTHxHEIGHT (gpt-image-2: 16-px grid)")
-    p.add_argument("--quality", default="auto", help="auto, low, medium, high")
+    p.add_argument("--prompt", required=True, metavar="TEXT", help="what to draw or change (up to 32,000 characters)")
+    p.add_argument("--model", metavar="M", help="e.g. gpt-image-2, gpt-image-1.5 (default: the provider's model)")
+    p.add_argument("--size", default="auto", metavar="S", help="auto, or WIDTHxHEIGHT (gpt-image-2: 16-px grid)")
+    p.add_argument("--quality", default="auto", metavar="Q", help="auto, low, medium, high")
     p.add_argument("-n", type=_int, default=1, help="number of results (1-10)")
-    p.add_argument("--output-format", help="png, jpeg or webp (what the model returns)")
-    p.add_argument("--output-compression", type=_int, help="0-100, jpeg/webp only")
-    p.add_argument("--background", help="auto, opaque, transparent")
-    p.add_argument("--moderation", help="auto or low")
+    p.add_argument("--output-format", metavar="F", help="png, jpeg or webp (what the model returns)")
+    p.add_argument("--output-compression", type=_int, metavar="C", help="0-100, jpeg/webp only")
+    p.add_argument("--background", metavar="B", help="auto, opaque, transparent")
+    p.add_argument("--moderation", metavar="M", help="auto or low")
     p.add_argument("--stream", action="store_true", help="stream partial images while the model works")
-    p.add_argument("--partial-images", type=_int, help="0-3 previews while streaming (needs --stream)")
+    p.add_argument("--partial-images", type=_int, metavar="K", help="0-3 previews while streaming (needs --stream)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--provider", help="openai, crazyrouter, quickrouter, local, or one from settings")
-    where.add_argument("--base-url", help="any OpenAI-compatible API, e.g. https://api.openai.com/v1")
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    where.add_argument(
+        "--provider", metavar="NAME", help="openai, crazyrouter, quickrouter, local, or one from settings"
+    )
+    where.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible API, e.g. https://api.openai.com/v1")
+    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
 
 
@@ -78,18 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     edit = sub.add_parser("edit", help="edit the selected part of an image; unselected pixels stay untouched")
     edit.add_argument("image", type=Path, help="PNG, JPEG or WebP image to edit")
     which = edit.add_mutually_exclusive_group()
-    which.add_argument("--selection", type=Path, help="grayscale image, white = selected (GIMP's sense)")
-    which.add_argument("--mask", type=Path, help="PNG with alpha, transparent = edit (the API's sense)")
-    edit.add_argument("--ref", type=Path, action="append", default=[], help="reference image (repeatable)")
+    which.add_argument(
+        "--selection", type=Path, metavar="SEL.png", help="grayscale image, white = selected (GIMP's sense)"
+    )
+    which.add_argument(
+        "--mask", type=Path, metavar="MASK.png", help="PNG with alpha, transparent = edit (the API's sense)"
+    )
+    edit.add_argument(
+        "--ref", type=Path, action="append", default=[], metavar="FILE", help="reference image (repeatable)"
+    )
     _add_image_options(edit)
-    edit.add_argument("--input-fidelity", help="high or low (gpt-image-1 / 1.5 only)")
+    edit.add_argument("--input-fidelity", metavar="F", help="high or low (gpt-image-1 / 1.5 only)")
     edit.add_argument("--context", choices=("auto", "whole", "padding"), help="how much surrounding to send")
-    edit.add_argument("--padding", type=_int, help="context padding around the selection, px")
-    edit.add_argument("--grow", type=_int, help="grow the editable area by this many px")
-    edit.add_argument("--feather", type=_int, help="feather the editable area's edge, px")
+    edit.add_argument("--padding", type=_int, metavar="PX", help="context padding around the selection, px")
+    edit.add_argument("--grow", type=_int, metavar="PX", help="grow the editable area by this many px")
+    edit.add_argument("--feather", type=_int, metavar="PX", help="feather the editable area's edge, px")
     edit.add_argument(
         "--blend-margin",
         type=_int,
+        metavar="PX",
         help="let the paste-back blend this many px outside the selection (default 0: unselected pixels untouched)",
     )
     edit.add_argument("--no-colour-match", action="store_true", help="do not match the result's colours")
@@ -117,14 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     hexport.add_argument("dest", type=Path)
 
     install = sub.add_parser("install", help="install the GIMP 3 plug-in")
-    install.add_argument("--gimp-dir", type=Path, help="GIMP's user folder (default: every one found)")
+    install.add_argument("--gimp-dir", type=Path, metavar="DIR", help="GIMP's user folder (default: every one found)")
     uninstall = sub.add_parser("uninstall", help="remove the GIMP 3 plug-in")
-    uninstall.add_argument("--gimp-dir", type=Path)
+    uninstall.add_argument("--gimp-dir", type=Path, metavar="DIR")
     sub.add_parser("doctor", help="check the installation, providers and keys")
 
     ui = sub.add_parser("ui", help="open the dialog on an image without GIMP")
     ui.add_argument("image", type=Path)
-    ui.add_argument("--selection", type=Path)
+    ui.add_argument("--selection", type=Path, metavar="SEL.png")
     return parser
 
 
@@ -162,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):  # Ctrl+C: the job was cancelled (history says so)
             exc = asyncio.CancelledError()
-        message = " ".join(explain(exc, secret[0] if secret else None).one_line().split())
+        text = exc.message if isinstance(exc, UsageError) else explain(exc, secret[0] if secret else None).one_line()
+        message = " ".join(text.split())
         code = exit_code_for(exc)
         _say(f"{PROG}: {message}")
         if json_errors:
@@ -373,13 +384,15 @@ def _cmd_ui(args: argparse.Namespace, secret: list[str]) -> int:
     for path in (args.image, args.selection):
         if path is not None and not path.is_file():
             raise UsageError(f"{path} does not exist or is not a file.")
+    # Like the worker, the CLI hands over to the optional Qt dialog only here, at run time: the core itself
+    # never depends on Qt.
     try:
-        from qt_ui.app import run_standalone
+        app = importlib.import_module("qt_ui.app")
     except ImportError as exc:
         raise ConfigError(
             f"The dialog cannot start ({exc}). Install the Qt parts: pip install 'PyQt6>=6.7' 'qasync>=0.27'."
         ) from None
-    outcome = run_standalone(args.image, args.selection)
+    outcome = app.run_standalone(args.image, args.selection)
     return int(outcome) if isinstance(outcome, int) else EXIT_OK
 
 

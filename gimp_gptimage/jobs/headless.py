@@ -17,7 +17,16 @@ from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.jobs.jobfile import Job, JobParams, Outbox, load_job, write_done, write_progress
+from gimp_gptimage.jobs.jobfile import (
+    Job,
+    JobParams,
+    Outbox,
+    OutsideWindow,
+    load_job,
+    request_full_layer,
+    write_done,
+    write_progress,
+)
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings, load_settings
@@ -87,17 +96,26 @@ async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> No
             request = GenerateRequest(params, canvas_size=canvas, source_name=job.image.name)
             await run_generate(request, client, history, events)
             return
-        assert job.layer is not None
-        edit = EditRequest(
-            layer=job.layer.pixels,
-            selection=job.selection,
-            layer_offset=job.layer.offset,
-            references=[ref.pixels for ref in job.references],
-            params=params,
-            options=ContextOptions(**settings.context.to_kwargs()),
-            source_name=job.image.name,
-        )
-        await run_edit(edit, client, history, events)
+        try:
+            await run_edit(edit_request(job, params, settings), client, history, events)
+        except OutsideWindow:
+            # The context reaches beyond the part GIMP exported (nothing was sent yet): get it all.
+            await asyncio.to_thread(request_full_layer, job.dir)
+            job = load_job(job.dir)
+            await run_edit(edit_request(job, params, settings), client, history, events)
+
+
+def edit_request(job: Job, params: ImageParams, settings: Settings) -> EditRequest:
+    assert job.layer is not None
+    return EditRequest(
+        layer=job.layer.pixels,
+        selection=job.selection,
+        layer_offset=job.layer.offset,
+        references=[ref.pixels for ref in job.references],
+        params=params,
+        options=ContextOptions(**settings.context.to_kwargs()),
+        source_name=job.image.name,
+    )
 
 
 def run(job_dir: Path) -> bool:

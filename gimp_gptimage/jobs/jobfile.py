@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,36 @@ COMMANDS = ("edit", "generate", "fuse")
 
 class JobFileError(ValueError):
     """job.json or one of its files is missing or malformed."""
+
+
+class OutsideWindow(LookupError):
+    """Pixels outside the part of the layer the plug-in exported were needed: ask for the whole layer."""
+
+
+class WindowedPixels(np.ndarray):
+    """A layer of which only `window` (x, y, w, h) was exported; the rest of the file reads as zero.
+
+    Indexing with row/column slices inside the window gives plain arrays; any other read raises
+    OutsideWindow, so a job never silently works on the zeros.
+    """
+
+    window: tuple[int, int, int, int]
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        if not self._inside(key):
+            raise OutsideWindow(f"pixels {key!r} lie outside the exported window {self.window}")
+        return np.ndarray.__getitem__(self.view(np.ndarray), key)
+
+    def _inside(self, key: object) -> bool:
+        keys = key if isinstance(key, tuple) else (key,)
+        if len(keys) < 2 or not all(isinstance(k, slice) and k.step in (None, 1) for k in keys[:2]):
+            return False
+        x, y, w, h = self.window
+        (top, bottom, _), (left, right, _) = keys[0].indices(self.shape[0]), keys[1].indices(self.shape[1])
+        return y <= top and bottom <= y + h and x <= left and right <= x + w
+
+    def __array_ufunc__(self, *args: object, **kwargs: object) -> object:
+        raise OutsideWindow("a whole-layer operation needs the whole layer")
 
 
 @dataclass(frozen=True)
@@ -37,7 +68,8 @@ class LayerData:
     height: int
     offset_x: int
     offset_y: int
-    pixels: np.ndarray  # (height, width, 4) uint8, read-only
+    pixels: np.ndarray  # (height, width, 4) uint8, read-only; WindowedPixels when only a window was exported
+    window: tuple[int, int, int, int] | None = None  # (x, y, w, h) in layer pixels, None = whole layer
 
     @property
     def offset(self) -> tuple[int, int]:
@@ -117,6 +149,12 @@ def _parse(job_dir: Path, raw: dict) -> Job:
 def _layer(job_dir: Path, entry: dict) -> LayerData:
     width, height = int(entry["width"]), int(entry["height"])
     pixels = _memmap(job_dir / entry["file"], (height, width, 4))
+    window = None
+    if entry.get("window") and not (job_dir / FULL_LAYER_READY).exists():
+        x, y, w, h = (int(v) for v in entry["window"])
+        window = (x, y, w, h)
+        pixels = pixels.view(WindowedPixels)
+        pixels.window = window
     return LayerData(
         str(entry.get("name", "")),
         width,
@@ -124,7 +162,30 @@ def _layer(job_dir: Path, entry: dict) -> LayerData:
         int(entry.get("offset_x", 0)),
         int(entry.get("offset_y", 0)),
         pixels,
+        window,
     )
+
+
+FULL_LAYER_REQUEST = "need-full-layer"
+FULL_LAYER_READY = "full-layer.json"
+
+
+def request_full_layer(job_dir: Path, timeout: float = 600.0) -> None:
+    """Ask the plug-in to export the whole layer (the job had only a window of it) and wait until it has.
+
+    Raises JobFileError with the plug-in's reason if it cannot (the image was closed, say).
+    """
+    job_dir = Path(job_dir)
+    ready = job_dir / FULL_LAYER_READY
+    (job_dir / FULL_LAYER_REQUEST).touch()
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if time.monotonic() > deadline:
+            raise JobFileError("GIMP did not send the whole layer in time.")
+        time.sleep(0.01)
+    answer = json.loads(ready.read_text(encoding="utf-8"))
+    if not answer.get("ok"):
+        raise JobFileError(str(answer.get("error") or "GIMP could not send the whole layer."))
 
 
 def _memmap(path: Path, shape: tuple[int, ...]) -> np.ndarray:

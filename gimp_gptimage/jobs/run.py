@@ -362,6 +362,10 @@ async def _send(
     except Exception as exc:
         # Results that arrived before the failure are paid for: deliver them, then report the failure.
         try:
+            arrived = getattr(exc, "partial", None)  # the client attaches what a failed answer did bring
+            for image in arrived.images if arrived is not None else ():
+                with contextlib.suppress(Exception):
+                    job.take(image.index, image.data)
             with contextlib.suppress(Exception):
                 await job.drain()
         finally:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 # Enough pixels for stable statistics; more only costs time.
-_MAX_SAMPLES = 262_144
+_MAX_SAMPLES = 65_536
 _MIN_SAMPLES = 64
 # A result that is nearly flat where the original is textured must not be blown up without limit.
 _MAX_STD_RATIO = 2.0

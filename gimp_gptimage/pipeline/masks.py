@@ -70,7 +70,6 @@ def paste_alpha(selection_crop: np.ndarray, margin: int) -> np.ndarray:
     for k in range(1, margin + 1):
         # Alternating cross and square kernels grow an octagon, close to a Euclidean disc.
         grown = cv2.dilate(grown, _CROSS if k % 2 else _SQUARE)
-        weighted = (grown.astype(np.uint16) * (steps - k) + steps // 2) // steps
-        np.maximum(result, weighted.astype(np.uint8), out=result)
+        np.maximum(result, cv2.convertScaleAbs(grown, alpha=(steps - k) / steps), out=result)
     band[...] = result
     return alpha

@@ -43,6 +43,8 @@ PROCEDURES = {
 
 def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, interactive: bool):
     """Snapshot everything the worker needs; returns (job dict, raw files, layer to insert above)."""
+    if image is None:
+        raise ipc.JobError("Open or create an image first.")
     host.check_image(image)
     job = {
         "command": command,
@@ -103,14 +105,24 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     if not interactive and not params["prompt"].strip():
         raise ipc.JobError("A prompt is required: describe what the model should paint.")
     python = ipc.worker_python(PLUGIN_DIR)
-    job, files, anchor = build_job(command, image, drawables, params, interactive)
+    if image is None:
+        raise ipc.JobError("Open or create an image first.")
+    host.check_image(image)
     job_dir = ipc.create_job_dir()
-    inserter = host.ResultInserter(image, anchor)
     progress = host.ProgressBar("GPT Image: waiting for the model")
+    inserter = None
     try:
-        ipc.write_job(job_dir, job, files)
-        del files  # the snapshot can be large; it lives in the job folder now
+        # Start the worker first: its Python start-up overlaps with GIMP exporting the pixels, and it
+        # begins as soon as job.json (written last) appears.
         proc = ipc.start_worker(python, job_dir)
+        try:
+            job, files, anchor = build_job(command, image, drawables, params, interactive)
+            ipc.write_job(job_dir, job, files)
+        except BaseException:
+            ipc.stop_worker(proc)
+            raise
+        del files  # the snapshot can be large; it lives in the job folder now
+        inserter = host.ResultInserter(image, anchor)
         ipc.wait_for_job(
             proc,
             job_dir,
@@ -118,7 +130,8 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
             lambda p: progress.tick(p.text if p else None, p.fraction if p else None),
         )
     finally:
-        inserter.finish()
+        if inserter is not None:
+            inserter.finish()
         progress.end()
         ipc.remove_job_dir(job_dir)
     if inserter.skipped:
@@ -157,7 +170,11 @@ class GptImage(Gimp.PlugIn):
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("RGB*, GRAY*")
         if command == "generate":
-            procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+            procedure.set_sensitivity_mask(
+                Gimp.ProcedureSensitivityMask.DRAWABLE
+                | Gimp.ProcedureSensitivityMask.DRAWABLES
+                | Gimp.ProcedureSensitivityMask.NO_DRAWABLES
+            )
         else:
             procedure.set_sensitivity_mask(
                 Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES

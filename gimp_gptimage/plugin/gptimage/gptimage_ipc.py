@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,18 @@ def start_worker(python: str, job_dir: Path) -> subprocess.Popen:
             start_new_session=sys.platform != "win32",
             creationflags=flags,
         )
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """End a worker that will get no job (the export failed), with everything it started."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if sys.platform == "win32":
+                proc.terminate()
+            else:
+                os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
 
 
 # GIMP sets these for its own Python; the worker's venv Python must not inherit them.
