@@ -204,6 +204,10 @@ class JobController(QObject):
         except Exception as exc:  # the single funnel: every failure becomes a message in the dialog
             await self._settle()
             model.error = explain(exc, self._secret)
+            if model.results:  # paid for before the failure: shown, insertable, and in history
+                model.info = self.tr(
+                    "%n result(s) arrived before the failure; they are saved in history.", "", len(model.results)
+                )
             model.state = "error"
         finally:
             self._timer.stop()

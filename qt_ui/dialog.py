@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,11 @@ from gimp_gptimage.api.params import model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.keystore import Backend
-from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings, SettingsStore
 
 from .context_view import ContextView, SentPreview
 from .controller import JobController
+from .defaults import apply_settings, store_settings
 from .history_view import HistoryView
 from .images import array_thumbnail, load_rgba, to_qimage
 from .insert import InsertTarget
@@ -49,57 +48,6 @@ from .source import EditSource
 from .tasks import BACKGROUND, TaskBag, soon
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
-
-
-def apply_settings(model: DialogModel, settings: Settings) -> None:
-    """Defaults remembered from the last run (or the program's own)."""
-    d = settings.defaults
-    model.provider = settings.provider or "local"
-    provider = settings.find_provider(model.provider)
-    model.model = d.model or (provider.model if provider else "") or model.model
-    model.size = d.size or "auto"
-    model.quality = d.quality or "auto"
-    model.n = d.n
-    model.background = d.background or "auto"
-    model.output_format = d.output_format or "png"
-    if d.output_compression is not None:
-        model.compression = d.output_compression
-    model.moderation = d.moderation or "auto"
-    model.stream = d.stream
-    model.partial_images = d.partial_images if d.partial_images is not None else 0
-    base = ContextOptions()
-    c = settings.context
-    model.context_mode = c.mode
-    model.padding_px = c.padding_px if c.padding_px is not None else base.padding_px
-    model.grow_px = c.grow_px if c.grow_px is not None else base.grow_px
-    model.feather_px = c.feather_px if c.feather_px is not None else base.feather_px
-    model.colour_match = c.colour_match
-
-
-def store_settings(model: DialogModel, settings: Settings) -> None:
-    """The dialog's current choices become the defaults of the next run."""
-    settings.provider = None if model.provider == "local" else model.provider
-    settings.defaults = dataclasses.replace(
-        settings.defaults,
-        model=model.model,
-        size=model.size,
-        quality=model.quality,
-        n=model.n,
-        background=None if model.background == "auto" else model.background,
-        output_format=model.output_format,
-        output_compression=model.compression,
-        moderation=None if model.moderation == "auto" else model.moderation,
-        stream=model.stream,
-        partial_images=model.partial_images,
-    )
-    settings.context = dataclasses.replace(
-        settings.context,
-        mode=model.context_mode,
-        padding_px=model.padding_px,
-        grow_px=model.grow_px,
-        feather_px=model.feather_px,
-        colour_match=model.colour_match,
-    )
 
 
 def _group(title: str, content: QWidget) -> QGroupBox:

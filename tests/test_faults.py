@@ -333,7 +333,6 @@ def test_bad_result_links(relay: RecordedServer, tmp_path: Path, mode: Mode, fau
     assert_failed_cleanly(outcome, ResultError, "unusable", *needles)
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.run ignores exc.partial of a non-streamed answer (fixed after 09:55)")
 @pytest.mark.parametrize("mode", ["edit", "generate"])
 def test_one_dead_link_of_two_keeps_the_other_image(relay: RecordedServer, tmp_path: Path, mode: Mode) -> None:
     relay.faults.add(Fault("result_missing"))  # the first link of two is dead, the second works

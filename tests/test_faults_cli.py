@@ -179,7 +179,6 @@ def test_stream_broken_after_the_first_image_keeps_it(paced_api: RecordedServer,
     assert entry["status"] == "failed" and [r["index"] for r in entry["results"]] == [0]
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.run ignores exc.partial of a non-streamed answer (fixed after 09:55)")
 def test_one_dead_link_of_two_keeps_the_other(relay: RecordedServer, home: Path) -> None:
     relay.faults.add(Fault("result_missing"))
     line, proc = fails(home, relay.base_url, *EDIT, "-n", "2")

@@ -42,11 +42,11 @@ def worker_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def set_streaming(n_partials: int | None) -> None:
+def set_streaming(partial_images: int | None) -> None:
     store = SettingsStore()
     settings = store.load()
-    settings.defaults.stream = n_partials is not None
-    settings.defaults.partial_images = n_partials
+    settings.defaults.stream = partial_images is not None
+    settings.defaults.partial_images = partial_images
     store.save(settings)
 
 
@@ -121,17 +121,18 @@ def test_invalid_job_parameters_are_one_line(api: RecordedServer, worker_home: P
     assert api.image_requests() == 0 and not history.exists()
 
 
-def test_stream_broken_after_the_first_image_inserts_it(paced_api: RecordedServer, worker_home: Path) -> None:
-    set_streaming(1)
-    paced_api.faults.add(Fault("reset_after", events=3))  # partial #1, completed #1, partial #2, [reset]
-    inserted, error, history = run_plugin_job(worker_home, paced_api.base_url, n=2)
-    assert len(inserted) == 1 and inserted[0].history_id
+def test_stream_broken_after_an_image_inserts_what_arrived(paced_api: RecordedServer, worker_home: Path) -> None:
+    # The worker streams without previews: completed #1, (0.27 s), completed #2, [reset]. Image 1 arrived long
+    # before the reset; image 2 may be lost with it (an RST discards unread data), image 3 never exists.
+    set_streaming(0)
+    paced_api.faults.add(Fault("reset_after", events=2))
+    inserted, error, history = run_plugin_job(worker_home, paced_api.base_url, n=3)
+    assert 1 <= len(inserted) <= 2 and all(r.history_id for r in inserted)
     assert error is not None and "broke while receiving the result" in error
     entry = only_entry(history)
-    assert entry["status"] == "failed" and [r["index"] for r in entry["results"]] == [0]
+    assert entry["status"] == "failed" and len(entry["results"]) == len(inserted)
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.run ignores exc.partial of a non-streamed answer (fixed after 09:55)")
 def test_one_dead_link_of_two_inserts_the_other(relay: RecordedServer, worker_home: Path) -> None:
     relay.faults.add(Fault("result_missing"))
     inserted, error, history = run_plugin_job(worker_home, relay.base_url, n=2)

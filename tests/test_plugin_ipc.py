@@ -231,3 +231,9 @@ def test_raw_window_writes_a_full_size_file_with_data_only_in_the_box(tmp_path: 
     assert rows == [[0] * 6, [0, 0, 1, 2, 3, 0], [0, 0, 4, 5, 6, 0], [0] * 6]
     with pytest.raises(ValueError, match="5 bytes for a 3x2 window"):
         ipc.RawWindow(6, 4, 1, 0, 0, 3, 2, bytes(5)).write(tmp_path / "bad.gray")
+
+
+def test_context_window_is_generous_and_clipped() -> None:
+    assert ipc.context_window((2800, 1850, 440, 340), 6000, 4000) == (2020, 1070, 2000, 1900)
+    assert ipc.context_window((10, 20, 100, 50), 6000, 4000) == (0, 0, 878, 838)  # clipped at the corner
+    assert ipc.context_window((100, 100, 300, 200), 1600, 1200) is None  # most of the layer: all of it

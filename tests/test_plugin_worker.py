@@ -247,3 +247,88 @@ def test_stop_worker_ends_its_whole_process_group(tmp_path: Path) -> None:
         time.sleep(0.01)
     else:
         pytest.fail("the worker's child survived stop_worker")
+
+
+@pytest.mark.parametrize(
+    ("box", "model"),
+    [
+        ((2800, 1850, 440, 340), "gpt-image-2"),
+        ((0, 0, 300, 200), "gpt-image-2"),  # a corner: the context slides inside the layer
+        ((5700, 3900, 300, 100), "gpt-image-1"),  # the other corner, fixed-size model (3:2 growth)
+        ((1000, 2000, 3000, 40), "gpt-image-2"),  # a thin wide stripe: grows towards 3:1
+        ((3000, 100, 30, 1500), "gpt-image-1.5"),  # a tall thin one
+        ((2000, 1500, 5, 5), "gpt-image-2"),  # a speck: at least 512 px of context
+    ],
+)
+def test_the_plugins_window_holds_the_pipelines_automatic_context(box: tuple, model: str) -> None:
+    # The plug-in exports only ipc.context_window() around the selection; in the default (auto) mode the
+    # pipeline must never need more, or every batch edit would pay a second export.
+    from gimp_gptimage.pipeline import prepare_edit
+
+    lw, lh = 6000, 4000
+    layer = np.zeros((lh, lw, 4), np.uint8)
+    selection = np.zeros((lh, lw), np.uint8)
+    x, y, w, h = box
+    selection[y : y + h, x : x + w] = 255
+    window = ipc.context_window(box, lw, lh)
+    assert window is not None
+    wx, wy, ww, wh = window
+    layer[wy : wy + wh, wx : wx + ww] = 77
+    windowed = layer.view(jobfile.WindowedPixels)
+    windowed.window = window
+    prep = prepare_edit(windowed, selection, model=model, size="auto")  # raises OutsideWindow if it reads out
+    rx, ry, rw, rh = prep.region
+    assert wx <= rx and wy <= ry and rx + rw <= wx + ww and ry + rh <= wy + wh
+
+
+def test_whole_layer_is_fetched_when_the_context_leaves_the_window(
+    tmp_path: Path, server: LocalServer, worker_env: Path
+) -> None:
+    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+
+    save_settings(Settings(context=ContextDefaults(mode="whole")))  # the user wants the whole layer as context
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    sel = ellipse(300, 200, 20, 20)
+    write_job(job_dir, "edit", {"prompt": "a moon", "base_url": server.base_url}, sel)
+    job = json.loads((job_dir / "job.json").read_text())
+    job["layer"]["window"] = [200, 100, 200, 200]  # as if GIMP had exported only this part
+    full = (job_dir / "layer.rgba").read_bytes()
+    windowed = bytearray(len(full))
+    for row in range(100, 300):
+        start = (row * W + 200) * 4
+        windowed[start : start + 800] = full[start : start + 800]
+    (job_dir / "layer.rgba").write_bytes(bytes(windowed))
+    (job_dir / "job.json").write_text(json.dumps(job))
+    asked: list[int] = []
+
+    def read_whole() -> bytes:
+        asked.append(1)
+        return full
+
+    proc = ipc.start_worker(sys.executable, job_dir)
+    results: list[ipc.OutboxResult] = []
+    ipc.wait_for_job(proc, job_dir, results.append, lambda _p: None, 0.02, read_whole_layer=read_whole)
+    assert asked == [1]
+    (result,) = results
+    assert (result.offset_x, result.offset_y, result.width, result.height) == (OX, OY, W, H)  # whole layer
+    assert (job_dir / "layer.rgba").read_bytes() == full
+
+
+def test_layer_gone_before_the_whole_export_is_a_clear_failure(
+    tmp_path: Path, server: LocalServer, worker_env: Path
+) -> None:
+    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+
+    save_settings(Settings(context=ContextDefaults(mode="whole")))
+    write_job(tmp_path, "edit", {"prompt": "a moon", "base_url": server.base_url}, ellipse(300, 200, 20, 20))
+    job = json.loads((tmp_path / "job.json").read_text())
+    job["layer"]["window"] = [200, 100, 200, 200]
+    (tmp_path / "job.json").write_text(json.dumps(job))
+
+    def layer_gone() -> bytes:
+        raise ipc.JobError("The layer was removed or resized while the model worked; run the command again.")
+
+    proc = ipc.start_worker(sys.executable, tmp_path)
+    with pytest.raises(ipc.JobError, match="^The layer was removed or resized"):
+        ipc.wait_for_job(proc, tmp_path, lambda _r: None, lambda _p: None, 0.02, read_whole_layer=layer_gone)

@@ -414,3 +414,27 @@ def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtb
         qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
     assert not view.message.isVisibleTo(dialog) and dialog.run_button.isEnabled()
     assert [r.name for r in dialog.model.references][:2] == ["Reference 3", "Reference 4"]
+
+
+def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, ui_dirs) -> None:
+    with LocalServer() as server:
+        server.faults.add(Fault("reset_after", events=1))  # the connection dies after the first image
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            dialog.model.prompt = "two boats"
+            dialog.model.n = 2
+            dialog.model.partial_images = 0
+            dialog.run()
+            await until(lambda: dialog.model.state != "running", what="the run to fail")
+            assert dialog.model.state == "error"
+            assert [r.index for r in dialog.model.results] == [0]
+            qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
+            await until(lambda: outbox_messages(job_dir), what="the insert")
+
+        qrun(qloop, scenario())
+    assert dialog.run_view.error.isVisibleTo(dialog)
+    assert dialog.results_view.tiles[0].final and not dialog.results_view.tiles[1].final
+    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    assert entry.status == "failed" and [r.index for r in entry.results] == [0]

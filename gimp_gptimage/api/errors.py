@@ -204,7 +204,7 @@ _CONNECTION_HINTS: dict[str, tuple[str, str]] = {
 
 def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     """The one funnel from any exception to a message for a person (CLI, dialog, plug-in)."""
-    if isinstance(exc, asyncio.CancelledError):
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
         return UserMessage("Cancelled", "The request was cancelled; nothing was changed.")
     if isinstance(exc, ValidationError):
         return UserMessage("Invalid parameters", redact(exc.message, secret), "Nothing was sent.")

@@ -77,137 +77,137 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="143" />
+        <location filename="../dialog.py" line="92" />
         <source>GPT Image — %1</source>
         <translation>GPT Image — %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="143" />
+        <location filename="../dialog.py" line="92" />
         <source>new image</source>
         <translation>新图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="180" />
+        <location filename="../dialog.py" line="129" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="202" />
+        <location filename="../dialog.py" line="151" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="204" />
+        <location filename="../dialog.py" line="153" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="207" />
+        <location filename="../dialog.py" line="156" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="224" />
+        <location filename="../dialog.py" line="173" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="225" />
+        <location filename="../dialog.py" line="174" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="226" />
+        <location filename="../dialog.py" line="175" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="236" />
+        <location filename="../dialog.py" line="185" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="242" />
+        <location filename="../dialog.py" line="191" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="192" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="248" />
+        <location filename="../dialog.py" line="197" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="292" />
+        <location filename="../dialog.py" line="241" />
         <source>New image from a prompt</source>
         <translation>根据提示词生成新图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="294" />
+        <location filename="../dialog.py" line="243" />
         <source>selection</source>
         <translation>选区</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="294" />
+        <location filename="../dialog.py" line="243" />
         <source>whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="296" />
+        <location filename="../dialog.py" line="245" />
         <source>Editing %1 · layer “%2” (%3 × %4) · %5</source>
         <translation>正在编辑 %1 · 图层“%2”（%3 × %4）· %5</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="305" />
+        <location filename="../dialog.py" line="254" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="341" />
+        <location filename="../dialog.py" line="290" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="343" />
+        <location filename="../dialog.py" line="292" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="346" />
+        <location filename="../dialog.py" line="295" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="389" />
+        <location filename="../dialog.py" line="338" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="402" />
+        <location filename="../dialog.py" line="351" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="416" />
+        <location filename="../dialog.py" line="372" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="447" />
+        <location filename="../dialog.py" line="403" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="476" />
+        <location filename="../dialog.py" line="435" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="478" />
+        <location filename="../dialog.py" line="437" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -236,17 +236,22 @@
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="184" />
+        <location filename="../controller.py" line="197" />
         <source>%n result(s) saved in history.</source>
         <translation><numerusform>%n 个结果已保存到历史记录。</numerusform></translation>
     </message>
     <message>
-        <location filename="../controller.py" line="189" />
+        <location filename="../controller.py" line="202" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
+    <message numerus="yes">
+        <location filename="../controller.py" line="208" />
+        <source>%n result(s) arrived before the failure; they are saved in history.</source>
+        <translation><numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform></translation>
+    </message>
     <message>
-        <location filename="../controller.py" line="265" />
+        <location filename="../controller.py" line="282" />
         <source>Inserted: %1</source>
         <translation>已插入：%1</translation>
     </message>
@@ -872,47 +877,47 @@
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="199" />
+        <location filename="../settings_dialog.py" line="202" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="202" />
+        <location filename="../settings_dialog.py" line="208" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="205" />
+        <location filename="../settings_dialog.py" line="211" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="208" />
+        <location filename="../settings_dialog.py" line="214" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="237" />
+        <location filename="../settings_dialog.py" line="244" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="240" />
+        <location filename="../settings_dialog.py" line="247" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="248" />
+        <location filename="../settings_dialog.py" line="255" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="250" />
+        <location filename="../settings_dialog.py" line="257" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="265" />
+        <location filename="../settings_dialog.py" line="284" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>

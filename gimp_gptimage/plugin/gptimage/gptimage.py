@@ -42,7 +42,11 @@ PROCEDURES = {
 
 
 def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, interactive: bool):
-    """Snapshot everything the worker needs; returns (job dict, raw files, layer to insert above)."""
+    """Snapshot everything the worker needs.
+
+    Returns (job dict, raw files, layer to insert above, reader of the whole source layer or None). A batch
+    edit exports only a window around the selection; the worker asks for the rest if its context needs it.
+    """
     if image is None:
         raise ipc.JobError("Open or create an image first.")
     host.check_image(image)
@@ -58,35 +62,48 @@ def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, in
     files: dict[str, bytes | ipc.RawWindow] = {}
     if command == "generate":
         selected = image.get_selected_layers()
-        return job, files, (selected[0] if selected else None)
+        return job, files, (selected[0] if selected else None), None
 
     layers = [host.source_layer(image, drawables)]
     if command == "fuse":
         layers = host.fuse_layers(image, drawables)
-    source = host.read_layer(layers[0])
-    files["layer.rgba"] = source.rgba
-    job["layer"] = _layer_entry(source, "layer.rgba")
+    source, info = layers[0], host.layer_info(layers[0])
+    window = None
     if command == "edit":
-        coverage = host.read_selection(image, source)
+        coverage = host.read_selection(image, info)
         if coverage is not None:
             files["selection.gray"] = coverage
             job["selection"] = {"file": "selection.gray"}
+            if not interactive:  # the dialog may show or use the whole layer
+                box = (coverage.x, coverage.y, coverage.width, coverage.height)
+                window = ipc.context_window(box, info.width, info.height)
+    files["layer.rgba"] = host.read_pixels(source, info, window)
+    job["layer"] = _layer_entry(info, "layer.rgba", window)
     for i, layer in enumerate(layers[1:], start=1):
-        ref = host.read_layer(layer)
-        files[f"ref-{i}.rgba"] = ref.rgba
+        ref = host.layer_info(layer)
+        files[f"ref-{i}.rgba"] = host.read_pixels(layer, ref)
         job["references"].append(_layer_entry(ref, f"ref-{i}.rgba"))
-    return job, files, layers[0]
+
+    def whole_source() -> bytes:
+        if not source.is_valid() or (source.get_width(), source.get_height()) != (info.width, info.height):
+            raise ipc.JobError("The layer was removed or resized while the model worked; run the command again.")
+        return host.read_pixels(source, info)
+
+    return job, files, source, (whole_source if window else None)
 
 
-def _layer_entry(pixels: host.LayerPixels, file: str) -> dict:
-    return {
-        "name": pixels.name,
+def _layer_entry(info: host.LayerInfo, file: str, window: tuple[int, int, int, int] | None = None) -> dict:
+    entry = {
+        "name": info.name,
         "file": file,
-        "width": pixels.width,
-        "height": pixels.height,
-        "offset_x": pixels.offset_x,
-        "offset_y": pixels.offset_y,
+        "width": info.width,
+        "height": info.height,
+        "offset_x": info.offset_x,
+        "offset_y": info.offset_y,
     }
+    if window is not None:
+        entry["window"] = list(window)
+    return entry
 
 
 def read_params(config: Gimp.ProcedureConfig) -> dict:
@@ -116,7 +133,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
         # begins as soon as job.json (written last) appears.
         proc = ipc.start_worker(python, job_dir)
         try:
-            job, files, anchor = build_job(command, image, drawables, params, interactive)
+            job, files, anchor, whole_source = build_job(command, image, drawables, params, interactive)
             ipc.write_job(job_dir, job, files)
         except BaseException:
             ipc.stop_worker(proc)
@@ -128,6 +145,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
             job_dir,
             inserter.insert,
             lambda p: progress.tick(p.text if p else None, p.fraction if p else None),
+            read_whole_layer=whole_source,
         )
     finally:
         if inserter is not None:

@@ -21,13 +21,12 @@ MAX_FUSE_LAYERS = 16
 
 
 @dataclass(frozen=True)
-class LayerPixels:
+class LayerInfo:
     name: str
     width: int
     height: int
     offset_x: int
     offset_y: int
-    rgba: bytes
 
 
 def check_image(image: Gimp.Image) -> None:
@@ -77,17 +76,24 @@ def fuse_layers(image: Gimp.Image, drawables: list) -> list[Gimp.Layer]:
     return layers
 
 
-def read_layer(layer: Gimp.Layer) -> LayerPixels:
-    """The whole layer as 8-bit sRGB RGBA, whatever the image's precision and mode."""
-    width, height = layer.get_width(), layer.get_height()
+def layer_info(layer: Gimp.Layer) -> LayerInfo:
     _, ox, oy = layer.get_offsets()
-    rect = Gegl.Rectangle.new(0, 0, width, height)
-    # The layer's buffer is in layer coordinates; its extent starts at (0, 0).
-    rgba = bytes(layer.get_buffer().get(rect, 1.0, RGBA_U8, Gegl.AbyssPolicy.NONE))
-    return LayerPixels(layer.get_name(), width, height, ox, oy, rgba)
+    return LayerInfo(layer.get_name(), layer.get_width(), layer.get_height(), ox, oy)
 
 
-def read_selection(image: Gimp.Image, layer: LayerPixels) -> RawWindow | None:
+def read_pixels(
+    layer: Gimp.Layer, info: LayerInfo, window: tuple[int, int, int, int] | None = None
+) -> bytes | RawWindow:
+    """The layer (or only `window` of it, in layer pixels) as 8-bit sRGB RGBA, whatever the image's precision
+    and mode. The layer's buffer is in layer coordinates; its extent starts at (0, 0)."""
+    x, y, w, h = window or (0, 0, info.width, info.height)
+    data = bytes(layer.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, RGBA_U8, Gegl.AbyssPolicy.NONE))
+    if window is None:
+        return data
+    return RawWindow(info.width, info.height, 4, x, y, w, h, data)
+
+
+def read_selection(image: Gimp.Image, layer: LayerInfo) -> RawWindow | None:
     """Soft selection coverage over the layer's extent (layer coordinates), or None when nothing is selected.
 
     Only the selection's bounding box (clipped to the layer) is read: outside it the coverage is zero.

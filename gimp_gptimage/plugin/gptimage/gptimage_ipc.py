@@ -210,21 +210,64 @@ def read_done(job_dir: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def context_window(
+    box: tuple[int, int, int, int], layer_width: int, layer_height: int
+) -> tuple[int, int, int, int] | None:
+    """The part of a layer to export for a selection box (all in layer pixels), or None for the whole layer.
+
+    Generous on purpose: the pipeline's automatic context (the box padded by the larger of 1/16 of the
+    layer's longest side and half the box's mean side, at least 512 px a side, grown towards the model's
+    aspect) fits inside. If the worker still needs more (another context mode, say), it asks for the whole
+    layer and waits: correct either way, this only decides how much GIMP exports up front.
+    """
+    x, y, w, h = box
+    margin = max(max(layer_width, layer_height) // 8, w + h, 768)
+    left, top = max(0, x - margin), max(0, y - margin)
+    right, bottom = min(layer_width, x + w + margin), min(layer_height, y + h + margin)
+    if (right - left) * (bottom - top) * 2 > layer_width * layer_height:
+        return None  # most of the layer anyway: export it all
+    return left, top, right - left, bottom - top
+
+
+FULL_LAYER_REQUEST = "need-full-layer"  # the worker touches this when its context leaves the window
+FULL_LAYER_READY = "full-layer.json"
+
+
+def _send_full_layer(job_dir: Path, read_whole: Callable[[], bytes] | None) -> None:
+    try:
+        if read_whole is None:
+            raise JobError("GIMP exported all it has for this job.")
+        tmp = job_dir / "layer.rgba.tmp"
+        tmp.write_bytes(read_whole())
+        os.replace(tmp, job_dir / "layer.rgba")
+        answer: dict = {"ok": True}
+    except JobError as exc:
+        answer = {"ok": False, "error": str(exc)}
+    _write_json_atomic(job_dir / FULL_LAYER_READY, answer)
+
+
 def wait_for_job(
     proc: subprocess.Popen,
     job_dir: Path,
     on_result: Callable[[OutboxResult], None],
     on_tick: Callable[[Progress | None], None],
     interval: float = POLL_INTERVAL_S,
+    *,
+    read_whole_layer: Callable[[], bytes] | None = None,
 ) -> int:
     """Poll until the worker is done, handing over each result as it appears; returns the result count.
 
-    Raises JobError with the worker's own message when it reports failure, or with the tail of its log
-    when it dies without reporting.
+    When the job exported only a window of the layer and the worker asks for all of it, read_whole_layer
+    supplies it. Raises JobError with the worker's own message when it reports failure, or with the tail
+    of its log when it dies without reporting.
     """
     reader = OutboxReader(job_dir)
     count = 0
+    answered = False
     while True:
+        if not answered and (job_dir / FULL_LAYER_REQUEST).exists():
+            _send_full_layer(job_dir, read_whole_layer)
+            answered = True
         done = read_done(job_dir)
         exited = proc.poll() is not None
         for result in reader.new_results():

@@ -1,0 +1,61 @@
+"""Remembered defaults: the dialog's choices are stored in the non-secret settings and restored next time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.settings import Settings
+
+from .model import DialogModel
+
+
+def apply_settings(model: DialogModel, settings: Settings) -> None:
+    """Defaults remembered from the last run (or the program's own)."""
+    d = settings.defaults
+    model.provider = settings.provider or "local"
+    provider = settings.find_provider(model.provider)
+    model.model = d.model or (provider.model if provider else "") or model.model
+    model.size = d.size or "auto"
+    model.quality = d.quality or "auto"
+    model.n = d.n
+    model.background = d.background or "auto"
+    model.output_format = d.output_format or "png"
+    if d.output_compression is not None:
+        model.compression = d.output_compression
+    model.moderation = d.moderation or "auto"
+    model.stream = d.stream
+    model.partial_images = d.partial_images if d.partial_images is not None else 0
+    base = ContextOptions()
+    c = settings.context
+    model.context_mode = c.mode
+    model.padding_px = c.padding_px if c.padding_px is not None else base.padding_px
+    model.grow_px = c.grow_px if c.grow_px is not None else base.grow_px
+    model.feather_px = c.feather_px if c.feather_px is not None else base.feather_px
+    model.colour_match = c.colour_match
+
+
+def store_settings(model: DialogModel, settings: Settings) -> None:
+    """The dialog's current choices become the defaults of the next run."""
+    settings.provider = None if model.provider == "local" else model.provider
+    settings.defaults = dataclasses.replace(
+        settings.defaults,
+        model=model.model,
+        size=model.size,
+        quality=model.quality,
+        n=model.n,
+        background=None if model.background == "auto" else model.background,
+        output_format=model.output_format,
+        output_compression=model.compression,
+        moderation=None if model.moderation == "auto" else model.moderation,
+        stream=model.stream,
+        partial_images=model.partial_images,
+    )
+    settings.context = dataclasses.replace(
+        settings.context,
+        mode=model.context_mode,
+        padding_px=model.padding_px,
+        grow_px=model.grow_px,
+        feather_px=model.feather_px,
+        colour_match=model.colour_match,
+    )
