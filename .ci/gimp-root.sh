@@ -24,6 +24,10 @@ SRC=/opt/gptimage-src
 PROJECT=$(cd "$(dirname "$0")/.." && pwd)
 STAMP="$ROOT/.gimp-gptimage-packages"
 
+# Commands inside the root get a clean environment: nothing of the host's (XDG_*, PIP_*, locale) leaks in.
+IN_ROOT=(chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
+
 log() { echo "gimp-root: $*" >&2; }
 die() { echo "gimp-root: ERROR: $*" >&2; exit 1; }
 trap 'die "failed at line $LINENO: $BASH_COMMAND"' ERR
@@ -50,14 +54,15 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$PACKAGES" ] || [ ! -x "$ROOT/usr/bin/gimp-console-3.0" ]; then
     log "apt-get install $PACKAGES"
-    chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${IN_ROOT[@]}" apt-get update -q
     # shellcheck disable=SC2086
-    chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $PACKAGES
+    "${IN_ROOT[@]}" apt-get install -y -q --no-install-recommends $PACKAGES
+    "${IN_ROOT[@]}" apt-get clean
     rm -rf "${ROOT:?}$VENV"
     echo "$PACKAGES" >"$STAMP"
 fi
 
-version=$(chroot "$ROOT" env HOME=/tmp gimp-console-3.0 --version)
+version=$("${IN_ROOT[@]}" gimp-console-3.0 --version)
 case "$version" in
     *" 3.0."*) log "$version" ;;
     *) die "unexpected GIMP version: $version" ;;
@@ -65,7 +70,7 @@ esac
 
 if [ ! -x "$ROOT$VENV/bin/python" ]; then
     log "creating $VENV with the root's python3"
-    chroot "$ROOT" python3 -m venv --system-site-packages "$VENV"
+    "${IN_ROOT[@]}" python3 -m venv --system-site-packages "$VENV"
 fi
 
 # Wheels the root's Python cannot get from trixie, downloaded by the host's pip (whatever index it is set up
@@ -80,7 +85,7 @@ if ! ls "$ROOT$WHEELS"/opencv_python_headless-*.whl >/dev/null 2>&1; then
     $HOST_PIP download -q --no-deps --only-binary=:all: --python-version 3.13 --platform manylinux2014_x86_64 \
         --platform manylinux_2_17_x86_64 -d "$ROOT$WHEELS" "$opencv"
 fi
-chroot "$ROOT" env HOME=/root PIP_FIND_LINKS= "$VENV/bin/pip" --disable-pip-version-check -q \
+"${IN_ROOT[@]}" "$VENV/bin/pip" --disable-pip-version-check --no-cache-dir -q \
     install --no-index --find-links "$WHEELS" opencv-python-headless
 
 # Install the project as a user would (pip install, here without dependencies: apt provided them), from a
@@ -90,7 +95,7 @@ mkdir -p "$ROOT$SRC"
 tar -C "$PROJECT" --exclude=./.venv --exclude=./.git --exclude='*.egg-info' --exclude=__pycache__ \
     --exclude=./build --exclude=./dist --exclude=./.ci --exclude=./bench --exclude=./tests -cf - . |
     tar -C "$ROOT$SRC" -xf -
-chroot "$ROOT" env HOME=/root PIP_FIND_LINKS= "$VENV/bin/pip" --disable-pip-version-check -q \
+"${IN_ROOT[@]}" "$VENV/bin/pip" --disable-pip-version-check --no-cache-dir -q \
     install --no-deps --no-build-isolation --no-index "$SRC"
-chroot "$ROOT" "$VENV/bin/python" -c "import gimp_gptimage, numpy, PIL, httpx, cv2"
+"${IN_ROOT[@]}" "$VENV/bin/python" -c "import gimp_gptimage, numpy, PIL, httpx, cv2"
 log "ready: $ROOT (worker python $VENV/bin/python)"

@@ -59,6 +59,8 @@ class SoakResult:
     fds_end: int
     threads_warm: int
     threads_end: int
+    objects_warm: int  # live Python objects (gc), to tell a leak from allocator growth
+    objects_end: int
     temp_left: list[str]
     history_entries: int
     history_results: int
@@ -115,22 +117,35 @@ def run_soak(edits: int, warmup: int, workdir: Path, checkpoint_every: int = 20)
     try:
         with LocalServer() as server:
 
-            async def loop() -> tuple[int, int, int, int, int, int]:
+            async def loop() -> tuple[int, int, int, int, int, int, int, int]:
                 nonlocal peak
                 for number in range(warmup):
                     await _one_edit(server.base_url, history, number, layer, selection)
                 rss_warm, fds_warm = _sample(process)
                 threads_warm = _threads()
+                objects_warm = len(gc.get_objects())
                 checkpoints.append((0, rss_warm, fds_warm))
                 for number in range(1, edits + 1):
                     await _one_edit(server.base_url, history, warmup + number, layer, selection)
                     peak = max(peak, process.memory_info().rss)
                     if number % checkpoint_every == 0 or number == edits:
                         checkpoints.append((number, *_sample(process)))
-                return rss_warm, fds_warm, threads_warm, *_sample(process), _threads()
+                rss_end, fds_end = _sample(process)
+                return (
+                    rss_warm,
+                    fds_warm,
+                    threads_warm,
+                    objects_warm,
+                    rss_end,
+                    fds_end,
+                    _threads(),
+                    len(gc.get_objects()),
+                )
 
             started = time.perf_counter()
-            rss_warm, fds_warm, threads_warm, rss_end, fds_end, threads_end = asyncio.run(loop())
+            rss_warm, fds_warm, threads_warm, objects_warm, rss_end, fds_end, threads_end, objects_end = asyncio.run(
+                loop()
+            )
             seconds = time.perf_counter() - started
     finally:
         tempfile.tempdir = previous_tempdir
@@ -146,6 +161,8 @@ def run_soak(edits: int, warmup: int, workdir: Path, checkpoint_every: int = 20)
         fds_end=fds_end,
         threads_warm=threads_warm,
         threads_end=threads_end,
+        objects_warm=objects_warm,
+        objects_end=objects_end,
         temp_left=sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
         + sorted(p.name for p in (workdir / "history").rglob("*.tmp")),
         history_entries=len(entries),
@@ -213,6 +230,8 @@ def report(result: SoakResult, machine: list[str]) -> str:
         f"stable: {'met' if fds_ok else 'MISSED'} |",
         f"| threads | {result.threads_warm} | {result.threads_end} | {result.threads_end - result.threads_warm:+d} | "
         "stable |",
+        f"| live Python objects | {result.objects_warm:,} | {result.objects_end:,} | "
+        f"{result.objects_end - result.objects_warm:+,} | stable (a leak would grow with the edits) |",
         f"| temporary files left | – | {len(result.temp_left)} | – | "
         f"0: {'met' if not result.temp_left else 'MISSED'} |",
         f"| history | – | {result.history_entries} entries, {result.history_results} results | – | one per edit |",

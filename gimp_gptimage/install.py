@@ -139,6 +139,11 @@ def doctor(probe_timeout: float = 5.0) -> list[str]:
         state = "ok" if python and Path(python).exists() else "MISSING: run 'gimp-gptimage install' again"
         lines.append(f"GIMP folder {user_dir}: plug-in {record.get('version', '?')} installed")
         lines.append(f"  worker Python: {python} ({state})")
+        if "org.gimp.GIMP" in user_dir.parts:
+            lines.append(
+                "  note: Flatpak GIMP runs plug-ins in its sandbox, which cannot start a Python outside it; "
+                "use GIMP from your distribution or the official installer for GPT Image"
+            )
     lines.extend(_provider_lines(probe_timeout))
     return lines
 

@@ -3,6 +3,7 @@
 
 Installed as the "worker Python" of a test plug-in, it is called as `fake -m gimp_gptimage.worker JOB_DIR`.
 It copies job.json and the job folder's mode to OUT (env GPTIMAGE_FAKE_OUT), then answers by prompt:
+- "whole": asks GIMP for the whole layer (need-full-layer), copies it to OUT, then answers as "invert";
 - "invert": for each of n results, the layer's pixels inside the selection's bounding box with RGB
   inverted, alpha 255, masked by the selection itself, at layer offset + box origin;
 - "fail: MESSAGE": done.json with ok false and MESSAGE;
@@ -117,7 +118,13 @@ def main() -> int:
     if prompt.startswith("fail: "):
         write_atomic(job_dir / "done.json", json.dumps({"ok": False, "error": prompt[6:]}).encode())
         return 0
-    if prompt == "invert":
+    if prompt == "whole":  # ask GIMP for the whole layer, as the real worker does when its context needs it
+        (job_dir / "need-full-layer").touch()
+        while not (job_dir / "full-layer.json").exists():
+            time.sleep(0.01)
+        shutil.copyfile(job_dir / "layer.rgba", out / f"{tag}-whole-layer.rgba")
+        invert(job_dir, job, outbox)
+    elif prompt == "invert":
         invert(job_dir, job, outbox)
     elif prompt.startswith("echo:"):
         echo(job_dir, job, outbox, *(int(v) for v in prompt[5:].split(",")))

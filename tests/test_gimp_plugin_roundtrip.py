@@ -19,6 +19,7 @@ from gimp_harness import GimpSession, new_session, prepare_root, read_report, sc
 pytestmark = pytest.mark.gimp
 
 FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
+PHOTO = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
 
 BATCH = r"""
 EDIT, GEN, FUSE = "python-fu-gptimage-edit", "python-fu-gptimage-generate", "python-fu-gptimage-fuse"
@@ -67,6 +68,18 @@ def generate_and_fuse():
 
 
 @scenario
+def windowed_export():
+    image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(PHOTO))
+    image.scale(3000, 2000)
+    layer = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 1400, 900, 100, 80)
+    dump(layer, "window-layer.rgba", "R'G'B'A u8")
+    first = call(EDIT, image, [layer], prompt="invert")
+    second = call(EDIT, image, [layer], prompt="whole")
+    return {"first": first, "second": second, "names": [lay.get_name() for lay in image.get_layers()]}
+
+
+@scenario
 def failures():
     image = Gimp.Image.new(100, 80, Gimp.ImageBaseType.RGB)
     layer = pattern_layer(image, "Only", 100, 80)
@@ -95,9 +108,11 @@ def run() -> tuple[GimpSession, dict]:
     fake = session.host_dir / "fake-python"
     shutil.copyfile(FAKE_WORKER, fake)
     fake.chmod(0o755)
+    shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
     installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
     assert installed.returncode == 0, installed.stderr
-    proc = session.run_batch(BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})
+    prelude = f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\n"
+    proc = session.run_batch(prelude + BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})
     report = read_report(session.host_dir / "out" / "report.json", proc)
     yield session, report
     session.remove()
@@ -214,3 +229,20 @@ def test_failures_reach_the_caller_as_messages(run) -> None:
     assert "does not touch the layer 'Only'" in r["selection_outside_layer"]["error"]
     assert "indexed" in r["indexed"]["error"]
     assert [layer["name"] for layer in r["stack"]] == ["Only"], "failed runs add nothing"
+
+
+def test_batch_edit_exports_a_window_and_the_whole_layer_on_request(run) -> None:
+    session, report = run
+    r = scenario_result(report, "windowed_export")
+    assert r["first"]["status"] == "success", r["first"]
+    assert r["second"]["status"] == "success", r["second"]
+    first, second = [j for j in jobs(session, "edit") if j["job"]["layer"]["width"] == 3000]
+    expected = raw(session, "window-layer.rgba", (2000, 3000, 4))
+    x, y, w, h = first["job"]["layer"]["window"]
+    assert x <= 1400 and y <= 900 and x + w >= 1500 and y + h >= 980 and w * h < 3000 * 2000 / 2
+    exported = raw(session, f"{first['tag']}-layer.rgba", (2000, 3000, 4))
+    assert np.array_equal(exported[y : y + h, x : x + w], expected[y : y + h, x : x + w])
+    exported[y : y + h, x : x + w] = 0
+    assert exported.max() == 0, "outside the window the file is empty"
+    assert np.array_equal(raw(session, f"{second['tag']}-whole-layer.rgba", (2000, 3000, 4)), expected)
+    assert len(r["names"]) == 3  # both runs added their layer (GIMP keeps layer names unique)

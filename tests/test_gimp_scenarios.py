@@ -96,6 +96,19 @@ def fuse_three():
 
 
 @scenario
+def interactive_without_qt():
+    # The root's venv has no PyQt6: an interactive run must reach the worker and come back with the reason.
+    image, source = photo(400, 300)
+    proc = PDB.lookup_procedure(EDIT)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+    cfg.set_property("image", image)
+    cfg.set_core_object_array("drawables", [source])
+    result = proc.run(cfg)
+    return {"status": result.index(0).value_nick, "error": PDB.get_last_error(), "layers": len(image.get_layers())}
+
+
+@scenario
 def api_error():
     image, source = photo(400, 300)
     invalid = call(EDIT, image, [source], prompt="anything", size="123x45", base_url=BASE_URL)
@@ -235,3 +248,10 @@ def test_api_error_is_a_failed_procedure_with_the_apis_message(run) -> None:
     assert r["refused"]["status"] == "execution-error"
     assert MODERATION_MESSAGE in r["refused"]["error"] and "HTTP 400" in r["refused"]["error"]
     assert len(r["stack"]) == 1
+
+
+def test_interactive_run_reaches_the_worker_and_explains_a_missing_dialog(run) -> None:
+    _, report = run
+    r = scenario_result(report, "interactive_without_qt")
+    assert r["status"] == "execution-error" and r["layers"] == 1
+    assert "needs PyQt6 and qasync" in r["error"] and "/opt/gptimage-venv/bin/python" in r["error"]

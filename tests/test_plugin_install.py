@@ -113,3 +113,10 @@ def test_cli_install_and_uninstall(tmp_path: Path) -> None:
     done = subprocess.run([*cli, "uninstall", "--gimp-dir", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "plug-ins/gptimage").exists()
+
+
+def test_doctor_warns_about_flatpak_sandboxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flatpak = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0"
+    monkeypatch.setenv("GIMP3_DIRECTORY", str(flatpak))
+    inst.install()
+    assert any("Flatpak GIMP runs plug-ins in its sandbox" in line for line in inst.doctor())

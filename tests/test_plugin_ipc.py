@@ -233,7 +233,14 @@ def test_raw_window_writes_a_full_size_file_with_data_only_in_the_box(tmp_path: 
         ipc.RawWindow(6, 4, 1, 0, 0, 3, 2, bytes(5)).write(tmp_path / "bad.gray")
 
 
-def test_context_window_is_generous_and_clipped() -> None:
-    assert ipc.context_window((2800, 1850, 440, 340), 6000, 4000) == (2020, 1070, 2000, 1900)
-    assert ipc.context_window((10, 20, 100, 50), 6000, 4000) == (0, 0, 878, 838)  # clipped at the corner
+def test_context_window_is_generous_and_slid_inside_the_layer() -> None:
+    assert ipc.context_window((2800, 1850, 440, 340), 6000, 4000) == (2018, 1018, 2004, 2004)
+    assert ipc.context_window((10, 20, 100, 50), 6000, 4000) == (0, 0, 1640, 1640)  # slid into the corner
     assert ipc.context_window((100, 100, 300, 200), 1600, 1200) is None  # most of the layer: all of it
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    not_executable = tmp_path / "python"
+    not_executable.write_text("not a program")
+    with pytest.raises(ipc.JobError, match=r"Could not start the GPT Image worker .*gimp-gptimage install"):
+        ipc.start_worker(str(not_executable), tmp_path)

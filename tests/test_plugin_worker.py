@@ -255,8 +255,8 @@ def test_stop_worker_ends_its_whole_process_group(tmp_path: Path) -> None:
         ((2800, 1850, 440, 340), "gpt-image-2"),
         ((0, 0, 300, 200), "gpt-image-2"),  # a corner: the context slides inside the layer
         ((5700, 3900, 300, 100), "gpt-image-1"),  # the other corner, fixed-size model (3:2 growth)
-        ((1000, 2000, 3000, 40), "gpt-image-2"),  # a thin wide stripe: grows towards 3:1
-        ((3000, 100, 30, 1500), "gpt-image-1.5"),  # a tall thin one
+        ((2000, 2000, 800, 10), "gpt-image-1"),  # a thin wide stripe: grows towards 3:2
+        ((3000, 100, 20, 700), "gpt-image-1.5"),  # a tall thin one at the top edge
         ((2000, 1500, 5, 5), "gpt-image-2"),  # a speck: at least 512 px of context
     ],
 )
@@ -330,5 +330,5 @@ def test_layer_gone_before_the_whole_export_is_a_clear_failure(
         raise ipc.JobError("The layer was removed or resized while the model worked; run the command again.")
 
     proc = ipc.start_worker(sys.executable, tmp_path)
-    with pytest.raises(ipc.JobError, match="^The layer was removed or resized"):
+    with pytest.raises(ipc.JobError, match=r"^The layer was removed or resized"):
         ipc.wait_for_job(proc, tmp_path, lambda _r: None, lambda _p: None, 0.02, read_whole_layer=layer_gone)

@@ -19,6 +19,7 @@ from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.jobfile import (
     Job,
+    JobFileError,
     JobParams,
     Outbox,
     OutsideWindow,
@@ -128,6 +129,9 @@ def run(job_dir: Path) -> bool:
         with backend_for(settings, job.params.base_url) as backend:
             secret = backend.api_key
             asyncio.run(run_job(job, settings, backend))
+    except JobFileError as exc:  # the job folder itself: already a sentence for the user
+        write_done(job_dir, str(exc))
+        return False
     except Exception as exc:
         write_done(job_dir, explain(exc, secret).one_line())
         return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -118,17 +119,23 @@ def start_worker(python: str, job_dir: Path) -> subprocess.Popen:
     flags = 0
     if sys.platform == "win32":
         flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
-    with open(job_dir / WORKER_LOG, "wb") as log:
-        return subprocess.Popen(
-            [python, "-m", "gimp_gptimage.worker", str(job_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(job_dir),
-            start_new_session=sys.platform != "win32",
-            creationflags=flags,
-        )
+    try:
+        with open(job_dir / WORKER_LOG, "wb") as log:
+            return subprocess.Popen(
+                [python, "-m", "gimp_gptimage.worker", str(job_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=str(job_dir),
+                start_new_session=sys.platform != "win32",
+                creationflags=flags,
+            )
+    except OSError as exc:
+        raise JobError(
+            f"Could not start the GPT Image worker ({python}): {exc.strerror or exc}. "
+            "Run 'gimp-gptimage install' again from the environment that has gimp-gptimage."
+        ) from exc
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
@@ -216,17 +223,27 @@ def context_window(
     """The part of a layer to export for a selection box (all in layer pixels), or None for the whole layer.
 
     Generous on purpose: the pipeline's automatic context (the box padded by the larger of 1/16 of the
-    layer's longest side and half the box's mean side, at least 512 px a side, grown towards the model's
-    aspect) fits inside. If the worker still needs more (another context mode, say), it asks for the whole
-    layer and waits: correct either way, this only decides how much GIMP exports up front.
+    layer's longest side and half the box's mean side, at least 512 px a side, slid back inside the layer,
+    then grown along its short side towards the model's aspect) always fits in a square of the box's long
+    side plus twice that padding, centred and slid the same way. If the worker still needs more (another
+    context mode, say), it asks for the whole layer: correct either way, this only decides how much GIMP
+    exports up front.
     """
     x, y, w, h = box
     margin = max(max(layer_width, layer_height) // 8, w + h, 768)
-    left, top = max(0, x - margin), max(0, y - margin)
-    right, bottom = min(layer_width, x + w + margin), min(layer_height, y + h + margin)
-    if (right - left) * (bottom - top) * 2 > layer_width * layer_height:
+    side = max(w, h) + 2 * margin + 4  # + 4: the pipeline rounds its centring
+    left, width = _slid_span(x, w, side, layer_width)
+    top, height = _slid_span(y, h, side, layer_height)
+    if width * height * 2 > layer_width * layer_height:
         return None  # most of the layer anyway: export it all
-    return left, top, right - left, bottom - top
+    return left, top, width, height
+
+
+def _slid_span(start: int, length: int, want: int, limit: int) -> tuple[int, int]:
+    """A span of `want` pixels centred on [start, start + length), slid (not shrunk) inside [0, limit)."""
+    size = min(want, limit)
+    pos = min(max(math.floor(start + length / 2 - size / 2), 0), limit - size)
+    return pos, size
 
 
 FULL_LAYER_REQUEST = "need-full-layer"  # the worker touches this when its context leaves the window
