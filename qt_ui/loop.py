@@ -8,7 +8,11 @@ garbage collector outside any loop and fail. With the hooks, the loop closes suc
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import os
 import sys
+import threading
 
 import qasync
 from PyQt6.QtWidgets import QApplication
@@ -30,7 +34,22 @@ class EventLoop(qasync.QEventLoop):
 GUI_SWITCH_INTERVAL = 0.001
 
 
+WORKER_NICENESS = 5
+
+
+def _lower_priority() -> None:
+    """Worker threads yield the CPU to the GUI thread when cores are scarce (Linux: per-thread nice)."""
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+
+
 def new_event_loop(app: QApplication) -> EventLoop:
     """The dialog's event loop (also tunes the GIL hand-over for a responsive GUI thread)."""
     sys.setswitchinterval(min(sys.getswitchinterval(), GUI_SWITCH_INTERVAL))
-    return EventLoop(app)
+    loop = EventLoop(app)
+    if os.environ.get("GPTIMAGE_NICE_WORKERS", "1") == "1":
+        loop.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(thread_name_prefix="gptimage-worker", initializer=_lower_priority)
+        )
+    return loop
