@@ -48,8 +48,7 @@ def new_event_loop(app: QApplication) -> EventLoop:
     """The dialog's event loop (also tunes the GIL hand-over for a responsive GUI thread)."""
     sys.setswitchinterval(min(sys.getswitchinterval(), GUI_SWITCH_INTERVAL))
     loop = EventLoop(app)
-    if os.environ.get("GPTIMAGE_NICE_WORKERS", "1") == "1":
-        loop.set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(thread_name_prefix="gptimage-worker", initializer=_lower_priority)
-        )
+    loop.set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(thread_name_prefix="gptimage-worker", initializer=_lower_priority)
+    )
     return loop

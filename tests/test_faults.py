@@ -8,6 +8,11 @@ placed, the history entry says why the request ended, and no temp files, threads
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import errno
+import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,7 @@ import pytest
 from faults_helpers import (
     KEY,
     MODES,
+    CannedHTTPServer,
     Mode,
     RecordedServer,
     ResetServer,
@@ -38,6 +44,7 @@ from gimp_gptimage.api.errors import (
     RateLimitError,
     ResultError,
 )
+from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.server import Fault
 
 pytest_plugins = ["conftest_faults"]
@@ -119,6 +126,26 @@ def test_status_answers(
     assert_failed_cleanly(outcome, error_type, *needles)
     assert api.image_requests() == requests
     assert len(outcome.sleeps) == requests - 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "needles"),
+    [
+        (Fault("html", status=413), ["refused the upload as too large", "smaller area", "HTTP 413"]),
+        (Fault("status", status=422, message="Unprocessable image."), ["rejected the request", "Unprocessable"]),
+        (Fault("text", status=504), ["failed to answer", "upstream connect error", "try again"]),
+    ],
+    ids=["413-html", "422", "504-text"],
+)
+def test_other_statuses_get_advice_that_fits(
+    api: RecordedServer, tmp_path: Path, fault: Fault, needles: list[str]
+) -> None:
+    # A relay's nginx refusing a big upload must not be called "temporary; try again".
+    api.faults.add(dataclasses.replace(fault, times=3))
+    outcome = run_job(api.base_url, "edit", tmp_path)
+    line = assert_failed_cleanly(outcome, APIStatusError, *needles)
+    if fault.status_code < 500:
+        assert "try again in a minute" not in line
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -245,13 +272,15 @@ def test_reset_by_the_server_before_answering(api: RecordedServer, tmp_path: Pat
     assert api.image_requests() == 3
 
 
-def test_reset_mid_stream_after_one_partial(api: RecordedServer, tmp_path: Path) -> None:
-    api.faults.add(Fault("reset_after", events=1))
-    outcome = run_job(api.base_url, "stream", tmp_path, params=params_for("stream", partial_images=2))
+def test_reset_mid_stream_after_a_partial(paced_api: RecordedServer, tmp_path: Path) -> None:
+    # partial #1, (pause), partial #2, [reset]: the first preview surely arrived; the second may be lost with
+    # the reset (an RST discards data the client has not read yet).
+    paced_api.faults.add(Fault("reset_after", events=2))
+    outcome = run_job(paced_api.base_url, "stream", tmp_path, params=params_for("stream", partial_images=2))
     line = assert_failed_cleanly(outcome, APIConnectionError, "broke while receiving the result", "billed")
-    assert outcome.events.partials == [0]  # the preview was shown, but it is not a result
+    assert outcome.events.partials in ([0], [0, 0])  # previews were shown, but a preview is not a result
     assert "request id" in line
-    assert api.image_requests() == 1  # after the answer started nothing is ever resent (it may be billed)
+    assert paced_api.image_requests() == 1  # after the answer started nothing is ever resent (it may be billed)
 
 
 def test_reset_mid_stream_keeps_the_image_that_arrived(paced_api: RecordedServer, tmp_path: Path) -> None:
@@ -283,24 +312,33 @@ def test_empty_data(api: RecordedServer, tmp_path: Path, mode: Mode) -> None:
     assert_failed_cleanly(outcome, ResultError, "contains no images", "Try again")
 
 
-def test_stream_that_ends_without_an_image(api: RecordedServer, tmp_path: Path) -> None:
-    # The streamed counterpart of empty `data`: the connection closes cleanly after the previews.
-    api.faults.add(Fault("reset_after", events=1))
-    outcome = run_job(api.base_url, "stream", tmp_path, params=params_for("stream", partial_images=2))
-    assert isinstance(outcome.error, APIConnectionError | ResultError)
-    assert outcome.events.results == []
+def test_stream_that_ends_without_an_image(tmp_path: Path) -> None:
+    # The streamed counterpart of empty `data`: previews, then a clean end of stream and no finished image.
+    preview = io.BytesIO()
+    Image.new("RGB", (64, 64), (9, 9, 9)).save(preview, "PNG")
+    event = {"type": "image_edit.partial_image", "b64_json": base64.b64encode(preview.getvalue()).decode()}
+    body = f"event: image_edit.partial_image\ndata: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+    headers = {"content-type": "text/event-stream", "x-request-id": "req_stream"}
+    with CannedHTTPServer(lambda request: (200, headers, body)) as relay_server:
+        outcome = run_job(relay_server.base_url, "stream", tmp_path)
+    assert_failed_cleanly(outcome, ResultError, "ended before any finished image arrived", "1 partial", "Try again")
+    assert outcome.events.partials == [0]
 
 
+@pytest.mark.parametrize("size", ["512x512", "1536x1024"])
 @pytest.mark.parametrize("mode", MODES)
-def test_results_of_an_unexpected_size_are_placed_exactly(api: RecordedServer, tmp_path: Path, mode: Mode) -> None:
-    api.faults.add(Fault("wrong_size", size="512x512"))
+def test_results_of_an_unexpected_size_are_placed_exactly(
+    api: RecordedServer, tmp_path: Path, mode: Mode, size: str
+) -> None:
+    api.faults.add(Fault("wrong_size", size=size))
     outcome = run_job(api.base_url, mode, tmp_path)
     assert outcome.error is None, outcome.line
     (result,) = outcome.results
+    width, height = map(int, size.split("x"))
     with Image.open(outcome.entry.results[0].path) as stored:
-        assert stored.size == (512, 512)  # history keeps what the provider really sent
+        assert stored.size == (width, height)  # history keeps what the provider really sent
     if mode == "generate":
-        assert result.pixels.shape[:2] == (512, 512)
+        assert result.pixels.shape[:2] == (height, width)
         return
     x, y, w, h = outcome.entry.record["region"]
     assert result.pixels.shape[:2] == (h, w) and result.offset == (x, y)  # still exactly over the region
@@ -345,6 +383,38 @@ def test_one_dead_link_of_two_keeps_the_other_image(relay: RecordedServer, tmp_p
     assert len(downloads) == 2
 
 
+class SecondLinkDead:
+    """ASGI wrapper: the second result download answers 404 (the link expired), the others work."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+        self.downloads = 0
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        if scope["type"] == "http" and "/files/results/" in scope.get("path", ""):
+            self.downloads += 1
+            if self.downloads == 2:
+                body = b'{"error": {"message": "File not found or link expired."}}'
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 404, "headers": headers})  # type: ignore[operator]
+                await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+                return
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("mode", ["edit", "generate"])
+def test_second_link_dead_keeps_the_first_image(tmp_path: Path, mode: Mode) -> None:
+    relay_server = RecordedServer(profile="crazyrouter")
+    relay_server.server.app = SecondLinkDead(relay_server.server.app)
+    with relay_server.server:
+        outcome = run_job(relay_server.base_url, mode, tmp_path, params=params_for(mode, n=2))
+    line = assert_failed_cleanly(outcome, ResultError, "Image 2 of 2", "could not be downloaded", kept=1)
+    assert "link may still work" in line and "/files/results/" in line  # the user can still fetch it
+    assert [r.index for r in outcome.events.results] == [0]
+    assert [r.index for r in outcome.entry.results] == [0]
+    assert outcome.entry.results[0].path.read_bytes() == outcome.error.partial.images[0].data
+
+
 # -- user cancel at every stage ------------------------------------------------------------------------------------
 
 
@@ -368,6 +438,23 @@ def test_cancel_after_the_first_image_keeps_it(api: RecordedServer, tmp_path: Pa
     assert [r.index for r in outcome.events.results] == [0]
     assert outcome.entry.status == "cancelled"
     assert [r.index for r in outcome.entry.results] == [0]
+
+
+@pytest.mark.xfail(strict=True, reason="jobs.run drops a paid result when history cannot store it (fix after 09:55)")
+def test_disk_full_when_the_result_arrives_still_delivers_it(
+    api: RecordedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History cannot store the result (disk full): the paid image is still placed, and the user is told."""
+
+    def disk_full(self: HistoryStore, *args: object, **kwargs: object) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.root))
+
+    monkeypatch.setattr(HistoryStore, "add_result", disk_full)
+    outcome = run_job(api.base_url, "edit", tmp_path)
+    (result,) = outcome.events.results
+    assert result.history_path is None and result.pixels.shape[:2] == tuple(outcome.entry.record["region"][:1:-1])
+    assert isinstance(outcome.error, OSError)
+    assert outcome.message.title == "The disk is full" and "Free some disk space" in outcome.line
 
 
 def test_the_key_is_never_in_any_failure(api: RecordedServer, tmp_path: Path) -> None:

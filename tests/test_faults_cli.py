@@ -88,12 +88,6 @@ CASES = [
     pytest.param(Fault("truncate"), EDIT, ["unusable", "cut off"], id="truncated-json"),
     pytest.param(Fault("truncate"), [*EDIT, "--stream"], ["unusable", "cut off"], id="truncated-stream"),
     pytest.param(Fault("empty_data"), GENERATE, ["contains no images", "Try again"], id="empty-data"),
-    pytest.param(
-        Fault("reset_after", events=1),
-        [*EDIT, "--stream", "--partial-images", "2"],
-        ["broke while receiving the result", "billed"],
-        id="reset-mid-stream",
-    ),
 ]
 
 
@@ -108,6 +102,16 @@ def test_provider_faults(api: RecordedServer, home: Path, fault: Fault, args: li
     (entry,) = history_entries(home)
     assert entry["status"] == "failed" and entry["results"] == []
     assert entry["error"] == line
+
+
+def test_reset_mid_stream_after_a_partial(paced_api: RecordedServer, home: Path) -> None:
+    paced_api.faults.add(Fault("reset_after", events=2))  # partial #1, (pause), partial #2, [reset]
+    line, proc = fails(home, paced_api.base_url, *EDIT, "--stream", "--partial-images", "2")
+    assert "broke while receiving the result" in line and "billed" in line
+    assert "partial image for result 1" in proc.stderr  # the preview was shown...
+    assert proc.stdout == "" and not (home / "out").exists()  # ...but a preview is not a result
+    (entry,) = history_entries(home)
+    assert entry["status"] == "failed" and entry["results"] == []
 
 
 def test_unknown_model(api: RecordedServer, home: Path) -> None:

@@ -438,3 +438,30 @@ def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job
     assert dialog.results_view.tiles[0].final and not dialog.results_view.tiles[1].final
     entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
     assert entry.status == "failed" and [r.index for r in entry.results] == [0]
+
+
+def test_history_result_is_placed_in_its_recorded_region_when_the_selection_changed(
+    qloop, qtbot, job_dir, ui_dirs, ui_server
+) -> None:
+    from qt_ui.history_insert import history_item
+    from qt_ui.source import source_from_job
+
+    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(dialog)
+
+    async def scenario() -> None:
+        dialog.model.prompt = "a red kite"
+        dialog.model.stream = False
+        dialog.run()
+        await until(lambda: dialog.model.state == "done", what="the run")
+
+    qrun(qloop, scenario())
+    original = dialog.model.results[0].payload
+    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    moved = source_from_job(job_dir)
+    moved.selection = np.zeros_like(moved.selection)
+    moved.selection[10:60, 10:60] = 255  # another selection: the exact paste-back no longer applies
+    item = history_item(entry, entry.results[0], moved)
+    assert item.mask is None and item.history_id == entry.id
+    assert item.offset == original.offset and item.pixels.shape == original.pixels.shape
+    assert item.name == original.name

@@ -37,7 +37,7 @@ from PIL import Image
 import gimp_gptimage
 from gimp_gptimage import keystore
 from gimp_gptimage.api.client import ImagesClient
-from gimp_gptimage.api.errors import APIStatusError, ConfigError, ResultError
+from gimp_gptimage.api.errors import APIStatusError, ConfigError, ResultError, explain
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.api.providers import check_base_url, custom
 from gimp_gptimage.cli.main import main as cli_main
@@ -262,10 +262,12 @@ async def test_api_redirects_are_not_followed_with_the_key() -> None:
     with (
         CannedHTTPServer(lambda r: (200, {}, b"{}")) as elsewhere,
         CannedHTTPServer(lambda r: (307, {"location": elsewhere.base_url + "/images/generations"}, b"")) as api,
-        pytest.raises(APIStatusError, match="redirected"),
+        pytest.raises(APIStatusError, match="redirected") as info,
     ):
         await _generate(api.base_url)
     assert elsewhere.requests == []
+    message = explain(info.value)
+    assert message.title == "The provider's address redirects elsewhere" and "base URL" in message.hint
 
 
 # -- plain http and TLS verification -----------------------------------------------------------------------------
@@ -302,6 +304,23 @@ def test_plain_http_to_this_computer_is_allowed(url: str) -> None:
 def test_other_schemes_are_refused(url: str) -> None:
     with pytest.raises(ConfigError, match="https://"):
         check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://api.example.com/v1?key={key}",
+        "https://user:{key}@api.example.com/v1",
+        "https://{key}@api.example.com/v1",
+        "https://api.example.com/v1#{key}",
+        "ftp://files.example.com/?token={key}",
+        "{key}@api.example.com/v1",
+    ],
+)
+def test_a_key_pasted_into_the_base_url_is_refused_without_echoing_it(template: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_base_url(template.format(key=SECRET))
+    assert SECRET not in str(info.value) and SECRET not in explain(info.value).one_line()
 
 
 def test_insecure_needs_the_users_setting(memory_keyring) -> None:  # type: ignore[no-untyped-def]
@@ -399,6 +418,17 @@ async def test_downloads_must_decode_as_images(body: bytes, needle: str) -> None
     ):
         await _generate(api.base_url)
     assert needle in str(info.value)
+
+
+async def test_a_bomb_inside_the_answer_is_refused_too() -> None:
+    from gimp_gptimage.server.imaging import decompression_bomb_png
+
+    body = json.dumps({"data": [{"b64_json": base64.b64encode(decompression_bomb_png()).decode()}]}).encode()
+    with (
+        CannedHTTPServer(lambda r: (200, {"content-type": "application/json"}, body)) as api,
+        pytest.raises(ResultError, match="decompression bomb"),
+    ):
+        await _generate(api.base_url)
 
 
 def test_pillows_decompression_bomb_limit_stays_on(relay, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

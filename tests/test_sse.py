@@ -163,3 +163,9 @@ def test_a_line_beyond_the_limit_is_refused() -> None:
     assert parser.feed(b"data: " + b"A" * 900 + b"\n\n") == [SSEEvent(None, "A" * 900)]
     with pytest.raises(SSELineTooLong, match="longer than 1,000 bytes"):
         parser.feed(b"data: " + b"A" * 1200)
+
+
+def test_empty_chunk_between_cr_and_lf_keeps_one_line_end() -> None:
+    parser = SSEParser()
+    events = parser.feed(b"data: a\r") + parser.feed(b"") + parser.feed(b"\ndata: b\r\n\r\n")
+    assert events == [SSEEvent(None, "a\nb")]

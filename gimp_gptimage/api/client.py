@@ -388,10 +388,7 @@ class _ResultReader:
                     f"The provider answered with a web page instead of a result ('{readable_text(text, 'html')}'); "
                     "check the base URL."
                 ) from None
-            raise self._result_error(
-                f"The answer is not valid JSON ({len(body):,} bytes, starting {text[:120]!r}); "
-                "it may have been cut off."
-            ) from None
+            raise self._result_error(f"The answer is not valid JSON: {_excerpt(text, len(body))}.") from None
         if not isinstance(obj, dict):
             raise self._result_error("The answer is not a JSON object.")
         if isinstance(obj.get("error"), dict | str):  # some relays answer 200 with an error object
@@ -438,9 +435,8 @@ class _ResultReader:
             try:
                 obj = json.loads(event.data)
             except ValueError:
-                shown = event.data[:120]
                 raise self._result_error(
-                    f"The stream carried an event that is not JSON (it may have been cut off): {shown!r}"
+                    f"The stream carried an event that is not JSON: {_excerpt(event.data)}."
                 ) from None
             if not isinstance(obj, dict):
                 raise self._result_error("The stream carried an event that is not a JSON object.")
@@ -570,6 +566,15 @@ class _ResultReader:
 # -- helpers used above (module level so tests can reach them) ----------------------------------------------
 
 
+def _excerpt(text: str, size: int | None = None) -> str:
+    """What a person can use from a broken body: a JSON start that stops (an image's base64 is noise), or
+    the start of whatever else it is (a relay's plain-text error)."""
+    size = len(text) if size is None else size
+    if text.lstrip()[:1] in ("{", "["):
+        return f"it stops after {size:,} bytes, cut off on the way"
+    return f"{size:,} bytes starting {text[:120]!r}; it may have been cut off"
+
+
 def connection_error(
     exc: httpx.TransportError, url: str, *, phase: str, scrub: Callable[[str], str] = redact
 ) -> APIConnectionError:
@@ -588,6 +593,10 @@ def connection_error(
         message = f"The host name {host} could not be resolved ({reason})."
     elif isinstance(exc, httpx.ConnectError):
         failure = "connect"
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            reason = f"the connection was refused (nothing is listening on port {port} there)"
         message = f"Could not connect to {host}: {reason}."
     else:
         failure = "broken"

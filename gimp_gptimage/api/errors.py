@@ -8,6 +8,7 @@ the request id. Nothing here ever includes the API key: messages are built from 
 from __future__ import annotations
 
 import asyncio
+import errno
 import math
 import re
 from dataclasses import dataclass
@@ -179,8 +180,23 @@ _STATUS_HINTS: dict[int, tuple[str, str]] = {
     401: ("The API key was not accepted", "Enter a valid key for this provider in Settings."),
     403: ("This key may not use this model or endpoint", "Check the key's organisation and model access."),
     404: ("The provider does not know this model or address", "Check the model name and the base URL."),
+    413: (
+        "The provider refused the upload as too large",
+        "Select a smaller area, or use fewer or smaller reference images.",
+    ),
     429: ("The provider is rate limiting or out of quota", "Wait a little, or check the account's quota."),
 }
+
+
+def _status_hint(status_code: int) -> tuple[str, str]:
+    """Title and advice for an HTTP status: a 4xx is about the request, a 5xx about the provider."""
+    if status_code in _STATUS_HINTS:
+        return _STATUS_HINTS[status_code]
+    if 300 <= status_code < 400:
+        return ("The provider's address redirects elsewhere", "Enter the address it redirects to as the base URL.")
+    if 400 <= status_code < 500:
+        return ("The provider rejected the request", "Check the base URL and the parameters named in the message.")
+    return ("The provider failed to answer", "This is usually temporary; try again in a minute.")
 
 
 _CONNECTION_HINTS: dict[str, tuple[str, str]] = {
@@ -211,10 +227,7 @@ def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     if isinstance(exc, ConfigError):
         return UserMessage("Configuration problem", redact(exc.message, secret))
     if isinstance(exc, APIStatusError):
-        title, hint = _STATUS_HINTS.get(
-            exc.status_code,
-            ("The provider failed to answer", "This is usually temporary; try again in a minute."),
-        )
+        title, hint = _status_hint(exc.status_code)
         if exc.code == "moderation_blocked":
             title = "The provider's safety system refused the request"
             hint = "Rephrase the prompt or use another image; a refused request produces no image."
@@ -246,5 +259,9 @@ def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     if isinstance(exc, MemoryError):
         return UserMessage("Out of memory", "The image is too large to process.", "Use a smaller selection.")
     if isinstance(exc, OSError):
-        return UserMessage("File problem", redact(f"{exc.strerror or exc} ({exc.filename or ''})", secret))
+        where = f" ({exc.filename})" if exc.filename else ""
+        detail = redact(f"{exc.strerror or exc}{where}", secret)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return UserMessage("The disk is full", detail, "Free some disk space, then try again.")
+        return UserMessage("File problem", detail, "Check that the folder exists and can be written to.")
     return UserMessage("Unexpected error", redact(f"{type(exc).__name__}: {exc}", secret))

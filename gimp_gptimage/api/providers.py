@@ -123,7 +123,7 @@ def check_base_url(url: str, *, allow_insecure: bool = False) -> str:
     (127.0.0.0/8, ::1, localhost) or the user explicitly allowed it.
     """
     text = url.strip()
-    shown = redact(text)
+    shown = _shown(text)
     if not text:
         raise ConfigError("The base URL is empty. Enter the provider's API address, e.g. https://api.openai.com/v1.")
     try:
@@ -146,3 +146,16 @@ def check_base_url(url: str, *, allow_insecure: bool = False) -> str:
         )
     del port  # parsed only to reject malformed ports
     return text.rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """The URL as it may appear in a message: without user info, query or fragment, where people sometimes
+    paste the key itself (`?key=...`, `user:key@host`)."""
+    head = url.split("#", 1)[0].split("?", 1)[0]
+    scheme, sep, rest = head.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        head = f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    else:
+        head = head.rpartition("@")[2]
+    return redact(head)

@@ -35,6 +35,8 @@ class SSEParser:
         self._last_id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if not chunk:
+            return []  # an empty chunk between a CR and its LF must not forget the pending CR
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
