@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -402,6 +403,7 @@ def main() -> int:
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
+    shutil.rmtree(_TMP, ignore_errors=True)
     print("\n".join(lines))
     return 0
 

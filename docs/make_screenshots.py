@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -106,6 +107,7 @@ def main() -> int:
     with loop:
         loop.run_until_complete(run())
         loop.run_until_complete(loop.shutdown_asyncgens())
+    shutil.rmtree(_TMP, ignore_errors=True)
     print(f"screenshots written to {OUT}")
     return 0
 

@@ -3,10 +3,14 @@
 - `SelfSignedTLSServer`: a real TLS listener on loopback whose certificate (made at test time with
   `cryptography`) no client trusts, so the client's certificate check has to fail.
 - `ResetServer`: reads part of the request, then aborts the TCP connection with RST (reset during upload).
+- `CannedHTTPServer`: a bare HTTP server giving answers the local server cannot (a `file://` result link,
+  a gzip bomb), or playing a download host other than the API's.
 - `closed_port_url()`: an address where nothing listens (connection refused).
-- `HeaderRecorder`: wraps an ASGI app and remembers the headers of every request, by path.
+- `HeaderRecorder` / `RecordedServer`: a LocalServer that remembers the path and headers of every request.
 - `LeakCheck`: what a run must not leave behind — files in a private temp dir, threads, child processes.
 - `run_cli()`: the `gimp-gptimage` console script as a real process with its own HOME-like folders.
+- `run_job()`: one edit / generation / streamed edit through the real job runner, client and history, in a
+  fresh event loop, checked afterwards for leftovers; returns an `Outcome` for the test to judge.
 """
 
 from __future__ import annotations
@@ -301,10 +305,6 @@ def private_tempdir(root: Path) -> Iterator[Path]:
         yield root
     finally:
         tempfile.tempdir = previous
-
-
-def history_files(data_home: Path) -> list[Path]:
-    return sorted(p for p in (data_home / "gimp-gptimage" / "history").rglob("*") if p.is_file())
 
 
 # -- the console script as a real process ------------------------------------------------------------------

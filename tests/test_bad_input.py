@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -386,3 +387,45 @@ def test_pipeline_on_a_20000_pixel_memmap_reads_only_the_region(tmp_path: Path) 
     out = paste_back(prep, Image.new("RGB", prep.request_size, (200, 0, 0)), layer, selection)
     assert out.pixels.shape[:2] == (h, w)
     assert np.array_equal(out.alpha, selection[y : y + h, x : x + w])  # pasted exactly where selected
+
+
+_WHOLE_LAYER_PROBE = """
+import json, sys, threading, time
+import numpy as np
+from gimp_gptimage.pipeline import ContextOptions, prepare_edit
+
+def anon():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) * 1024 for l in status if l.startswith("RssAnon:"))
+
+side = int(sys.argv[2])
+layer = np.memmap(sys.argv[1], np.uint8, "r", shape=(side, side, 4))
+base, peak, done = anon(), 0, False
+def sample():
+    global peak
+    while not done:
+        peak = max(peak, anon())
+        time.sleep(0.002)
+sampler = threading.Thread(target=sample)
+sampler.start()
+prep = prepare_edit(layer, None, options=ContextOptions())
+done = True
+sampler.join()
+print(json.dumps({"growth": peak - base, "region": list(prep.region), "size": prep.size_str}))
+"""
+
+
+def test_whole_20000_pixel_layer_is_scaled_without_a_full_copy(tmp_path: Path) -> None:
+    """No selection on a 20,000 x 20,000 layer: the whole layer is scaled to the request size straight from the
+    map. Bound: 200 MB of new anonymous memory (an eighth of one RGBA copy); measured ~30 MB."""
+    side = 20_000
+    path = tmp_path / "layer.rgba"
+    with open(path, "wb") as f:
+        f.truncate(side * side * 4)
+    proc = subprocess.run(
+        [sys.executable, "-c", _WHOLE_LAYER_PROBE, str(path), str(side)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["region"] == [0, 0, side, side]
+    assert report["growth"] < 200 * 1024 * 1024, f"grew by {report['growth'] / 1e6:.0f} MB"

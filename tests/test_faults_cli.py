@@ -192,6 +192,16 @@ def test_one_dead_link_of_two_keeps_the_other(relay: RecordedServer, home: Path)
     assert [r["index"] for r in entry["results"]] == [1]
 
 
+def test_json_summary_lists_what_arrived_and_the_failure(relay: RecordedServer, home: Path) -> None:
+    relay.faults.add(Fault("result_missing"))
+    line, proc = fails(home, relay.base_url, *EDIT, "-n", "2", "--json")
+    summary = json.loads(proc.stdout)
+    assert summary["ok"] is False and summary["exit_status"] == 1 and summary["error"] == line
+    (written,) = summary["results"]
+    assert written["index"] == 1 and Path(home / written["path"]).is_file()
+    assert Path(written["history_file"]).is_file()
+
+
 def test_results_of_an_unexpected_size_still_fit_the_image(api: RecordedServer, home: Path) -> None:
     api.faults.add(Fault("wrong_size", size="512x512"))
     proc = run_cli(*EDIT, "--base-url", api.base_url, home=home, GPTIMAGE_API_KEY=KEY)
@@ -234,3 +244,28 @@ def test_interrupt_at_each_stage(relay: RecordedServer, home: Path, stage: str) 
     assert not (home / "out").exists()
     (entry,) = history_entries(home)
     assert entry["status"] == "cancelled" and entry["results"] == []
+
+
+def test_killed_after_the_first_image_loses_nothing(paced_api: RecordedServer, home: Path) -> None:
+    """kill -9 (a crash, a closed terminal) once the first of two images is out: it is in history, and the
+    next `history list` says the request was interrupted."""
+    proc = subprocess.Popen(
+        [*cli_command(), *EDIT, "-n", "2", "--stream", "--base-url", paced_api.base_url],
+        cwd=home,
+        env=cli_env(home, GPTIMAGE_API_KEY=KEY),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    proc.kill()
+    proc.wait(30)
+    proc.stdout.close()
+    assert first == str(Path("out") / "coffee-1.png")
+    (entry,) = history_entries(home)
+    assert [r["index"] for r in entry["results"]] == [0]
+    listed = run_cli("history", "list", "--json", home=home)
+    (shown,) = json.loads(listed.stdout)
+    assert shown["status"] == "interrupted" and len(shown["results"]) == 1
+    assert Path(shown["results"][0]["path"]).is_file()

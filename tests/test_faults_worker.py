@@ -121,6 +121,27 @@ def test_invalid_job_parameters_are_one_line(api: RecordedServer, worker_home: P
     assert api.image_requests() == 0 and not history.exists()
 
 
+def test_plain_http_base_url_in_the_job_is_refused(worker_home: Path) -> None:
+    inserted, error, history = run_plugin_job(worker_home, "http://192.0.2.10:8000/v1")
+    assert inserted == [] and error is not None
+    assert "Refusing plain http://" in error and "unencrypted" in error
+    assert not history.exists()
+
+
+def test_a_provider_without_a_key_says_where_to_enter_it(
+    api: RecordedServer, worker_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GPTIMAGE_API_KEY")
+    store = SettingsStore()
+    settings = store.load()
+    settings.provider = "openai"
+    store.save(settings)
+    inserted, error, history = run_plugin_job(worker_home, "")
+    assert inserted == [] and error is not None
+    assert "No API key" in error and "Settings" in error
+    assert api.image_requests() == 0 and not history.exists()
+
+
 def test_stream_broken_after_an_image_inserts_what_arrived(paced_api: RecordedServer, worker_home: Path) -> None:
     # The worker streams without previews: completed #1, (0.27 s), completed #2, [reset]. Image 1 arrived long
     # before the reset; image 2 may be lost with it (an RST discards unread data), image 3 never exists.

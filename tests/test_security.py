@@ -323,6 +323,22 @@ def test_a_key_pasted_into_the_base_url_is_refused_without_echoing_it(template: 
     assert SECRET not in str(info.value) and SECRET not in explain(info.value).one_line()
 
 
+@pytest.mark.parametrize(
+    "url", ["https://api.open ai.com/v1", "https://\tapi.openai.com/v1", "https://api.openai.com/v1\x00"]
+)
+def test_a_base_url_with_invisible_characters_is_refused_clearly(url: str) -> None:
+    with pytest.raises(ConfigError, match="spaces or invisible characters"):
+        ImagesClient(url, SECRET)
+
+
+async def test_a_result_link_that_is_not_a_valid_address_is_a_result_error() -> None:
+    with (
+        CannedHTTPServer(lambda r: _images_answer("https://cdn.example.com/\x01result.png")) as api,
+        pytest.raises(ResultError, match="not a valid address"),
+    ):
+        await _generate(api.base_url)
+
+
 def test_insecure_needs_the_users_setting(memory_keyring) -> None:  # type: ignore[no-untyped-def]
     keystore.set_key("lan", SECRET)
     plain = Settings(providers=[ProviderConfig("lan", "http://192.168.1.20:8000/v1")], provider="lan")

@@ -53,6 +53,7 @@ from .errors import (
 )
 from .multipart import FilePart, MultipartBody, ProgressStream
 from .params import ImageParams, validate
+from .payload import InvalidBase64, PayloadError, split_image_payload
 from .providers import Provider, check_base_url, is_loopback_host
 from .sse import SSELineTooLong, aiter_sse
 from .types import GeneratedImage, ImageEvent, ImageInput, ImagesResponse, Usage, sniff_content_type
@@ -66,6 +67,7 @@ INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 ERROR_BODY_LIMIT = 64 * 1024
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the API's per-file limit
+OFFLOAD_EVENT_CHARS = 64 * 1024  # streamed events bigger than this are decoded off the event loop
 
 EventCallback = Callable[[ImageEvent], Awaitable[None] | None]
 ProgressCallback = Callable[[str, float | None], None]
@@ -217,7 +219,10 @@ class ImagesClient:
                 on_sent=(lambda f: on_progress("uploading", f)) if on_progress else None,
                 on_done=(lambda: on_progress("generating", None)) if on_progress else None,
             )
-            request = self._http.build_request("POST", url, headers=headers, content=body)
+            try:
+                request = self._http.build_request("POST", url, headers=headers, content=body)
+            except httpx.InvalidURL as exc:  # a base URL that passed check_base_url but httpx cannot use
+                raise ConfigError(f"The base URL cannot be used: {exc}.") from None
             try:
                 response = await self._http.send(request, stream=True)
             except httpx.TimeoutException as exc:
@@ -430,22 +435,34 @@ class _ResultReader:
     async def _read_stream(self) -> None:
         partials = 0
         async for event in aiter_sse(self.response.aiter_bytes(), self._answer_limit(1)):
-            if event.data.strip() == "[DONE]":
+            if len(event.data) < 16 and event.data.strip() == "[DONE]":
                 break
             try:
-                obj = json.loads(event.data)
-            except ValueError:
+                # A big event is decoded in a worker thread, in GIL-releasing slices (see payload.py), so a GUI
+                # sharing this interpreter keeps ticking while images stream in.
+                if len(event.data) > OFFLOAD_EVENT_CHARS:
+                    obj, decoded = await asyncio.to_thread(split_image_payload, event.data)
+                else:
+                    obj, decoded = split_image_payload(event.data)
+            except InvalidBase64:
+                what = "A partial image" if "partial_image" in (event.event or event.data[:200]) else "An image"
+                raise self._result_error(
+                    f"{what} in the answer is not valid base64 (it may have been cut off)."
+                ) from None
+            except PayloadError as exc:
+                if str(exc) == "not a JSON object":
+                    raise self._result_error("The stream carried an event that is not a JSON object.") from None
                 raise self._result_error(
                     f"The stream carried an event that is not JSON: {_excerpt(event.data)}."
                 ) from None
-            if not isinstance(obj, dict):
-                raise self._result_error("The stream carried an event that is not a JSON object.")
             kind = str(obj.get("type") or event.event or "")
             if kind == "error" or kind.endswith(".error") or obj.get("error"):
                 raise _error_object_to_exception(obj, self.request_id, self.client._redact, default_status=500)
             if kind.endswith("partial_image"):
                 partials += 1
-                data = self._b64(obj.get("b64_json"), "A partial image")
+                if decoded is None:
+                    raise self._result_error("A partial image in the answer has no image data.")
+                data = decoded
                 self._take_meta(obj)
                 index = obj["index"] if isinstance(obj.get("index"), int) else len(self.result.images)
                 partial_index = obj.get("partial_image_index")
@@ -461,7 +478,7 @@ class _ResultReader:
                 )
             elif kind.endswith(".completed"):
                 index = obj["index"] if isinstance(obj.get("index"), int) else len(self.result.images)
-                image = await self._image_from_item(obj, index, None)
+                image = await self._image_from_item(obj, index, None, decoded)
                 self._take_meta(obj)
                 usage = Usage.from_json(obj.get("usage"))
                 self.result.usage = usage or self.result.usage
@@ -486,11 +503,15 @@ class _ResultReader:
 
     # -- shared helpers
 
-    async def _image_from_item(self, item: Mapping[str, Any], index: int, count: int | None) -> GeneratedImage:
+    async def _image_from_item(
+        self, item: Mapping[str, Any], index: int, count: int | None, decoded: bytes | None = None
+    ) -> GeneratedImage:
         what = f"Image {index + 1}" + (f" of {count}" if count else "")
         b64, url = item.get("b64_json"), item.get("url")
         source_url = None
-        if isinstance(b64, str) and b64:
+        if decoded is not None:
+            data = decoded
+        elif isinstance(b64, str) and b64:
             data = self._b64(b64, what)
         elif isinstance(url, str) and url:
             source_url = urljoin(str(self.response.url), url)

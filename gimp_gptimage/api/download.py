@@ -107,7 +107,12 @@ class Downloader:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise ResultError(f"{what} link '{url[:200]}' is not an http(s) address.", request_id=request_id)
-        async with self._client.stream("GET", url) as response:
+        try:
+            request = self._client.build_request("GET", url)
+        except httpx.InvalidURL as exc:
+            raise ResultError(f"{what} link is not a valid address ({exc}).", request_id=request_id) from None
+        response = await self._client.send(request, stream=True)
+        try:
             if response.status_code >= 400:
                 raise DownloadStatusError(
                     f"Downloading {what.lower()} failed with HTTP {response.status_code}.",
@@ -124,6 +129,8 @@ class Downloader:
                     raise ResultError(self._too_big(what, len(received)), request_id=request_id)
                 if on_fraction is not None:
                     on_fraction(min(len(received) / declared, 1.0) if declared else None)
+        finally:
+            await response.aclose()
         return bytes(received)
 
     def _too_big(self, what: str, size: int) -> str:

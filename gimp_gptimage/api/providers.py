@@ -126,6 +126,9 @@ def check_base_url(url: str, *, allow_insecure: bool = False) -> str:
     shown = _shown(text)
     if not text:
         raise ConfigError("The base URL is empty. Enter the provider's API address, e.g. https://api.openai.com/v1.")
+    if any(c.isspace() or not c.isprintable() for c in text):
+        visible = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)  # a tab shows as \t
+        raise ConfigError(f"The base URL '{visible}' contains spaces or invisible characters; type it again.")
     try:
         parts = urlsplit(text)
         port = parts.port
