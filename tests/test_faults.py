@@ -212,6 +212,23 @@ def test_429_waits_as_told_then_reports_how_long(api: RecordedServer, tmp_path: 
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_exhausted_quota_is_not_retried_and_says_so(api: RecordedServer, tmp_path: Path, mode: Mode) -> None:
+    api.faults.add(
+        Fault(
+            "status",
+            status=429,
+            code="insufficient_quota",
+            error_type="insufficient_quota",
+            message="You exceeded your current quota, please check your plan and billing details.",
+            times=3,
+        )
+    )
+    outcome = run_job(api.base_url, mode, tmp_path)
+    assert_failed_cleanly(outcome, RateLimitError, "out of credit or quota", "billing", "waiting will not help")
+    assert api.image_requests() == 1 and outcome.sleeps == []
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_429_once_then_success(api: RecordedServer, tmp_path: Path, mode: Mode) -> None:
     api.faults.add(Fault("status", status=429, retry_after=2))
     outcome = run_job(api.base_url, mode, tmp_path)
@@ -251,6 +268,16 @@ def test_untrusted_certificate_is_refused_and_not_bypassed(tmp_path: Path, mode:
     assert outcome.error.failure == "tls"
     assert tls.requests == 0  # the request (and the key) never went over the untrusted connection
     assert tls.failed_handshakes == 1  # an untrusted certificate is not asked again and again
+
+
+def test_trusting_the_certificate_as_the_hint_says_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The advice is real: with the certificate in SSL_CERT_FILE the same server is reached (it answers 500)."""
+    (tmp_path / "certs").mkdir()
+    with SelfSignedTLSServer(tmp_path / "certs") as tls:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "certs" / "cert.pem"))
+        outcome = run_job(tls.base_url, "generate", tmp_path)
+    assert isinstance(outcome.error, InternalServerError), outcome.line
+    assert tls.requests == 1 and tls.failed_handshakes == 0
 
 
 @pytest.mark.parametrize("mode", MODES)

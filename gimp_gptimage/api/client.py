@@ -37,7 +37,7 @@ import httpx
 from PIL import Image
 
 from .. import __version__
-from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, DownloadStatusError, check_image
+from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, DownloadStatusError, check_image, direct_mounts
 from .errors import (
     APIConnectionError,
     APIError,
@@ -54,7 +54,7 @@ from .errors import (
 from .multipart import FilePart, MultipartBody, ProgressStream
 from .params import ImageParams, validate
 from .payload import InvalidBase64, PayloadError, split_image_payload
-from .providers import Provider, check_base_url, is_loopback_host
+from .providers import Provider, check_base_url
 from .sse import SSELineTooLong, aiter_sse
 from .types import GeneratedImage, ImageEvent, ImageInput, ImagesResponse, Usage, sniff_content_type
 
@@ -110,11 +110,12 @@ class ImagesClient:
         self.max_retries = max(0, max_retries)
         self._key = _checked_key(api_key)
         self._sleep = sleep
+        host = urlsplit(self.base_url).hostname or ""
         self._http = httpx.AsyncClient(
             timeout=timeouts.to_httpx(),
             transport=transport,
             # The embedded server on this computer must not be reached through an HTTP(S)_PROXY.
-            trust_env=not is_loopback_host(urlsplit(self.base_url).hostname or ""),
+            mounts=None if transport is not None else direct_mounts(host),
             follow_redirects=False,
             headers={"Authorization": f"Bearer {self._key}", "User-Agent": USER_AGENT},
         )
@@ -243,7 +244,8 @@ class ImagesClient:
                 if response.status_code < 400:  # never resend a paid request (and the key) elsewhere by itself
                     raise await self._redirect_error(response)
                 error = await self._status_error(response)
-                retryable = response.status_code in RETRY_STATUSES
+                # An exhausted quota stays exhausted: asking again only delays the answer.
+                retryable = response.status_code in RETRY_STATUSES and error.code != "insufficient_quota"
             if not retryable or attempt >= self.max_retries:
                 raise error
             delay = self._retry_delay(attempt, error)

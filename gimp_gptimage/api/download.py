@@ -17,10 +17,21 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ResultError
+from .providers import is_loopback_host
 
 DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024  # a 3840x2160 RGBA PNG of pure noise is about 33 MB
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
+
+
+def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
+    """Transports for this computer's addresses (the embedded server, plus any loopback `hosts`) that bypass
+    an HTTP(S)_PROXY from the environment, while SSL_CERT_FILE / SSL_CERT_DIR still apply as everywhere."""
+    patterns = set(_LOOPBACK_PATTERNS)
+    for host in hosts:
+        if is_loopback_host(host):
+            patterns.add(f"all://[{host}]" if ":" in host else f"all://{host}")
+    return {pattern: httpx.AsyncHTTPTransport() for pattern in sorted(patterns)}
 
 
 def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tuple[int, int]:
@@ -83,7 +94,7 @@ class Downloader:
         # Deliberately no auth and no default headers beyond the user agent: the API key must never
         # reach the download host. Redirects are followed (CDNs use them); httpx only follows http(s).
         # Links on this computer (the local server) must not go through an HTTP(S)_PROXY from the environment.
-        direct = None if transport is not None else {p: httpx.AsyncHTTPTransport() for p in _LOOPBACK_PATTERNS}
+        direct = None if transport is not None else direct_mounts()
         self._client = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,

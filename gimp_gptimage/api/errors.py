@@ -231,7 +231,10 @@ def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
         if exc.code == "moderation_blocked":
             title = "The provider's safety system refused the request"
             hint = "Rephrase the prompt or use another image; a refused request produces no image."
-        if exc.status_code == 429 and exc.retry_after:
+        if exc.code == "insufficient_quota":
+            title = "The account is out of credit or quota"
+            hint = "Check the plan and billing details with the provider; waiting will not help."
+        elif exc.status_code == 429 and exc.retry_after:
             hint = f"The provider asks to wait {math.ceil(exc.retry_after)} s; try again then, or check the quota."
         return UserMessage(title, redact(exc.message, secret), hint, exc.status_code, exc.request_id)
     if isinstance(exc, APITimeoutError):

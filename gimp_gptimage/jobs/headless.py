@@ -8,8 +8,6 @@ history, so GIMP inserts it while later ones are still on their way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 from gimp_gptimage import keystore
@@ -73,19 +71,6 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
     )
 
 
-@contextlib.contextmanager
-def backend_for(settings: Settings, base_url: str) -> Iterator[keystore.Backend]:
-    """The configured backend (or the job's base URL); the embedded offline server when none is set up."""
-    backend = keystore.resolve_backend(settings, base_url=base_url or None)
-    if backend is not None:
-        yield backend
-        return
-    from gimp_gptimage.server import LocalServer  # starts uvicorn: only when needed
-
-    with LocalServer() as server:
-        yield keystore.local_backend(server.base_url)
-
-
 async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> None:
     configured = settings.find_provider(backend.name)
     params = image_params(job.params, settings, configured.model if configured else None)
@@ -126,7 +111,7 @@ def run(job_dir: Path) -> bool:
     try:
         job = load_job(job_dir)
         settings = load_settings()
-        with backend_for(settings, job.params.base_url) as backend:
+        with keystore.open_backend(settings, base_url=job.params.base_url or None) as backend:
             secret = backend.api_key
             asyncio.run(run_job(job, settings, backend))
     except JobFileError as exc:  # the job folder itself: already a sentence for the user
