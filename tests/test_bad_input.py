@@ -429,3 +429,23 @@ def test_whole_20000_pixel_layer_is_scaled_without_a_full_copy(tmp_path: Path) -
     report = json.loads(proc.stdout)
     assert report["region"] == [0, 0, side, side]
     assert report["growth"] < 200 * 1024 * 1024, f"grew by {report['growth'] / 1e6:.0f} MB"
+
+
+@pytest.mark.xfail(strict=True, reason="Outbox.put copies the pixels with tobytes() (fix after 09:55)")
+def test_a_full_size_result_is_written_to_the_outbox_without_a_copy(tmp_path: Path) -> None:
+    """A whole-layer result of a huge layer is as big as the layer: writing it must not double it."""
+    import tracemalloc
+
+    from gimp_gptimage.jobs.jobfile import Outbox
+
+    pixels = np.full((4000, 5000, 4), 7, np.uint8)  # 80 MB
+    mask = np.full((4000, 5000), 255, np.uint8)
+    tracemalloc.start()
+    try:
+        Outbox(tmp_path).put("result", pixels, (0, 0), mask, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"writing took {peak / 1e6:.0f} MB extra"
+    assert (tmp_path / "outbox" / "0000.rgba").read_bytes() == pixels.tobytes()
+    assert (tmp_path / "outbox" / "0000.mask").stat().st_size == mask.size

@@ -26,7 +26,7 @@ def test_twenty_sequential_edits_leave_nothing_behind(tmp_path: Path) -> None:
     bench = _bench_module()
     result = bench.run_soak(edits=18, warmup=2, workdir=tmp_path, checkpoint_every=6)
     assert result.temp_left == []
-    assert result.fds_end <= result.fds_warm, result.checkpoints  # no descriptor leaks
-    assert [fds for _, _, fds in result.checkpoints] == [result.fds_warm] * len(result.checkpoints)
-    assert result.threads_end <= result.threads_warm
+    fds = [sample.fds for _, sample in result.checkpoints]
+    assert fds == [result.warm.fds] * len(fds), fds  # no descriptor leaks
+    assert result.end.threads <= result.warm.threads
     assert result.history_entries == 20 and result.history_results == 20

@@ -1,0 +1,108 @@
+"""Bad input that only GIMP can produce, in real GIMP 3.0.4 with the stand-in worker: a layer group or a text
+layer as the active drawable, no image at all. Each ends in a clear message or correct handling, never a
+traceback, and a failed run adds nothing to the image. (Indexed images and a selection outside the layer are
+covered in test_gimp_plugin_roundtrip.py.)"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gimp_harness import new_session, prepare_root, read_report, scenario_result
+
+pytestmark = pytest.mark.gimp
+
+FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
+
+BATCH = r"""
+EDIT = "python-fu-gptimage-edit"
+
+
+@scenario
+def group_layer():
+    image = Gimp.Image.new(120, 90, Gimp.ImageBaseType.RGB)
+    group = Gimp.GroupLayer.new(image, "Group")
+    image.insert_layer(group, None, 0)
+    inner = Gimp.Layer.new(image, "Inner", 120, 90, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(inner, group, 0)
+    inner.fill(Gimp.FillType.WHITE)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 10, 30, 20)
+    out = call(EDIT, image, [group], prompt="invert")
+    out["stack"] = stack(image)
+    out["group_children"] = [lay.get_name() for lay in group.get_children()]
+    return out
+
+
+@scenario
+def text_layer():
+    image = Gimp.Image.new(120, 90, Gimp.ImageBaseType.RGB)
+    background = pattern_layer(image, "Background", 120, 90)
+    text = Gimp.TextLayer.new(image, "Hello", Gimp.context_get_font(), 24.0, Gimp.Unit.pixel())
+    image.insert_layer(text, None, 0)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 20, 10)
+    out = call(EDIT, image, [text], prompt="invert")
+    out["stack"] = stack(image)
+    out["text_still_text"] = text.is_text_layer()
+    out["background"] = background.get_name()
+    return out
+
+
+@scenario
+def no_image():
+    try:
+        return call(EDIT, None, [], prompt="invert")
+    except Exception as exc:  # GIMP itself may refuse a call without an image: that is a clear answer too
+        return {"status": "refused-by-gimp", "error": str(exc)}
+"""
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[dict]:
+    prepare_root()
+    session = new_session()
+    fake = session.host_dir / "fake-python"
+    shutil.copyfile(FAKE_WORKER, fake)
+    fake.chmod(0o755)
+    installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
+    assert installed.returncode == 0, installed.stderr
+    proc = session.run_batch(BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})
+    report = read_report(session.host_dir / "out" / "report.json", proc)
+    yield report
+    session.remove()
+
+
+def _clear_or_done(result: dict) -> None:
+    assert "Traceback" not in str(result.get("error") or ""), result
+    assert result["status"] in ("success", "execution-error", "calling-error", "refused-by-gimp"), result
+    if result["status"] != "success":
+        assert (result.get("error") or "").strip(), "a failure needs a message"
+
+
+def test_layer_group_active(run: dict) -> None:
+    r = scenario_result(run, "group_layer")
+    _clear_or_done(r)
+    assert r["group_children"] == ["Inner"], "the group's own layers are never changed"
+    names = [layer["name"] for layer in r["stack"]]
+    if r["status"] == "success":
+        assert len(names) == 2 and names[1] == "Group"  # the result sits above the group
+    else:
+        assert names == ["Group"], "a refused run adds nothing"
+
+
+def test_text_layer_active(run: dict) -> None:
+    r = scenario_result(run, "text_layer")
+    _clear_or_done(r)
+    assert r["text_still_text"], "the text layer stays editable text"
+    names = [layer["name"] for layer in r["stack"]]
+    if r["status"] == "success":
+        assert len(names) == 3 and names[1:] == ["Hello", "Background"]
+    else:
+        assert names == ["Hello", "Background"]
+
+
+def test_no_image(run: dict) -> None:
+    r = scenario_result(run, "no_image")
+    assert r["status"] != "success"
+    _clear_or_done(r)
