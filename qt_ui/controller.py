@@ -13,6 +13,7 @@ import dataclasses
 import time
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
@@ -25,7 +26,7 @@ from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
-from .images import array_thumbnail, pil_thumbnail, to_qimage
+from .images import pil_thumbnail, result_thumbnail, to_qimage
 from .insert import InsertItem, InsertTarget
 from .model import DialogModel, ResultItem
 from .source import EditSource
@@ -249,9 +250,22 @@ class JobController(QObject):
             self.partial_shown.emit(index, arrived)
 
     async def show_result(self, result: JobResult) -> None:
-        raw = await asyncio.to_thread(array_thumbnail, result.pixels)
+        raw = await asyncio.to_thread(result_thumbnail, result.pixels, result.alpha, self._region_under(result))
         h, w = result.pixels.shape[:2]
         self.model.add_result(ResultItem(result.index, to_qimage(raw), result, result.history_id, (w, h)))
+
+    def _region_under(self, result: JobResult) -> np.ndarray | None:
+        """The original pixels the result will cover (a view), for a thumbnail of the result in place."""
+        layer = self.source.layer_rgba
+        x = result.offset[0] - self.source.layer_offset[0]
+        y = result.offset[1] - self.source.layer_offset[1]
+        if layer is None or result.alpha is None or x < 0 or y < 0:
+            return None
+        h, w = result.pixels.shape[:2]
+        try:
+            return layer[y : y + h, x : x + w]
+        except Exception:  # e.g. outside the part GIMP exported: the plain result is still worth showing
+            return None
 
     # -- inserting --------------------------------------------------------------------------------------
 

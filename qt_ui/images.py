@@ -9,6 +9,8 @@ import numpy as np
 from PIL import Image
 from PyQt6.QtGui import QImage
 
+from gimp_gptimage.pipeline import blend
+
 THUMB_PX = 256
 
 
@@ -47,6 +49,22 @@ def array_thumbnail(rgba: np.ndarray, box: int = THUMB_PX) -> RawRGBA:
     view = np.ascontiguousarray(rgba[::step, ::step])
     mode = "RGBA" if view.shape[2] == 4 else "RGB"
     return pil_thumbnail(Image.fromarray(view, mode), box)
+
+
+def result_thumbnail(
+    pixels: np.ndarray,
+    alpha: np.ndarray | None,
+    under: np.ndarray | None,
+    box: int = THUMB_PX,
+) -> RawRGBA:
+    """What the result will look like in the picture: `pixels` over `under` (the original region) through the
+    paste-back mask, so the model's redraw outside the selection never shows (call off the GUI thread)."""
+    if alpha is None or under is None or under.shape[:2] != pixels.shape[:2]:
+        return array_thumbnail(pixels, box)
+    h, w = pixels.shape[:2]
+    step = max(1, max(h, w) // (box * 2))
+    over = pixels[::step, ::step]
+    return array_thumbnail(blend(np.asarray(under[::step, ::step]), over, alpha[::step, ::step]), box)
 
 
 def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:

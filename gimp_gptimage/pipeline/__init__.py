@@ -14,7 +14,7 @@ a message meant for the user.
 """
 
 from gimp_gptimage.pipeline.errors import PipelineInputError
-from gimp_gptimage.pipeline.paste import PasteResult, paste_back
+from gimp_gptimage.pipeline.paste import PasteResult, blend, paste_back
 from gimp_gptimage.pipeline.prepare import ContextOptions, PreparedEdit, prepare_edit
 from gimp_gptimage.pipeline.region import Rect, selection_bounds
 from gimp_gptimage.pipeline.sizes import DEFAULT_PIXEL_BUDGET, ContentBox, choose_size, fit_content
@@ -27,6 +27,7 @@ __all__ = [
     "PipelineInputError",
     "PreparedEdit",
     "Rect",
+    "blend",
     "choose_size",
     "fit_content",
     "paste_back",

@@ -46,10 +46,14 @@ class PasteResult:
             if low == 255:
                 target[rows] = self.pixels[rows]
                 continue
-            weight = alpha[:, :, None].astype(np.uint16)
-            blended = self.pixels[rows] * weight + target[rows] * (255 - weight) + 127
-            target[rows] = (blended // 255).astype(np.uint8)
+            target[rows] = blend(target[rows], self.pixels[rows], alpha)
         return out
+
+
+def blend(under: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """lerp(under, over, alpha / 255) on every channel, rounded; where alpha is 0, `under` comes back exactly."""
+    weight = alpha[:, :, None].astype(np.uint16)
+    return ((over * weight + under * (255 - weight) + 127) // 255).astype(np.uint8)
 
 
 def paste_back(
