@@ -203,3 +203,14 @@ def test_prune_spares_the_ids_to_keep(tmp_path: Path) -> None:
     newest = _aged_entry(store, 1, 10_000)
     assert store.prune(HistoryPolicy(max_total_mb=0.001), keep=[newest]) == [older]
     assert [e.id for e in store.list()] == [newest]
+
+
+def test_written_files_get_the_users_normal_permissions(tmp_path) -> None:
+    import stat
+
+    from gimp_gptimage.atomic import _UMASK, atomic_write_bytes
+
+    target = tmp_path / "result.png"
+    atomic_write_bytes(target, b"x")
+    # Not mkstemp's private 0600: results are ordinary files the user may share.
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_UMASK
