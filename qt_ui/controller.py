@@ -273,9 +273,17 @@ class JobController(QObject):
         by_index = {r.index: r for r in self.model.results}
         done: list[str] = []
         try:
-            for index in indexes:
+            for position, index in enumerate(indexes):
                 result: JobResult = by_index[index].payload
-                item = InsertItem(index, result.name, result.pixels, result.offset, result.alpha, result.history_id)
+                item = InsertItem(
+                    index,
+                    result.name,
+                    result.pixels,
+                    result.offset,
+                    result.alpha,
+                    result.history_id,
+                    batch_left=len(indexes) - 1 - position,
+                )
                 done.append(await self.target.insert(item))
         except Exception as exc:
             self.model.error = explain(exc)

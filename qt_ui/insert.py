@@ -29,6 +29,7 @@ class InsertItem:
     offset: tuple[int, int]  # canvas position of pixels[0, 0]
     mask: np.ndarray | None  # (h, w) uint8; None: no layer mask
     history_id: str | None = None
+    batch_left: int = 0  # items of the same click still to come (one undo step in GIMP for "Insert all")
 
 
 class InsertTarget(Protocol):
@@ -50,7 +51,9 @@ class JobFolderTarget:
             if self._outbox is None:
                 self._outbox = await asyncio.to_thread(Outbox, self.job_dir)
             outbox = self._outbox
-            await asyncio.to_thread(outbox.put, item.name, item.pixels, item.offset, item.mask, item.history_id)
+            await asyncio.to_thread(
+                outbox.put, item.name, item.pixels, item.offset, item.mask, item.history_id, item.batch_left
+            )
         return item.name
 
 

@@ -58,6 +58,8 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
 
         qrun(qloop, scenario())
     messages = outbox_messages(job_dir)
+    # One click, one undo step in GIMP: "Insert all" marks how many of its results are still to come.
+    assert [m["batch_left"] for m in messages] == [0, 1, 0]
     first = messages[0]
     result = dialog.model.results[1].payload
     h, w = result.pixels.shape[:2]

@@ -42,15 +42,17 @@ STAGE_TEXT = {
 class OutboxEvents(JobEvents):
     """Forwards the job runner's events into the job folder for the plug-in."""
 
-    def __init__(self, job_dir: Path) -> None:
+    def __init__(self, job_dir: Path, expected: int) -> None:
         self.job_dir = job_dir
         self.outbox = Outbox(job_dir)
+        self.left = expected  # results of this run still to come: they share one undo step in GIMP
 
     def stage(self, stage: str, fraction: float | None) -> None:
         write_progress(self.job_dir, stage, fraction, STAGE_TEXT.get(stage, f"GPT Image: {stage}"))
 
     def result(self, result: JobResult) -> None:
-        self.outbox.put(result.name, result.pixels, result.offset, result.alpha, result.history_id)
+        self.left = max(0, self.left - 1)
+        self.outbox.put(result.name, result.pixels, result.offset, result.alpha, result.history_id, self.left)
 
 
 def image_params(p: JobParams, settings: Settings, provider_model: str | None) -> ImageParams:
@@ -74,7 +76,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
 async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> None:
     configured = settings.find_provider(backend.name)
     params = image_params(job.params, settings, configured.model if configured else None)
-    events = OutboxEvents(job.dir)
+    events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
     async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
         if job.command == "generate":

@@ -217,8 +217,13 @@ class Outbox:
         offset: tuple[int, int],
         mask: np.ndarray | None = None,
         history_id: str | None = None,
+        batch_left: int = 0,
     ) -> Path:
-        """Write one result for the plug-in to insert; pixels (h, w, 4) uint8, mask (h, w) uint8."""
+        """Write one result for the plug-in to insert; pixels (h, w, 4) uint8, mask (h, w) uint8.
+
+        `batch_left` counts the results still to come that belong to the same user action: the plug-in keeps
+        one undo group open until it reaches 0, so a run undoes in one step without swallowing the user's
+        own edits made in GIMP while the dialog stays open."""
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
         if pixels.ndim != 3 or pixels.shape[2] != 4:
             raise ValueError(f"result pixels must be (h, w, 4), got {pixels.shape}")
@@ -242,6 +247,7 @@ class Outbox:
             "pixels": f"{stem}.rgba",
             "mask": mask_name,
             "history_id": history_id,
+            "batch_left": max(0, int(batch_left)),
         }
         path = self.dir / f"{stem}.json"
         _write_atomic(path, json.dumps(message).encode("utf-8"))

@@ -113,10 +113,12 @@ def read_selection(image: Gimp.Image, layer: LayerInfo) -> RawWindow | None:
 
 @dataclass
 class ResultInserter:
-    """Inserts results as masked layers above an anchor, all of one run inside a single undo group.
+    """Inserts results as masked layers above an anchor, each batch (a run's n results, or one click in the
+    dialog) inside a single undo group.
 
-    The group opens with the first result and closes in finish(); if the user closes the image while
-    the worker runs, later results are skipped (the worker keeps them in history).
+    The group opens with a batch's first result and closes with its last (batch_left == 0) or in finish();
+    if the user closes the image while the worker runs, later results are skipped (the worker keeps them in
+    history).
     """
 
     image: Gimp.Image
@@ -153,6 +155,10 @@ class ResultInserter:
         self.inserted.append(layer)
         self.image.set_selected_layers([layer])
         Gimp.displays_flush()
+        if result.batch_left == 0:
+            # Close the group as soon as the run (or the dialog click) is complete: while it is open, whatever
+            # the user does in GIMP would join our undo step.
+            self.finish()
 
     def _place(self) -> tuple[Gimp.Layer | None, int]:
         """Directly above the anchor (or above the previous result), else at the top of the stack."""

@@ -43,6 +43,7 @@ class OutboxResult:
     pixels: bytes  # width * height * 4 bytes of R'G'B'A u8
     mask: bytes | None  # width * height bytes of coverage, or None for "fully visible"
     history_id: str | None
+    batch_left: int = 0  # more results of the same run / click follow; 0 closes the undo group
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class OutboxReader:
                 pixels=pixels,
                 mask=mask,
                 history_id=msg.get("history_id"),
+                batch_left=max(0, int(msg.get("batch_left") or 0)),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise JobError(f"The worker wrote an unreadable result ({name}): {exc}") from exc
