@@ -37,7 +37,14 @@ import httpx
 from PIL import Image
 
 from .. import __version__
-from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, DownloadStatusError, check_image, direct_mounts
+from .download import (
+    DEFAULT_DOWNLOAD_LIMIT,
+    Downloader,
+    DownloadStatusError,
+    check_image,
+    direct_mounts,
+    shared_ssl_context,
+)
 from .errors import (
     APIConnectionError,
     APIError,
@@ -116,6 +123,7 @@ class ImagesClient:
             transport=transport,
             # The embedded server on this computer must not be reached through an HTTP(S)_PROXY.
             mounts=None if transport is not None else direct_mounts(host),
+            verify=shared_ssl_context(),
             follow_redirects=False,
             headers={"Authorization": f"Bearer {self._key}", "User-Agent": USER_AGENT},
         )

@@ -7,9 +7,12 @@ result must decode as an image with Pillow's decompression-bomb protection left 
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+import os
 import re
+import ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -24,6 +27,18 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
 
 
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every transport: each load of the system's CA store costs about 20 ms,
+    and a client has up to eight transports. SSL_CERT_FILE / SSL_CERT_DIR apply as httpx reads them."""
+    return _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # The arguments are the cache key: a changed SSL_CERT_FILE gets a context of its own.
+    return httpx.create_ssl_context()
+
+
 def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
     """Transports for this computer's addresses (the embedded server, plus any loopback `hosts`) that bypass
     an HTTP(S)_PROXY from the environment, while SSL_CERT_FILE / SSL_CERT_DIR still apply as everywhere."""
@@ -31,7 +46,7 @@ def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
     for host in hosts:
         if is_loopback_host(host):
             patterns.add(f"all://[{host}]" if ":" in host else f"all://{host}")
-    return {pattern: httpx.AsyncHTTPTransport() for pattern in sorted(patterns)}
+    return {pattern: httpx.AsyncHTTPTransport(verify=shared_ssl_context()) for pattern in sorted(patterns)}
 
 
 def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tuple[int, int]:
@@ -99,6 +114,7 @@ class Downloader:
             timeout=timeout,
             transport=transport,
             mounts=direct,
+            verify=shared_ssl_context(),
             follow_redirects=True,
             headers={"User-Agent": user_agent},
         )
