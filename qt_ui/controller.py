@@ -214,6 +214,13 @@ class JobController(QObject):
             self._timer.stop()
             self._tick()
             model.stage = ""
+            self.spawn(self._apply_history_policy())
+
+    async def _apply_history_policy(self) -> None:
+        """The user's clean-up rules, if they set any (the default keeps everything); never what is shown."""
+        keep = [r.history_id for r in self.model.results if r.history_id]
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self.history.prune, self.settings.history, keep)
 
     async def _settle(self, cancel: bool = False) -> None:
         """Let thumbnail tasks finish (or drop them when cancelled) so the model is final."""

@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from gimp_gptimage import keystore
 from gimp_gptimage.api.errors import ConfigError, redact
 from gimp_gptimage.api.params import DEFAULT_MODEL
 from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env
+from gimp_gptimage.history import HistoryPolicy
 from gimp_gptimage.settings import ProviderConfig, Settings
 
 from .i18n import LANGUAGES
@@ -127,6 +129,26 @@ class SettingsDialog(QDialog):
         note.setStyleSheet("color: #6b7280;")
         gf.addRow("", note)
         layout.addWidget(general)
+
+        history = QGroupBox(self.tr("History"))
+        hf = QFormLayout(history)
+        policy = settings.history
+        self.history_mb = QSpinBox()
+        self.history_mb.setRange(0, 1_000_000)
+        self.history_mb.setSuffix(" MB")
+        self.history_mb.setSpecialValueText(self.tr("No limit"))
+        self.history_mb.setValue(round(policy.max_total_mb or 0))
+        hf.addRow(self.tr("Keep at most"), self.history_mb)
+        self.history_days = QSpinBox()
+        self.history_days.setRange(0, 36_500)
+        self.history_days.setSuffix(self.tr(" days"))
+        self.history_days.setSpecialValueText(self.tr("Forever"))
+        self.history_days.setValue(round(policy.max_age_days or 0))
+        hf.addRow(self.tr("Keep results for"), self.history_days)
+        history_note = QLabel(self.tr("Nothing is ever deleted unless you set a limit here; oldest go first."))
+        history_note.setStyleSheet("color: #6b7280;")
+        hf.addRow("", history_note)
+        layout.addWidget(history)
         layout.addStretch(1)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -292,6 +314,9 @@ class SettingsDialog(QDialog):
         active = self.active.currentData()
         self.settings.provider = None if active == "local" else active
         self.settings.language = None if language == "system" else language
+        self.settings.history = HistoryPolicy(
+            max_total_mb=self.history_mb.value() or None, max_age_days=self.history_days.value() or None
+        )
         super().accept()
         self.saved.emit(language != old_language)
 

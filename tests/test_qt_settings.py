@@ -148,3 +148,45 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
     assert dialog.table_message.isVisibleTo(dialog)
     assert "Refusing plain http://" in dialog.table_message.text()
     assert settings.providers[1].base_url == "https://cn.crazyrouter.com/v1"  # nothing saved
+
+
+def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
+    from gimp_gptimage.history import HistoryStore
+    from gimp_gptimage.settings import SettingsStore
+
+    store = HistoryStore(ui_dirs["data"] / "history")
+    old = store.begin({"prompt": "an old request"})
+    store.add_result(old, 0, b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "png")
+    store.finish(old)
+
+    settings_store = SettingsStore(ui_dirs["config"] / "gimp-gptimage")
+    settings = settings_store.load()
+    assert settings.history.keeps_everything  # the default: nothing is ever deleted
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.history_mb.value() == 0 and dialog.history_days.value() == 0
+    dialog.history_mb.setValue(1)
+
+    async def save() -> None:
+        await until(lambda: "No key stored" in dialog.key_status.text(), what="the key status")
+        dialog.accept()
+        await until(lambda: not dialog.isVisible(), what="the settings to close")
+
+    qrun(qloop, save())
+    assert settings.history.max_total_mb == 1 and settings.history.max_age_days is None
+    settings_store.save(settings)
+
+    main = make_dialog(job_dir, ui_dirs, ui_server)
+    qtbot.addWidget(main)
+
+    async def run_once() -> None:
+        main.model.prompt = "a new request"
+        main.model.n = 1
+        main.run()
+        await until(lambda: main.model.state == "done", what="the run")
+        await until(lambda: old not in [e.id for e in store.list()], what="the clean-up")
+
+    qrun(qloop, run_once())
+    # Over the 1 MB cap: the old 2 MB request went, the one just made (on screen) stayed.
+    assert [e.prompt for e in store.list()] == ["a new request"]

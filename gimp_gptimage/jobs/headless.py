@@ -46,12 +46,14 @@ class OutboxEvents(JobEvents):
         self.job_dir = job_dir
         self.outbox = Outbox(job_dir)
         self.left = expected  # results of this run still to come: they share one undo step in GIMP
+        self.history_ids: set[str] = set()
 
     def stage(self, stage: str, fraction: float | None) -> None:
         write_progress(self.job_dir, stage, fraction, STAGE_TEXT.get(stage, f"GPT Image: {stage}"))
 
     def result(self, result: JobResult) -> None:
         self.left = max(0, self.left - 1)
+        self.history_ids.add(result.history_id)
         self.outbox.put(result.name, result.pixels, result.offset, result.alpha, result.history_id, self.left)
 
 
@@ -79,18 +81,26 @@ async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> No
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
     async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
-        if job.command == "generate":
-            canvas = (job.image.width, job.image.height)
-            request = GenerateRequest(params, canvas_size=canvas, source_name=job.image.name)
-            await run_generate(request, client, history, events)
-            return
-        try:
-            await run_edit(edit_request(job, params, settings), client, history, events)
-        except OutsideWindow:
-            # The context reaches beyond the part GIMP exported (nothing was sent yet): get it all.
-            await asyncio.to_thread(request_full_layer, job.dir)
-            job = load_job(job.dir)
-            await run_edit(edit_request(job, params, settings), client, history, events)
+        await _run_request(job, params, settings, client, history, events)
+    # The user's clean-up rules, if they set any (the default keeps everything); never this run's results.
+    await asyncio.to_thread(history.prune, settings.history, events.history_ids)
+
+
+async def _run_request(
+    job: Job, params: ImageParams, settings: Settings, client: ImagesClient, history: HistoryStore, events: OutboxEvents
+) -> None:
+    if job.command == "generate":
+        canvas = (job.image.width, job.image.height)
+        request = GenerateRequest(params, canvas_size=canvas, source_name=job.image.name)
+        await run_generate(request, client, history, events)
+        return
+    try:
+        await run_edit(edit_request(job, params, settings), client, history, events)
+    except OutsideWindow:
+        # The context reaches beyond the part GIMP exported (nothing was sent yet): get it all.
+        await asyncio.to_thread(request_full_layer, job.dir)
+        job = load_job(job.dir)
+        await run_edit(edit_request(job, params, settings), client, history, events)
 
 
 def edit_request(job: Job, params: ImageParams, settings: Settings) -> EditRequest:
