@@ -85,6 +85,7 @@ async def shoot(app: QApplication, server: LocalServer, language: str) -> None:
     dialog.grab().save(str(OUT / f"history-{suffix}.png"))
     dialog.open_settings()
     settings = dialog.settings_dialog
+    settings.resize(820, 720)
     await settle(app, settings)
     settings.grab().save(str(OUT / f"settings-{suffix}.png"))
     settings.reject()
