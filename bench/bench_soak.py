@@ -234,7 +234,8 @@ def report(result: SoakResult, machine: list[str]) -> str:
         f"| memory in use (RSS after malloc_trim) | {warm.live / MB:.1f} MB | {end.live / MB:.1f} MB | "
         f"{live:+.1f} MB | ≤ {RSS_TARGET_MB:.0f} MB growth: {'met' if live <= RSS_TARGET_MB else 'MISSED'} |",
         f"| resident memory (RSS) | {warm.rss / MB:.1f} MB | {end.rss / MB:.1f} MB | "
-        f"{result.rss_growth_mb:+.1f} MB (peak {result.rss_peak / MB:.1f} MB) | see below |",
+        f"{result.rss_growth_mb:+.1f} MB (peak {result.rss_peak / MB:.1f} MB) | ≤ {RSS_TARGET_MB:.0f} MB growth: "
+        f"{'met' if result.rss_growth_mb <= RSS_TARGET_MB else 'MISSED'} |",
         f"| open file descriptors | {warm.fds} | {end.fds} | {end.fds - warm.fds:+d} | "
         f"stable: {'met' if fds_ok else 'MISSED'} |",
         f"| threads | {warm.threads} | {end.threads} | {end.threads - warm.threads:+d} | stable |",
@@ -246,10 +247,12 @@ def report(result: SoakResult, machine: list[str]) -> str:
         f"Wall time: {result.seconds:.0f} s for {result.warmup + result.edits} edits "
         f"({result.seconds / (result.warmup + result.edits) * 1000:.0f} ms each, offline engine; not a target).",
         "",
-        "Plain RSS swings by tens of MB from one checkpoint to the next and between runs: glibc keeps memory "
-        "that numpy, OpenCV and Pillow freed (large buffers come from its per-thread heaps once its mmap "
-        "threshold has adapted) instead of returning it. Memory that a leak holds stays in use after "
-        "`malloc_trim`; that column, and the live-object count, are flat.",
+        "glibc keeps memory that numpy, OpenCV and Pillow freed (large buffers come from its heaps once its "
+        "mmap threshold has adapted) instead of returning it to the system, so plain RSS climbs although "
+        "nothing is in use: +25 to +85 MB over this run before `jobs.run` began handing freed memory back after "
+        "each job, +13 to +47 MB since. What remains is the in-process local server's own buffers, freed after "
+        "the job's hand-back (a real provider runs elsewhere). Memory that a leak holds stays in use after "
+        "`malloc_trim`; that column and the live-object count are the leak check.",
         "",
         "| edits after warm-up | RSS | RSS after malloc_trim | fds | Python objects |",
         "|---|---|---|---|---|",
@@ -279,7 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)
-    ok = result.live_growth_mb <= RSS_TARGET_MB and result.end.fds <= result.warm.fds and not result.temp_left
+    ok = (
+        max(result.live_growth_mb, result.rss_growth_mb) <= RSS_TARGET_MB
+        and result.end.fds <= result.warm.fds
+        and not result.temp_left
+    )
     return 0 if ok else 1
 
 

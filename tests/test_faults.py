@@ -468,7 +468,6 @@ def test_cancel_after_the_first_image_keeps_it(api: RecordedServer, tmp_path: Pa
     assert [r.index for r in outcome.entry.results] == [0]
 
 
-@pytest.mark.xfail(strict=True, reason="jobs.run drops a paid result when history cannot store it (fix after 09:55)")
 def test_disk_full_when_the_result_arrives_still_delivers_it(
     api: RecordedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

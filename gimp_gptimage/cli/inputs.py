@@ -29,11 +29,14 @@ def _open(path: Path, what: str) -> Image.Image:
     except PermissionError:
         raise InputFileError(f"The {what} file {path} cannot be read (permission denied).") from None
     except UnidentifiedImageError:
-        raise InputFileError(f"The {what} file {path} is not an image Pillow can read.") from None
+        raise InputFileError(
+            f"The {what} file {path} is not an image this program can read; save it as PNG, JPEG or WebP."
+        ) from None
     except Image.DecompressionBombError:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
         raise InputFileError(
-            f"The {what} file {path} is too large to open safely (more than {limit:,} pixels)."
+            f"The {what} file {path} is too large to open safely (more than {limit:,} pixels); scale it down "
+            "or crop it first, or edit it in GIMP."
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"The {what} file {path} is damaged or truncated ({exc}).") from None

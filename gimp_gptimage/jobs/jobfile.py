@@ -230,14 +230,14 @@ class Outbox:
         height, width = pixels.shape[:2]
         stem = f"{self._next:04d}"
         self._next += 1
-        _write_atomic(self.dir / f"{stem}.rgba", pixels.tobytes())
+        _write_atomic(self.dir / f"{stem}.rgba", memoryview(pixels).cast("B"))  # no second full-size copy
         mask_name = None
         if mask is not None:
             mask = np.ascontiguousarray(mask, dtype=np.uint8)
             if mask.shape != (height, width):
                 raise ValueError(f"mask shape {mask.shape} does not match pixels {(height, width)}")
             mask_name = f"{stem}.mask"
-            _write_atomic(self.dir / mask_name, mask.tobytes())
+            _write_atomic(self.dir / mask_name, memoryview(mask).cast("B"))
         message = {
             "name": name,
             "width": width,
@@ -269,7 +269,7 @@ def is_done(job_dir: Path) -> bool:
     return (Path(job_dir) / "done.json").exists()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | memoryview) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
