@@ -94,7 +94,6 @@ _PHRASES = {
     s: s
     for s in (
         QT_TRANSLATE_NOOP("Messages", "Cancelled"),
-        QT_TRANSLATE_NOOP("Messages", "The request was cancelled; nothing was changed."),
         QT_TRANSLATE_NOOP("Messages", "Invalid parameters"),
         QT_TRANSLATE_NOOP("Messages", "Nothing was sent."),
         QT_TRANSLATE_NOOP("Messages", "Configuration problem"),
@@ -111,7 +110,6 @@ _PHRASES = {
         QT_TRANSLATE_NOOP("Messages", "The provider failed to answer"),
         QT_TRANSLATE_NOOP("Messages", "This is usually temporary; try again in a minute."),
         QT_TRANSLATE_NOOP("Messages", "The provider did not answer in time"),
-        QT_TRANSLATE_NOOP("Messages", "High quality images can take minutes; raise the read timeout or use streaming."),
         QT_TRANSLATE_NOOP("Messages", "Could not reach the provider"),
         QT_TRANSLATE_NOOP("Messages", "Check the base URL and your network connection."),
         QT_TRANSLATE_NOOP("Messages", "The provider's answer was unusable"),
@@ -121,8 +119,45 @@ _PHRASES = {
         QT_TRANSLATE_NOOP("Messages", "Use a smaller selection."),
         QT_TRANSLATE_NOOP("Messages", "File problem"),
         QT_TRANSLATE_NOOP("Messages", "Unexpected error"),
+        QT_TRANSLATE_NOOP("Messages", "The request was cancelled."),
+        QT_TRANSLATE_NOOP("Messages", "Results that had already arrived are kept in history."),
+        QT_TRANSLATE_NOOP("Messages", "The provider refused the upload as too large"),
+        QT_TRANSLATE_NOOP("Messages", "Select a smaller area, or use fewer or smaller reference images."),
+        QT_TRANSLATE_NOOP("Messages", "The provider's address redirects elsewhere"),
+        QT_TRANSLATE_NOOP("Messages", "Enter the address it redirects to as the base URL."),
+        QT_TRANSLATE_NOOP("Messages", "Check the base URL and the parameters named in the message."),
+        QT_TRANSLATE_NOOP("Messages", "The provider's safety system refused the request"),
+        QT_TRANSLATE_NOOP("Messages", "Rephrase the prompt or use another image; a refused request produces no image."),
+        QT_TRANSLATE_NOOP("Messages", "The account is out of credit or quota"),
+        QT_TRANSLATE_NOOP("Messages", "Check the plan and billing details with the provider; waiting will not help."),
+        QT_TRANSLATE_NOOP(
+            "Messages",
+            "The provider may be overloaded: try again later, or turn on streaming, which keeps a long render's connection alive.",
+        ),
+        QT_TRANSLATE_NOOP("Messages", "The provider's host name was not found"),
+        QT_TRANSLATE_NOOP("Messages", "Check the spelling of the base URL and that this computer is online."),
+        QT_TRANSLATE_NOOP("Messages", "The provider's security certificate was not accepted"),
+        QT_TRANSLATE_NOOP(
+            "Messages",
+            "If a company proxy or antivirus inspects HTTPS, install its certificate in the system's trust store (or point SSL_CERT_FILE at it); certificate checks stay on to protect the API key.",
+        ),
+        QT_TRANSLATE_NOOP("Messages", "The connection to the provider broke"),
+        QT_TRANSLATE_NOOP("Messages", "Try again; results that had already arrived are kept in history."),
+        QT_TRANSLATE_NOOP(
+            "Messages", "Try again; if it keeps happening, report it to the provider with the request id."
+        ),
+        QT_TRANSLATE_NOOP("Messages", "The disk is full"),
+        QT_TRANSLATE_NOOP("Messages", "Free some disk space, then try again."),
+        QT_TRANSLATE_NOOP("Messages", "Check that the folder exists and can be written to."),
     )
 }
+
+_SENTENCES.append(
+    (
+        re.compile(r"^The provider asks to wait (?P<seconds>\d+) s; try again then, or check the quota\.$"),
+        QT_TRANSLATE_NOOP("Messages", "The provider asks to wait {seconds} s; try again then, or check the quota."),
+    )
+)
 
 _RULE_SUFFIX = re.compile(r"\s*\[rule: [^\]]*\]$")
 

@@ -221,7 +221,10 @@ _CONNECTION_HINTS: dict[str, tuple[str, str]] = {
 def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     """The one funnel from any exception to a message for a person (CLI, dialog, plug-in)."""
     if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-        return UserMessage("Cancelled", "The request was cancelled; nothing was changed.")
+        # Not "nothing was changed": results inserted before the cancel stay, and arrived ones are in history.
+        return UserMessage(
+            "Cancelled", "The request was cancelled.", "Results that had already arrived are kept in history."
+        )
     if isinstance(exc, ValidationError):
         return UserMessage("Invalid parameters", redact(exc.message, secret), "Nothing was sent.")
     if isinstance(exc, ConfigError):

@@ -349,138 +349,243 @@
     </message>
     <message>
         <location filename="../messages.py" line="97" />
-        <source>The request was cancelled; nothing was changed.</source>
-        <translation>请求已取消，没有任何更改。</translation>
-    </message>
-    <message>
-        <location filename="../messages.py" line="98" />
         <source>Invalid parameters</source>
         <translation>参数无效</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="99" />
+        <location filename="../messages.py" line="98" />
         <source>Nothing was sent.</source>
         <translation>未发送任何内容。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="100" />
+        <location filename="../messages.py" line="99" />
         <source>Configuration problem</source>
         <translation>配置问题</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="101" />
+        <location filename="../messages.py" line="100" />
         <source>The provider rejected the request</source>
         <translation>服务商拒绝了请求</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="102" />
+        <location filename="../messages.py" line="101" />
         <source>Check the parameters named in the message.</source>
         <translation>请检查消息中提到的参数。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="103" />
+        <location filename="../messages.py" line="102" />
         <source>The API key was not accepted</source>
         <translation>API 密钥未被接受</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="104" />
+        <location filename="../messages.py" line="103" />
         <source>Enter a valid key for this provider in Settings.</source>
         <translation>请在设置中为该服务商输入有效的密钥。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="105" />
+        <location filename="../messages.py" line="104" />
         <source>This key may not use this model or endpoint</source>
         <translation>该密钥无权使用此模型或接口</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="106" />
+        <location filename="../messages.py" line="105" />
         <source>Check the key's organisation and model access.</source>
         <translation>请检查密钥所属组织及模型访问权限。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="107" />
+        <location filename="../messages.py" line="106" />
         <source>The provider does not know this model or address</source>
         <translation>服务商不认识此模型或地址</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="108" />
+        <location filename="../messages.py" line="107" />
         <source>Check the model name and the base URL.</source>
         <translation>请检查模型名称和基础 URL。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="109" />
+        <location filename="../messages.py" line="108" />
         <source>The provider is rate limiting or out of quota</source>
         <translation>服务商正在限流或额度已用完</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="110" />
+        <location filename="../messages.py" line="109" />
         <source>Wait a little, or check the account's quota.</source>
         <translation>请稍候，或检查账户额度。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="111" />
+        <location filename="../messages.py" line="110" />
         <source>The provider failed to answer</source>
         <translation>服务商未能响应</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="112" />
+        <location filename="../messages.py" line="111" />
         <source>This is usually temporary; try again in a minute.</source>
         <translation>这通常是暂时的，请一分钟后重试。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="113" />
+        <location filename="../messages.py" line="112" />
         <source>The provider did not answer in time</source>
         <translation>服务商未在规定时间内响应</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="114" />
-        <source>High quality images can take minutes; raise the read timeout or use streaming.</source>
-        <translation>高质量图像可能需要几分钟；请提高读取超时或使用流式传输。</translation>
-    </message>
-    <message>
-        <location filename="../messages.py" line="115" />
+        <location filename="../messages.py" line="113" />
         <source>Could not reach the provider</source>
         <translation>无法连接到服务商</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="116" />
+        <location filename="../messages.py" line="114" />
         <source>Check the base URL and your network connection.</source>
         <translation>请检查基础 URL 和网络连接。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="117" />
+        <location filename="../messages.py" line="115" />
         <source>The provider's answer was unusable</source>
         <translation>服务商的响应无法使用</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="118" />
+        <location filename="../messages.py" line="116" />
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="119" />
+        <location filename="../messages.py" line="117" />
         <source>Out of memory</source>
         <translation>内存不足</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="120" />
+        <location filename="../messages.py" line="118" />
         <source>The image is too large to process.</source>
         <translation>图像过大，无法处理。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="121" />
+        <location filename="../messages.py" line="119" />
         <source>Use a smaller selection.</source>
         <translation>请使用更小的选区。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="122" />
+        <location filename="../messages.py" line="120" />
         <source>File problem</source>
         <translation>文件问题</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="123" />
+        <location filename="../messages.py" line="121" />
         <source>Unexpected error</source>
         <translation>意外错误</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="122" />
+        <source>The request was cancelled.</source>
+        <translation>请求已取消。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="123" />
+        <source>Results that had already arrived are kept in history.</source>
+        <translation>已收到的结果保存在历史记录中。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="124" />
+        <source>The provider refused the upload as too large</source>
+        <translation>服务商拒绝了过大的上传</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="125" />
+        <source>Select a smaller area, or use fewer or smaller reference images.</source>
+        <translation>请选择更小的区域，或使用更少、更小的参考图像。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="126" />
+        <source>The provider's address redirects elsewhere</source>
+        <translation>服务商地址重定向到了别处</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="127" />
+        <source>Enter the address it redirects to as the base URL.</source>
+        <translation>请将重定向后的地址填写为基础 URL。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="128" />
+        <source>Check the base URL and the parameters named in the message.</source>
+        <translation>请检查基础 URL 以及消息中指出的参数。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="129" />
+        <source>The provider's safety system refused the request</source>
+        <translation>服务商的安全系统拒绝了该请求</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="130" />
+        <source>Rephrase the prompt or use another image; a refused request produces no image.</source>
+        <translation>请改写提示词或换一张图像；被拒绝的请求不会生成图像。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="131" />
+        <source>The account is out of credit or quota</source>
+        <translation>账户余额或配额已用完</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="132" />
+        <source>Check the plan and billing details with the provider; waiting will not help.</source>
+        <translation>请向服务商核实套餐与账单信息；等待无济于事。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="133" />
+        <source>The provider may be overloaded: try again later, or turn on streaming, which keeps a long render's connection alive.</source>
+        <translation>服务商可能负载过高：请稍后再试，或开启流式传输，以保持长时间生成时的连接。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="137" />
+        <source>The provider's host name was not found</source>
+        <translation>找不到服务商的主机名</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="138" />
+        <source>Check the spelling of the base URL and that this computer is online.</source>
+        <translation>请检查基础 URL 的拼写，并确认本机已联网。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="139" />
+        <source>The provider's security certificate was not accepted</source>
+        <translation>服务商的安全证书未被接受</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="140" />
+        <source>If a company proxy or antivirus inspects HTTPS, install its certificate in the system's trust store (or point SSL_CERT_FILE at it); certificate checks stay on to protect the API key.</source>
+        <translation>如果公司代理或杀毒软件会检查 HTTPS，请将其证书安装到系统信任库（或用 SSL_CERT_FILE 指向它）；为保护 API 密钥，证书校验始终开启。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="144" />
+        <source>The connection to the provider broke</source>
+        <translation>与服务商的连接中断</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="145" />
+        <source>Try again; results that had already arrived are kept in history.</source>
+        <translation>请重试；已收到的结果保存在历史记录中。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="146" />
+        <source>Try again; if it keeps happening, report it to the provider with the request id.</source>
+        <translation>请重试；如果反复出现，请附上请求 ID 向服务商反馈。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="149" />
+        <source>The disk is full</source>
+        <translation>磁盘已满</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="150" />
+        <source>Free some disk space, then try again.</source>
+        <translation>请释放一些磁盘空间后重试。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="151" />
+        <source>Check that the folder exists and can be written to.</source>
+        <translation>请检查文件夹是否存在且可写入。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="158" />
+        <source>The provider asks to wait {seconds} s; try again then, or check the quota.</source>
+        <translation>服务商要求等待 {seconds} 秒；请届时重试，或检查配额。</translation>
     </message>
 </context><context>
     <name>ParamsView</name>
