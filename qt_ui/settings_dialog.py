@@ -27,31 +27,51 @@ from PyQt6.QtWidgets import (
 )
 
 from gimp_gptimage import keystore
-from gimp_gptimage.api.errors import ConfigError, redact
+from gimp_gptimage.api.client import connection_error
+from gimp_gptimage.api.download import shared_ssl_context
+from gimp_gptimage.api.errors import ConfigError, explain, redact, status_error_class
 from gimp_gptimage.api.params import DEFAULT_MODEL
 from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env
 from gimp_gptimage.history import HistoryPolicy
 from gimp_gptimage.settings import ProviderConfig, Settings
 
 from .i18n import LANGUAGES
+from .messages import user_message
 from .tasks import TaskBag, soon
 
 TEST_TIMEOUT = httpx.Timeout(10.0)
 
 
 async def test_connection(base_url: str, key: str) -> tuple[bool, str]:
-    """Ask the provider's model list with the key: proves the address answers and the key is accepted."""
+    """Ask the provider's model list with the key: proves the address answers and the key is accepted.
+    Failures go through the same funnel as a run's, so they read the same (and are translated)."""
     try:
         url = check_base_url(base_url)
-        async with httpx.AsyncClient(timeout=TEST_TIMEOUT, follow_redirects=False) as http:
+        async with httpx.AsyncClient(timeout=TEST_TIMEOUT, follow_redirects=False, verify=shared_ssl_context()) as http:
             response = await http.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"})
     except ConfigError as exc:
-        return False, exc.message
-    except httpx.HTTPError as exc:
-        return False, redact(f"{type(exc).__name__}: {exc}", key)
+        return False, user_message(explain(exc, key)).one_line()
+    except httpx.TransportError as exc:
+        error = connection_error(exc, f"{base_url}/models", phase="while testing", scrub=lambda t: redact(t, key))
+        return False, user_message(explain(error, key)).one_line()
     if response.status_code == 200:
         return True, ""
-    return False, f"HTTP {response.status_code}"
+    status = status_error_class(response.status_code)(
+        _error_text(response) or f"The provider answered HTTP {response.status_code}.",
+        status_code=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+    )
+    return False, user_message(explain(status, key)).one_line()
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The API's own error message, when the answer is the usual {"error": {"message": ...}}."""
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        return ""
+    message = error.get("message") if isinstance(error, dict) else error
+    return message.strip() if isinstance(message, str) else ""
 
 
 class SettingsDialog(QDialog):

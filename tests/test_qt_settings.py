@@ -119,7 +119,11 @@ def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, ui_dir
         async def scenario() -> None:
             dialog.key_edit.setText("sk-wrong-key-000000000000")
             await dialog.run_test()
-            assert dialog.key_status.text() == "Connection failed: HTTP 401"
+            status = dialog.key_status.text()
+            # The same funnel as a run: what happened, what to do, the status; never the key typed.
+            assert status.startswith("Connection failed: The API key was not accepted")
+            assert "Incorrect API key" in status and "HTTP 401" in status
+            assert "sk-wrong-key-000000000000" not in status
             dialog.key_edit.setText(KEY)
             await dialog.run_test()
             assert dialog.key_status.text() == "Connected: the provider answered and accepted the key."
