@@ -269,3 +269,11 @@ def test_killed_after_the_first_image_loses_nothing(paced_api: RecordedServer, h
     (shown,) = json.loads(listed.stdout)
     assert shown["status"] == "interrupted" and len(shown["results"]) == 1
     assert Path(shown["results"][0]["path"]).is_file()
+
+
+def test_a_server_slower_than_the_timeout(api: RecordedServer, home: Path) -> None:
+    api.faults.add(Fault("delay", seconds=5))
+    line, _ = fails(home, api.base_url, *EDIT, "--timeout", "0.5")
+    assert "did not answer in time" in line and "try again later" in line.lower()
+    (entry,) = history_entries(home)
+    assert entry["status"] == "failed" and entry["results"] == []

@@ -70,6 +70,12 @@ def _add_image_options(p: argparse.ArgumentParser) -> None:
     where.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible API, e.g. https://api.openai.com/v1")
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="give up when the provider sends nothing for S seconds (default 600: high quality takes minutes)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

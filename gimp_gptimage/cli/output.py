@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..api.client import ImagesClient
+from ..api.client import ImagesClient, Timeouts
 from ..api.errors import explain
 from ..api.params import ImageParams
 from ..atomic import atomic_write_bytes
@@ -113,7 +113,8 @@ async def run_and_write(
         "usage": None,
     }
     results: list[JobResult] = []
-    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+    timeouts = Timeouts(read=args.timeout) if getattr(args, "timeout", None) else Timeouts()
+    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider, timeouts=timeouts) as client:
         try:
             if inputs is not None:
                 request = EditRequest(
