@@ -38,7 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from jobs_samples import coffee_layer, spoon_selection
+from jobs_samples import edit_request
 from PIL import Image
 
 from gimp_gptimage.api.client import ImagesClient, Timeouts
@@ -46,7 +46,6 @@ from gimp_gptimage.api.errors import UserMessage, explain
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.history import HistoryEntry, HistoryStore
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
-from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.server import LocalServer
 
 SCRIPT = Path(sys.executable).with_name("gimp-gptimage")
@@ -447,20 +446,6 @@ def params_for(mode: Mode, **changes: Any) -> ImageParams:
         fields.update(stream=True, partial_images=1)
     fields.update(changes)
     return ImageParams(**fields)
-
-
-def edit_request(params: ImageParams, **changes: Any) -> EditRequest:
-    fields: dict[str, Any] = {
-        "layer": coffee_layer(),
-        "selection": spoon_selection(),
-        "layer_offset": (0, 0),
-        "references": [],
-        "params": params,
-        "options": ContextOptions(blend_margin_px=0),
-        "source_name": "coffee.png",
-    }
-    fields.update(changes)
-    return EditRequest(**fields)
 
 
 def run_job(

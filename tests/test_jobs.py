@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from jobs_samples import coffee_layer, spoon_selection
+from jobs_samples import coffee_layer, edit_request
 from PIL import Image
 
 from gimp_gptimage.api.client import ImagesClient
@@ -16,8 +16,7 @@ from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, Result
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.cli.output import composite
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
-from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.jobs.run import GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import Fault, LocalServer
 
 pytest_plugins = ["conftest_jobs"]
@@ -57,20 +56,6 @@ class Recorder(JobEvents):
         return names
 
 
-def _edit_request(params: ImageParams, **changes: object) -> EditRequest:
-    fields: dict[str, object] = {
-        "layer": coffee_layer(),
-        "selection": spoon_selection(),
-        "layer_offset": (0, 0),
-        "references": [],
-        "params": params,
-        "options": ContextOptions(blend_margin_px=0),
-        "source_name": "coffee.png",
-    }
-    fields.update(changes)
-    return EditRequest(**fields)  # type: ignore[arg-type]
-
-
 def _client(server: LocalServer, **kwargs: object) -> ImagesClient:
     return ImagesClient(server.base_url, "sk-job-test-key-0123456789", **kwargs)  # type: ignore[arg-type]
 
@@ -78,7 +63,7 @@ def _client(server: LocalServer, **kwargs: object) -> ImagesClient:
 async def test_edit_results_stored_before_reported_and_placed(server: LocalServer, tmp_path: Path) -> None:
     history = HistoryStore(tmp_path)
     events = Recorder(history)
-    request = _edit_request(ImageParams(prompt="Remove the spoon", n=2))
+    request = edit_request(ImageParams(prompt="Remove the spoon", n=2))
     async with _client(server) as client:
         results = await run_edit(request, client, history, events)
 
@@ -118,7 +103,7 @@ async def test_edit_results_stored_before_reported_and_placed(server: LocalServe
 async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path: Path) -> None:
     history = HistoryStore(tmp_path)
     events = Recorder(history)
-    request = _edit_request(ImageParams(prompt="Remove the spoon", stream=True, partial_images=2))
+    request = edit_request(ImageParams(prompt="Remove the spoon", stream=True, partial_images=2))
     async with _client(server) as client:
         results = await run_edit(request, client, history, events)
     assert len(results) == 1
@@ -132,7 +117,7 @@ async def test_layer_offset_and_memmap_layer(server: LocalServer, tmp_path: Path
     raw.write_bytes(coffee_layer().tobytes())
     layer = np.memmap(raw, dtype=np.uint8, mode="r", shape=(400, 600, 4))
     history = HistoryStore(tmp_path / "h")
-    request = _edit_request(ImageParams(prompt="Remove the spoon"), layer=layer, layer_offset=(100, 50))
+    request = edit_request(ImageParams(prompt="Remove the spoon"), layer=layer, layer_offset=(100, 50))
     async with _client(server) as client:
         (result,) = await run_edit(request, client, history)
     record = history.get(result.history_id).record
@@ -164,7 +149,7 @@ async def test_cancel_aborts_at_once_and_is_recorded(server: LocalServer, tmp_pa
     history = HistoryStore(tmp_path)
     events = Recorder(history)
     async with _client(server) as client:
-        task = asyncio.create_task(run_edit(_edit_request(ImageParams(prompt="x")), client, history, events))
+        task = asyncio.create_task(run_edit(edit_request(ImageParams(prompt="x")), client, history, events))
         await asyncio.wait_for(events.generating.wait(), 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -181,7 +166,7 @@ async def test_results_that_arrived_survive_a_broken_stream(tmp_path: Path) -> N
     # the third never exists.
     history = HistoryStore(tmp_path)
     events = Recorder(history)
-    request = _edit_request(ImageParams(prompt="Remove the spoon", n=3, stream=True))
+    request = edit_request(ImageParams(prompt="Remove the spoon", n=3, stream=True))
     server = LocalServer(latency=3.0, faults=[Fault("reset_after", events=2)])
     async with server, _client(server, max_retries=0) as client:
         with pytest.raises(APIConnectionError):
@@ -222,7 +207,7 @@ async def test_invalid_requests_send_nothing_and_leave_no_entry(
     history = HistoryStore(tmp_path)
     async with _client(server) as client:
         with pytest.raises(ValidationError, match=match):
-            await run_edit(_edit_request(params, **changes), client, history)
+            await run_edit(edit_request(params, **changes), client, history)
     assert history.list() == []
 
 
@@ -249,7 +234,7 @@ async def test_cpu_and_disk_work_runs_off_the_event_loop(
     history = HistoryStore(tmp_path)
     monkeypatch.setattr(history, "add_result", spy("add_result", history.add_result))
     monkeypatch.setattr(history, "begin", spy("begin", history.begin))
-    request = _edit_request(ImageParams(prompt="Remove the spoon", n=2, stream=True, partial_images=1))
+    request = edit_request(ImageParams(prompt="Remove the spoon", n=2, stream=True, partial_images=1))
     async with _client(server) as client:
         await run_edit(request, client, history, Recorder(history))
     assert seen == {name: {False} for name in ("prepare_edit", "paste_back", "_decode", "add_result", "begin")}
@@ -259,7 +244,7 @@ async def test_one_dead_result_link_of_two_keeps_the_other(tmp_path: Path) -> No
     """A relay answers with two links and the first is dead: the second image is still stored and placed."""
     history = HistoryStore(tmp_path)
     events = Recorder(history)
-    request = _edit_request(ImageParams(prompt="Remove the spoon", n=2))
+    request = edit_request(ImageParams(prompt="Remove the spoon", n=2))
     relay = LocalServer(profile="crazyrouter", faults=[Fault("result_missing")])
     async with relay, _client(relay, max_retries=0) as client:
         with pytest.raises(ResultError, match="Image 1 of 2"):
