@@ -525,7 +525,7 @@ async def test_fault_slow_drip_trips_the_read_timeout(loopback: Make) -> None:
 
 
 async def test_cancel_aborts_a_slow_request_at_once(loopback: Make) -> None:
-    b = loopback(latency=5.0)
+    b = loopback(latency=20.0)
     generating = asyncio.Event()
     task = asyncio.create_task(
         b.client.edit(ImageParams("x"), [IMG], on_progress=lambda s, f: generating.set() if s == "generating" else None)
@@ -535,7 +535,8 @@ async def test_cancel_aborts_a_slow_request_at_once(loopback: Make) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - started < 1.0
+    # Far below the server's 20 s: the request was dropped, not waited out (loose for a loaded machine).
+    assert time.monotonic() - started < 5.0
 
 
 async def test_a_proxy_in_the_environment_does_not_capture_loopback_traffic(
