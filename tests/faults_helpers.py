@@ -144,7 +144,8 @@ class SelfSignedTLSServer(_ThreadedListener):
             self.failed_handshakes += 1
             return
         self.requests += 1  # a client that accepted the certificate: must never happen
-        tls.recv(65536)
+        # The whole request is read first: closing with unread bytes would send a reset instead of the answer.
+        read_request(tls)
         tls.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         tls.close()
 
@@ -196,31 +197,38 @@ class CannedHTTPServer(_ThreadedListener):
         return f"http://127.0.0.1:{self.port}"
 
     def handle(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        request_line, *header_lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = request_line.split(" ", 2)
-        headers = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        request = CannedRequest(method, path, headers, body)
+        request = read_request(conn)
+        if request is None:
+            return
         self.requests.append(request)
         status, answer_headers, answer_body = self.answer(request)
         lines = [f"HTTP/1.1 {status} X", f"content-length: {len(answer_body)}", "connection: close"]
         lines += [f"{k}: {v}" for k, v in answer_headers.items()]
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer_body)
+
+
+def read_request(conn: socket.socket) -> CannedRequest | None:
+    """One HTTP/1.1 request read whole (head, then content-length bytes of body); None if the peer hung up."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = request_line.split(" ", 2)
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return CannedRequest(method, path, headers, body)
 
 
 def closed_port_url() -> str:
