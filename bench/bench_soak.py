@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import gc
 import os
 import platform
@@ -24,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +39,7 @@ from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.api.params import ImageParams  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
 from gimp_gptimage.jobs.run import EditRequest, run_edit  # noqa: E402
+from gimp_gptimage.memory import LARGE_BUFFER_BYTES, release_free_memory  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions  # noqa: E402
 from gimp_gptimage.server import LocalServer  # noqa: E402
 
@@ -100,16 +99,6 @@ async def _one_edit(base_url: str, history: HistoryStore, number: int, layer: np
         raise RuntimeError(f"edit {number} returned {len(results)} results")
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # glibc only
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim()
-
-
 def _sample(process: psutil.Process, port: int) -> Sample:
     """A measurement once the last edit's connection is closed on both ends.
 
@@ -125,8 +114,7 @@ def _sample(process: psutil.Process, port: int) -> Sample:
     ):
         time.sleep(0.01)
     rss = process.memory_info().rss
-    if _TRIM is not None:
-        _TRIM(0)
+    release_free_memory()
     threads = sum(1 for t in threading.enumerate() if not t.name.startswith("AnyIO worker thread"))
     return Sample(rss, process.memory_info().rss, process.num_fds(), threads, len(gc.get_objects()))
 
@@ -247,11 +235,12 @@ def report(result: SoakResult, machine: list[str]) -> str:
         f"Wall time: {result.seconds:.0f} s for {result.warmup + result.edits} edits "
         f"({result.seconds / (result.warmup + result.edits) * 1000:.0f} ms each, offline engine; not a target).",
         "",
-        "glibc keeps memory that numpy, OpenCV and Pillow freed (large buffers come from its heaps once its "
-        "mmap threshold has adapted) instead of returning it to the system, so plain RSS climbs although "
-        "nothing is in use: +25 to +85 MB over this run before `jobs.run` began handing freed memory back after "
-        "each job, +13 to +47 MB since. What remains is the in-process local server's own buffers, freed after "
-        "the job's hand-back (a real provider runs elsewhere). Memory that a leak holds stays in use after "
+        "Plain RSS is the target. glibc would keep the images numpy, OpenCV and Pillow free in its heaps once "
+        "its mmap threshold has adapted to them, so RSS climbed +25 to +85 MB over this run although nothing "
+        "was in use. `gimp_gptimage.memory` fixes the threshold at "
+        f"{LARGE_BUFFER_BYTES >> 20} MiB when a job or the local server starts, so large buffers go back to the "
+        "system when freed, and `jobs.run` hands the small freed blocks back after each job. Memory that a leak "
+        "holds stays in use after "
         "`malloc_trim`; that column and the live-object count are the leak check.",
         "",
         "| edits after warm-up | RSS | RSS after malloc_trim | fds | Python objects |",

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
 import functools
 import io
 import re
-import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from ..api.errors import ResultError, ValidationError, explain
 from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
+from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
 
@@ -114,29 +113,6 @@ def _decode(data: bytes) -> Image.Image:
     return image
 
 
-def _find_malloc_trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return None
-
-
-_MALLOC_TRIM = _find_malloc_trim()
-
-
-def release_free_memory() -> None:
-    """Hand the memory a finished job freed back to the system.
-
-    glibc keeps large freed buffers (the pipeline's numpy, OpenCV and Pillow images) in its heaps, so a
-    dialog used for many requests would look tens of MB bigger after every few runs although nothing is in
-    use (bench/results/soak.md). Elsewhere this does nothing.
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
 async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(func, *args, **kwargs)
 
@@ -145,6 +121,7 @@ class _Job:
     """State shared by one run: history entry, result tasks, and what was delivered."""
 
     def __init__(self, history: HistoryStore, events: JobEventsProtocol) -> None:
+        return_large_buffers_on_free()  # a dialog runs many jobs: freed images must not stay resident
         self.history = history
         self.events = events
         self.history_id: str | None = None

@@ -19,6 +19,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from ..api.errors import ConfigError
+from ..memory import return_large_buffers_on_free
 from .app import create_app
 from .engine import OfflineEngine
 from .faults import Fault, FaultPlan
@@ -106,6 +107,7 @@ class LocalServer:
     def start(self) -> LocalServer:
         if self._thread is not None:
             raise RuntimeError("LocalServer already started")
+        return_large_buffers_on_free()  # its engine's images, freed after each answer, must not stay resident
         sock = _bind(self.host, self._port)
         self._port = sock.getsockname()[1]
         self._server = uvicorn.Server(_config(self.app, self._log_level))
@@ -176,6 +178,7 @@ def serve(
 ) -> None:
     """Run the local server in the foreground until interrupted; prints the base URL once it accepts
     connections. Fault specs may be given as strings (`Fault.parse` syntax)."""
+    return_large_buffers_on_free()
     plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
     app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
     try:
