@@ -31,6 +31,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gimp_gptimage.memory import return_large_buffers_on_free  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions, paste_back, prepare_edit  # noqa: E402
 
 LAYER_W, LAYER_H = 6000, 4000
@@ -156,6 +157,7 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> None:
+    return_large_buffers_on_free()  # the allocator setting every job runs with (gimp_gptimage/memory.py)
     info = machine()
     print("building the 6000 x 4000 photo-like layer ...", flush=True)
     layer = photo_layer()

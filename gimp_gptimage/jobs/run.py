@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import io
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_ty
 from ..history import HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, paste_back, prepare_edit
+from ..pipeline.codec import decode_image
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
@@ -106,11 +106,9 @@ def _extension(data: bytes) -> str:
 
 def _decode(data: bytes) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return decode_image(data)
+    except PipelineInputError as exc:
         raise ResultError(f"A result image could not be decoded ({exc}).") from None
-    return image
 
 
 async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
