@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gimp_gptimage.api.client import ImagesClient
@@ -26,7 +25,7 @@ from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
-from .images import pil_thumbnail, result_thumbnail, to_qimage
+from .images import bytes_thumbnail, result_thumbnail, to_qimage
 from .insert import InsertItem, InsertTarget
 from .model import DialogModel, ResultItem
 from .source import EditSource
@@ -65,9 +64,9 @@ class _ModelEvents:
         self.c.model.stage = stage
         self.c.model.progress = fraction
 
-    def partial(self, index: int, image: Image.Image) -> None:
+    def partial(self, index: int, data: bytes) -> None:
         arrived = time.perf_counter()
-        self.c.spawn(self.c.show_partial(index, image, arrived))
+        self.c.spawn(self.c.show_partial(index, data, arrived))
 
     def result(self, result: JobResult) -> None:
         self.c.spawn(self.c.show_result(result))
@@ -250,8 +249,11 @@ class JobController(QObject):
 
     # -- showing ----------------------------------------------------------------------------------------
 
-    async def show_partial(self, index: int, image: Image.Image, arrived: float) -> None:
-        raw = await asyncio.to_thread(pil_thumbnail, image)
+    async def show_partial(self, index: int, data: bytes, arrived: float) -> None:
+        try:
+            raw = await asyncio.to_thread(bytes_thumbnail, data)
+        except ValueError:
+            return  # a broken preview is not worth a word: the finished image is what counts
         if self.running() and not any(r.index == index for r in self.model.results):
             self.model.set_partial(index, to_qimage(raw))
             self.partial_shown.emit(index, arrived)

@@ -3,8 +3,10 @@ thread only wraps a few hundred KB of ready RGBA bytes in a QImage (`to_qimage`)
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 from PyQt6.QtGui import QImage
@@ -12,6 +14,8 @@ from PyQt6.QtGui import QImage
 from gimp_gptimage.pipeline import blend
 
 THUMB_PX = 256
+_TO_RGBA = {1: cv2.COLOR_GRAY2RGBA, 3: cv2.COLOR_BGR2RGBA, 4: cv2.COLOR_BGRA2RGBA}
+_JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,53 @@ def result_thumbnail(
     return array_thumbnail(blend(np.asarray(under[::step, ::step]), over, alpha[::step, ::step]), box)
 
 
-def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
-    """Decode encoded image bytes (PNG/JPEG/WebP) and shrink them (call off the GUI thread)."""
-    import io
+def _shrink(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-average down to `size`: first by a whole factor (OpenCV's fast path, on a crop to a multiple of
+    it: at most a few edge pixels, less than one pixel of the thumbnail), then the rest of the way."""
+    h, w = pixels.shape[:2]
+    factor = min(w // size[0], h // size[1])
+    if factor > 1:
+        crop = pixels[: h - h % factor, : w - w % factor]
+        pixels = cv2.resize(crop, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
-    with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (box * 2, box * 2))  # JPEG decodes at reduced scale for free
-        return pil_thumbnail(image, box)
+
+def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
+    """Encoded image bytes straight to a thumbnail (call off the GUI thread); ValueError if unreadable.
+
+    A streamed preview is a full-size PNG: decoding it is most of the time from its arrival to its thumbnail.
+    OpenCV decodes it in one call that lets go of the GIL, where Pillow's PNG reader takes the GIL back for
+    every chunk and ran 3-4x slower beside a GUI thread busy parsing the next event (bench/results/ui.md);
+    the pixels are shrunk before any colour conversion, and JPEG decodes at a reduced scale.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # the header only: a bomb is refused before any pixel
+            width, height, fmt = image.width, image.height, image.format
+            if width * height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+                raise ValueError(f"the image claims {width}x{height} pixels")
+            if fmt not in ("PNG", "JPEG", "WEBP"):
+                image.draft("RGB", (box * 2, box * 2))
+                return pil_thumbnail(image, box)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(str(exc)) from exc
+    size = _fit(width, height, box)
+    flags = cv2.IMREAD_UNCHANGED
+    if fmt == "JPEG":  # no alpha; libjpeg scales while decoding (keep twice the thumbnail for a clean shrink)
+        reduce = min(width // size[0], height // size[1]) // 2
+        flags = next((flag for factor, flag in _JPEG_REDUCED if reduce >= factor), cv2.IMREAD_COLOR)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is None:
+        raise ValueError("the image data is damaged or incomplete")
+    if pixels.dtype != np.uint8:  # 16-bit PNG: the high byte
+        pixels = (pixels >> 8).astype(np.uint8)
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if channels == 4 and cv2.minMaxLoc(cv2.extractChannel(pixels, 3))[0] < 255:
+        # Shrinking straight colour would bleed the colour of see-through pixels into the edges around them.
+        premultiplied = cv2.cvtColor(cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA), cv2.COLOR_RGBA2mRGBA)
+        small = cv2.cvtColor(_shrink(premultiplied, size), cv2.COLOR_mRGBA2RGBA)
+    else:  # converting colours after shrinking touches few pixels
+        small = cv2.cvtColor(_shrink(pixels, size), _TO_RGBA[channels])
+    return RawRGBA(small.shape[1], small.shape[0], small.tobytes())
 
 
 def to_qimage(raw: RawRGBA) -> QImage:

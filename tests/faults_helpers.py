@@ -39,7 +39,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jobs_samples import edit_request
-from PIL import Image
 
 from gimp_gptimage.api.client import ImagesClient, Timeouts
 from gimp_gptimage.api.errors import UserMessage, explain
@@ -413,7 +412,7 @@ class Recorder(JobEvents):
             self.stages.append(stage)
         self._event(stage)
 
-    def partial(self, index: int, image: Image.Image) -> None:
+    def partial(self, index: int, data: bytes) -> None:
         self.partials.append(index)
         self._event(f"partial:{index}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class Recorder(JobEvents):
     def __init__(self, history: HistoryStore) -> None:
         self.history = history
         self.stages: list[tuple[str, float | None]] = []
-        self.partials: list[tuple[int, Image.Image]] = []
+        self.partials: list[tuple[int, bytes]] = []
         self.results: list[JobResult] = []
         self.in_history_first: list[bool] = []
         self.generating = asyncio.Event()
@@ -38,8 +39,8 @@ class Recorder(JobEvents):
         if stage == "generating":
             self.generating.set()
 
-    def partial(self, index: int, image: Image.Image) -> None:
-        self.partials.append((index, image))
+    def partial(self, index: int, data: bytes) -> None:
+        self.partials.append((index, data))
 
     def result(self, result: JobResult) -> None:
         record = json.loads((self.history.root / result.history_id / "record.json").read_text())
@@ -108,7 +109,10 @@ async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path:
         results = await run_edit(request, client, history, events)
     assert len(results) == 1
     assert len(events.partials) >= 1
-    assert all(isinstance(image, Image.Image) and index == 0 for index, image in events.partials)
+    for index, data in events.partials:  # the provider's encoded preview, handed on untouched
+        assert index == 0
+        with Image.open(io.BytesIO(data)) as preview:
+            assert preview.format == "PNG" and preview.size == results[0].image.size
     assert events.in_history_first == [True]
 
 

@@ -63,8 +63,13 @@ class CliEvents(JobEvents):
             self._stage = stage
             print(f"{stage}...", file=sys.stderr, flush=True)
 
-    def partial(self, index: int, image: Image.Image) -> None:
-        print(f"partial image for result {index + 1} ({image.width}x{image.height})", file=sys.stderr, flush=True)
+    def partial(self, index: int, data: bytes) -> None:
+        try:
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                size = f" ({image.width}x{image.height})"
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            size = " (unreadable)"
+        print(f"partial image for result {index + 1}{size}", file=sys.stderr, flush=True)
 
     def result(self, result: JobResult) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)

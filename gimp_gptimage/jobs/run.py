@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import io
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_ty
 from ..history import HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, paste_back, prepare_edit
-from ..pipeline.codec import decode_image
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
@@ -44,8 +44,9 @@ class JobEvents:
     def stage(self, stage: str, fraction: float | None) -> None:
         """One of STAGES; fraction is 0..1 where known (upload and download), else None."""
 
-    def partial(self, index: int, image: Image.Image) -> None:
-        """A streamed preview of result `index` (already decoded)."""
+    def partial(self, index: int, data: bytes) -> None:
+        """A streamed preview of result `index`: the encoded image as the provider sent it. Not decoded here:
+        the dialog decodes it straight to a thumbnail, the CLI only reports it."""
 
     def result(self, result: JobResult) -> None:
         """A finished result, already safe in history."""
@@ -53,7 +54,7 @@ class JobEvents:
 
 class JobEventsProtocol(Protocol):
     def stage(self, stage: str, fraction: float | None) -> None: ...
-    def partial(self, index: int, image: Image.Image) -> None: ...
+    def partial(self, index: int, data: bytes) -> None: ...
     def result(self, result: JobResult) -> None: ...
 
 
@@ -106,9 +107,11 @@ def _extension(data: bytes) -> str:
 
 def _decode(data: bytes) -> Image.Image:
     try:
-        return decode_image(data)
-    except PipelineInputError as exc:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ResultError(f"A result image could not be decoded ({exc}).") from None
+    return image
 
 
 async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -140,17 +143,10 @@ class _Job:
 
     def on_event(self, event: ImageEvent) -> None:
         if event.kind == "partial":
-            self.spawn(self._partial(event))
+            if event.index not in self.delivered:
+                self.events.partial(event.index, event.data)
         elif event.kind == "completed":
             self.take(event.index, event.data)
-
-    async def _partial(self, event: ImageEvent) -> None:
-        try:
-            image = await _off_loop(_decode, event.data)
-        except ResultError:
-            return  # a broken preview is not worth failing the request for
-        if event.index not in self.delivered:
-            self.events.partial(event.index, image)
 
     def take(self, index: int, data: bytes) -> None:
         """A finished image: store it at once, then compose and report it (in the background)."""

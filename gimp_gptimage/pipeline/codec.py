@@ -78,30 +78,6 @@ def as_rgba(image: Image.Image | bytes | np.ndarray, what: str = "result") -> np
     return array
 
 
-def decode_image(data: bytes) -> Image.Image:
-    """PNG, JPEG or WebP bytes as an 8-bit RGB or RGBA image; PipelineInputError if they are not one.
-
-    OpenCV decodes in one call that lets go of the GIL, where Pillow's PNG reader takes it back for every
-    chunk: in a worker thread beside a busy GUI thread that made a streamed preview 2-3x slower to appear.
-    Pillow still reads the header first, so its decompression-bomb limit applies before any pixel is made.
-    """
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            pixels = None
-            if image.format in ("PNG", "JPEG", "WEBP"):
-                pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-            if pixels is None:  # another format, or damaged data: Pillow decodes it or says what is wrong
-                image.load()
-                return image.convert("RGBA" if image.has_transparency_data else "RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise PipelineInputError(str(exc)) from exc
-    if pixels.dtype != np.uint8:  # 16-bit PNG: keep the high byte (Pillow would clip at 255)
-        pixels = (pixels >> 8).astype(np.uint8)
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    code = {1: cv2.COLOR_GRAY2RGB, 3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}[channels]
-    return Image.fromarray(cv2.cvtColor(pixels, code))
-
-
 def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resample to (width, height) with pixel centres aligned (OpenCV's convention both ways, so a
     round trip introduces no offset): area averaging when shrinking, bicubic when enlarging."""
