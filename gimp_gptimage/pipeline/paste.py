@@ -11,6 +11,7 @@ from PIL import Image
 from gimp_gptimage.pipeline.codec import as_rgba, resize
 from gimp_gptimage.pipeline.colour import LabTransfer, measure_drift
 from gimp_gptimage.pipeline.errors import PipelineInputError
+from gimp_gptimage.pipeline.framing import request_frame
 from gimp_gptimage.pipeline.masks import paste_alpha
 from gimp_gptimage.pipeline.prepare import PreparedEdit, check_layer, check_selection
 from gimp_gptimage.pipeline.region import Rect
@@ -67,7 +68,8 @@ def paste_back(
     `layer_rgba` and `selection` must be the ones given to prepare_edit. A result of another size than
     requested (a larger size, or a relay that ignored `size`) is scaled straight to the region, so no
     detail is lost on the way; only a letterboxed one is first brought to the requested size so the bars
-    are cut exactly.
+    are cut exactly. One of another shape is first cut to the request's frame if the model extended the
+    scene rather than squeezing it (framing.request_frame).
     """
     check_layer(layer_rgba)
     coverage = check_selection(selection, layer_rgba)
@@ -77,7 +79,7 @@ def paste_back(
     if coverage is None and not prep.whole_layer:
         raise PipelineInputError("The selection the request was prepared with is missing; edit it again.")
     width, height = prep.request_size
-    pixels = as_rgba(result)
+    pixels = request_frame(as_rgba(result), prep.request_rgba, prep.keep_alpha)
     letterboxed = (c.w, c.h) != (width, height)
     if letterboxed:
         pixels = resize(pixels, width, height)
