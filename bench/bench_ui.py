@@ -24,7 +24,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,7 +48,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
 from gimp_gptimage.keystore import local_backend  # noqa: E402
-from gimp_gptimage.server import LocalServer  # noqa: E402
+from gimp_gptimage.server.child import ServerProcess  # noqa: E402
 from gimp_gptimage.settings import SettingsStore  # noqa: E402
 from qt_ui import controller as controller_module  # noqa: E402
 from qt_ui.dialog import GptImageDialog  # noqa: E402
@@ -119,27 +118,6 @@ async def until(condition: Any, timeout: float = 300.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark run did not finish")
         await asyncio.sleep(0.01)
-
-
-@contextmanager
-def server_process(latency: float):  # type: ignore[no-untyped-def]
-    """The local server in its own process, as a remote provider would be: its CPU work (rendering,
-    base64) does not compete with the dialog for this process's GIL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gimp_gptimage", "serve", "--port", "0", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = line.strip().rsplit(" ", 1)[-1]
-        if not url.startswith("http"):
-            raise RuntimeError(f"the server did not start: {line!r}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def one_run(base_url: str, layer: np.ndarray, selection: np.ndarray | None, label: str) -> dict:
@@ -346,13 +324,12 @@ def main() -> int:
         rows.append((name, mode, best(results)))
 
     async def run_all() -> None:
-        with server_process(args.latency) as url:
+        # The embedded backend the dialog starts when no provider is set up (a child process, as a remote
+        # provider is another machine), with the latency of a real request.
+        with ServerProcess(latency=args.latency) as server:
             for name, selection in cases:
                 for mode in ("dialog", "naive"):
-                    await measure(name, mode, url, selection)
-        with LocalServer(latency=args.latency) as server:  # the embedded offline backend shares the process
-            for name, selection in cases:
-                await measure(name, "embedded", server.base_url, selection)
+                    await measure(name, mode, server.base_url, selection)
 
     with loop:
         loop.run_until_complete(run_all())
@@ -369,8 +346,8 @@ def main() -> int:
         "",
         "Reproduce: `QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_ui.py`",
         "",
-        "Server: `gimp-gptimage serve` in its own process (as a remote provider would be), except the last rows, "
-        "which use the embedded server the dialog starts in its own process when no provider is set up.",
+        "Server: the embedded offline backend the dialog starts when no provider is set up, in its child process "
+        "(gimp_gptimage/server/child.py), as a remote provider would be on another machine.",
         "",
         "| case | where CPU work runs | longest GUI gap (ms) | of which GUI thread computing (ms) "
         "| longest GUI-thread work between ticks (ms) | p99 gap (ms) "
@@ -381,7 +358,6 @@ def main() -> int:
         where = {
             "dialog": "worker threads (the dialog)",
             "naive": "GUI thread (naive baseline)",
-            "embedded": "worker threads, server in the same process",
         }[mode]
         lines.append(
             f"| {name} | {where} | {r['max_gap']:.1f} | {r['max_gap_cpu']:.1f} | {r['max_busy']:.1f} "

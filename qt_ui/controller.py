@@ -33,7 +33,8 @@ from .tasks import TaskBag
 
 
 class LocalServerHolder:
-    """Starts the embedded server on first use (in a worker thread) and keeps it for the dialog's life."""
+    """Starts the embedded server on first use and keeps it for the dialog's life. It runs in a child process
+    (gimp_gptimage/server/child.py), like a remote provider, so its work never holds up the GUI thread."""
 
     def __init__(self) -> None:
         self._stack = contextlib.ExitStack()
@@ -43,9 +44,9 @@ class LocalServerHolder:
     async def backend(self) -> Backend:
         async with self._lock:
             if self._backend is None:
-                from gimp_gptimage.server import LocalServer
+                from gimp_gptimage.server.child import ServerProcess  # uvicorn and friends: only when needed
 
-                server = await asyncio.to_thread(lambda: self._stack.enter_context(LocalServer()))
+                server = await asyncio.to_thread(lambda: self._stack.enter_context(ServerProcess()))
                 self._backend = local_backend(server.base_url)
             return self._backend
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 from PyQt6.QtCore import Qt
@@ -79,6 +80,29 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
     assert entry.status == "done" and len(entry.results) == 2
     assert [m["history_id"] for m in messages] == [first["history_id"]] * 3
     assert sorted(m["name"][-2:] for m in messages[1:]) == ["#1", "#2"]
+
+
+def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloop, qtbot, job_dir, ui_dirs) -> None:
+    """The first-run path: the offline server starts on first use in a child process (its work never holds
+    the GUI thread) and goes away with the dialog."""
+    dialog = make_dialog(job_dir, ui_dirs)  # no backend given, none configured
+    qtbot.addWidget(dialog)
+
+    def servers() -> list[psutil.Process]:
+        return [p for p in psutil.Process().children() if "gimp_gptimage.server.child" in " ".join(p.cmdline())]
+
+    async def scenario() -> None:
+        assert servers() == []  # nothing started before it is needed
+        qtbot.keyClicks(dialog.prompt_view.edit, "remove the yellow disc")
+        dialog.run()
+        await until(lambda: dialog.model.state != "running", what="the run to end")
+        assert dialog.model.state == "done", dialog.model.error
+        assert len(dialog.model.results) == 1
+        assert len(servers()) == 1
+        dialog.close()
+
+    qrun(qloop, scenario())
+    assert servers() == []
 
 
 def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, ui_dirs) -> None:
