@@ -268,7 +268,8 @@ def write_report(info: dict[str, str], rows: list[tuple[str, str, str, str, str]
         f"σ = {NOISE_SIGMA:g}; as a whole-layer PNG it takes {whole_png / MB:.1f} MB "
         f"({whole_png / (LAYER_W * LAYER_H):.2f} bytes/pixel, photo-like). Times are medians of {REPEATS} runs "
         f"(baseline: {BASELINE_REPEATS}); peak RSS is VmHWM of a fresh process that memory-maps the layer "
-        "file as the worker does.",
+        "file as the worker does. Both sides run with the allocator setting every job uses "
+        "(gimp_gptimage/memory.py: buffers from 1 MiB up get pages of their own, returned when freed).",
         "",
         "| case | ours | naive baseline | ours / baseline | target |",
         "|---|---|---|---|---|",
