@@ -121,6 +121,8 @@ def vm_hwm_mb():
 
 sys.path.insert(0, {root!r})
 import numpy as np
+from gimp_gptimage.memory import return_large_buffers_on_free
+return_large_buffers_on_free()
 case, layer_path, result_path = sys.argv[1:4]
 layer = np.load(layer_path, mmap_mode="r")  # as the worker reads the plug-in's raw layer file
 start = vm_hwm_mb()
