@@ -28,6 +28,7 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.image_files import load_rgba
 from gimp_gptimage.keystore import Backend
 from gimp_gptimage.settings import Settings, SettingsStore
 
@@ -35,7 +36,7 @@ from .context_view import ContextView, SentPreview
 from .controller import JobController
 from .defaults import apply_settings, store_settings
 from .history_view import HistoryView
-from .images import array_thumbnail, load_rgba, to_qimage
+from .images import array_thumbnail, to_qimage
 from .insert import InsertTarget
 from .model import CONTEXT_FIELDS, DialogModel, Reference
 from .params_view import ParamsView
@@ -226,6 +227,7 @@ class GptImageDialog(QDialog):
         )
         self.results_view.enlarge_requested.connect(self._enlarge)
         self.references_view.add_requested.connect(self._add_reference_file)
+        self.references_view.files_dropped.connect(self._add_reference_paths)
         self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
         self.history_view.source = self.source
         m.violations_changed.connect(self._update_run_button)
@@ -370,12 +372,18 @@ class GptImageDialog(QDialog):
 
     def _add_reference_file(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Add reference images"), "", IMAGE_FILTER)
-        for path in paths:
-            self._spawn(self.add_reference_path(Path(path)))
+        self._add_reference_paths([Path(path) for path in paths])
+
+    def _add_reference_paths(self, paths: list[Path]) -> None:
+        self._spawn(self._add_references_in_order(paths))
+
+    async def _add_references_in_order(self, paths: list[Path]) -> None:
+        for path in paths:  # one after another: the order chosen is the order of weight
+            await self.add_reference_path(path)
 
     async def add_reference_path(self, path: Path) -> None:
         try:
-            rgba = await asyncio.to_thread(load_rgba, str(path))
+            rgba = await asyncio.to_thread(load_rgba, path, "reference image")
         except Exception as exc:
             self.model.error = explain(exc)
             return

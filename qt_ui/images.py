@@ -124,10 +124,3 @@ def to_qimage(raw: RawRGBA) -> QImage:
     """Wrap ready bytes in a QImage (cheap; safe on the GUI thread). The copy detaches it from `raw`."""
     image = QImage(raw.data, raw.width, raw.height, raw.width * 4, QImage.Format.Format_RGBA8888)
     return image.copy()
-
-
-def load_rgba(path: str) -> np.ndarray:
-    """Read an image file as an (h, w, 4) uint8 array (call off the GUI thread)."""
-    with Image.open(path) as image:
-        image.load()
-        return np.asarray(image.convert("RGBA"))

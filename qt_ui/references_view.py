@@ -1,9 +1,11 @@
-"""Reference images sent with the edit: thumbnails, drag to reorder, add from file, at most 16 in all."""
+"""Reference images sent with the edit: thumbnails, drag to reorder, add or drop files, at most 16 in all."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QIcon, QPixmap
+from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,8 +24,42 @@ from .model import DialogModel
 from .widgets import FieldMessage
 
 
+class _ReferenceList(QListWidget):
+    """Reorders by dragging inside, and takes image files dropped from a file manager."""
+
+    files_dropped = pyqtSignal(list)  # [Path]
+
+    @staticmethod
+    def _files(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[Path]:
+        mime = event.mimeData()
+        if mime is None or not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        if event is not None and event.source() is None and self._files(event):
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent | None) -> None:
+        if event is not None and event.source() is None and self._files(event):
+            event.acceptProposedAction()
+            return
+        super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        files = self._files(event) if event is not None and event.source() is None else []
+        if files:
+            event.acceptProposedAction()  # type: ignore[union-attr]
+            self.files_dropped.emit(files)
+            return
+        super().dropEvent(event)
+
+
 class ReferencesView(QWidget):
     add_requested = pyqtSignal()
+    files_dropped = pyqtSignal(list)  # [Path] dropped from a file manager
 
     def __init__(self, model: DialogModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -31,7 +67,7 @@ class ReferencesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        self.list = QListWidget()
+        self.list = _ReferenceList()
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(False)
@@ -41,7 +77,10 @@ class ReferencesView(QWidget):
         self.list.setMovement(QListWidget.Movement.Snap)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.list.setToolTip(self.tr("Drag to change the order; the first images weigh most"))
+        self.list.setToolTip(
+            self.tr("Drag to change the order; the first images weigh most. Image files can be dropped here.")
+        )
+        self.list.files_dropped.connect(self.files_dropped)
         self.list.model().rowsMoved.connect(self._rows_moved)  # type: ignore[union-attr]
         layout.addWidget(self.list)
         buttons = QHBoxLayout()

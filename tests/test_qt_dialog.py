@@ -10,7 +10,9 @@ import numpy as np
 import psutil
 import pytest
 from PIL import Image
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtWidgets import QApplication
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
 from gimp_gptimage.history import HistoryStore
@@ -275,6 +277,46 @@ def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, t
         view.list.setCurrentRow(3)
         qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
         assert dialog.model.image_count() == 15 and view.add_button.isEnabled()
+
+    qrun(qloop, scenario())
+
+
+def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloop, qtbot, tmp_path, ui_dirs) -> None:
+    dialog = make_dialog(write_job(tmp_path / "job"), ui_dirs)
+    qtbot.addWidget(dialog)
+    # The big file loads slowest: it must still land first, as it was first in the drop.
+    sizes = {"big.png": (2400, 1800), "small.png": (20, 20), "tiny.jpg": (8, 8)}
+    paths = []
+    for name, size in sizes.items():
+        Image.effect_noise(size, 40).convert("RGB").save(tmp_path / name)
+        paths.append(tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not an image")
+    view = dialog.references_view.list
+
+    def drop(files: list[Path]) -> bool:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
+        at = QPointF(view.viewport().rect().center())
+        actions = Qt.DropAction.CopyAction
+        enter = QDragEnterEvent(at.toPoint(), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view.viewport(), enter)
+        if not enter.isAccepted():
+            return False
+        QApplication.sendEvent(
+            view.viewport(), QDropEvent(at, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        )
+        return True
+
+    async def scenario() -> None:
+        assert drop(paths)
+        await until(lambda: len(dialog.model.references) == 3, what="three dropped references")
+        assert [r.name for r in dialog.model.references] == list(sizes)
+        assert [view.item(i).text() for i in range(3)] == list(sizes)
+        assert drop([tmp_path / "notes.txt"])
+        await until(lambda: dialog.model.error is not None, what="the message about the text file")
+        line = dialog.model.error.one_line()
+        assert "notes.txt" in line and "not an image" in line and "PNG, JPEG or WebP" in line
+        assert len(dialog.model.references) == 3  # nothing half-added
 
     qrun(qloop, scenario())
 

@@ -78,137 +78,137 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="92" />
+        <location filename="../dialog.py" line="93" />
         <source>GPT Image — %1</source>
         <translation>GPT Image — %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="92" />
+        <location filename="../dialog.py" line="93" />
         <source>new image</source>
         <translation>新图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="129" />
+        <location filename="../dialog.py" line="130" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="151" />
+        <location filename="../dialog.py" line="152" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="153" />
+        <location filename="../dialog.py" line="154" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="156" />
+        <location filename="../dialog.py" line="157" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="173" />
+        <location filename="../dialog.py" line="174" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="174" />
+        <location filename="../dialog.py" line="175" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="175" />
+        <location filename="../dialog.py" line="176" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="185" />
+        <location filename="../dialog.py" line="186" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="191" />
+        <location filename="../dialog.py" line="192" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="192" />
+        <location filename="../dialog.py" line="193" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="197" />
+        <location filename="../dialog.py" line="198" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="241" />
+        <location filename="../dialog.py" line="243" />
         <source>New image from a prompt</source>
         <translation>根据提示词生成新图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="245" />
         <source>selection</source>
         <translation>选区</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="245" />
         <source>whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="245" />
+        <location filename="../dialog.py" line="247" />
         <source>Editing %1 · layer “%2” (%3 × %4) · %5</source>
         <translation>正在编辑 %1 · 图层“%2”（%3 × %4）· %5</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="254" />
+        <location filename="../dialog.py" line="256" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="290" />
+        <location filename="../dialog.py" line="292" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="292" />
+        <location filename="../dialog.py" line="294" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="295" />
+        <location filename="../dialog.py" line="297" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="338" />
+        <location filename="../dialog.py" line="340" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="351" />
+        <location filename="../dialog.py" line="353" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="372" />
+        <location filename="../dialog.py" line="374" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="403" />
+        <location filename="../dialog.py" line="411" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="435" />
+        <location filename="../dialog.py" line="443" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="437" />
+        <location filename="../dialog.py" line="445" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -256,7 +256,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="311" />
+        <location filename="../controller.py" line="314" />
         <source>Inserted: %1</source>
         <translation>已插入：%1</translation>
     </message>
@@ -747,32 +747,32 @@
 </context><context>
     <name>ReferencesView</name>
     <message>
-        <location filename="../references_view.py" line="44" />
-        <source>Drag to change the order; the first images weigh most</source>
-        <translation>拖动以调整顺序；排在前面的图像权重更高</translation>
+        <location filename="../references_view.py" line="81" />
+        <source>Drag to change the order; the first images weigh most. Image files can be dropped here.</source>
+        <translation>拖动以调整顺序；排在前面的图像权重更高。也可以把图像文件拖放到这里。</translation>
     </message>
     <message>
-        <location filename="../references_view.py" line="48" />
+        <location filename="../references_view.py" line="87" />
         <source>Add file…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../references_view.py" line="49" />
+        <location filename="../references_view.py" line="88" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../references_view.py" line="54" />
+        <location filename="../references_view.py" line="93" />
         <source>Move earlier</source>
         <translation>前移</translation>
     </message>
     <message>
-        <location filename="../references_view.py" line="55" />
+        <location filename="../references_view.py" line="94" />
         <source>Move later</source>
         <translation>后移</translation>
     </message>
     <message>
-        <location filename="../references_view.py" line="88" />
+        <location filename="../references_view.py" line="127" />
         <source>%1 of %2 images (the layer counts as one)</source>
         <translation>已用 %1 / %2 张图像（当前图层算一张）</translation>
     </message>
@@ -887,182 +887,182 @@
 </context><context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="64" />
+        <location filename="../settings_dialog.py" line="84" />
         <source>GPT Image settings</source>
         <translation>GPT Image 设置</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="69" />
+        <location filename="../settings_dialog.py" line="89" />
         <source>Providers</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="72" />
+        <location filename="../settings_dialog.py" line="92" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="72" />
+        <location filename="../settings_dialog.py" line="92" />
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="72" />
+        <location filename="../settings_dialog.py" line="92" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="85" />
+        <location filename="../settings_dialog.py" line="105" />
         <source>Add provider</source>
         <translation>添加服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="86" />
+        <location filename="../settings_dialog.py" line="106" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="98" />
+        <location filename="../settings_dialog.py" line="118" />
         <source>API key for the selected provider</source>
         <translation>所选服务商的 API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="102" />
+        <location filename="../settings_dialog.py" line="122" />
         <source>Paste the key; it is kept in the system keychain, never in a file</source>
         <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="105" />
+        <location filename="../settings_dialog.py" line="125" />
         <source>Save key</source>
         <translation>保存密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="106" />
+        <location filename="../settings_dialog.py" line="126" />
         <source>Forget key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="107" />
+        <location filename="../settings_dialog.py" line="127" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="111" />
+        <location filename="../settings_dialog.py" line="131" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="118" />
+        <location filename="../settings_dialog.py" line="138" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="121" />
+        <location filename="../settings_dialog.py" line="141" />
         <source>Use provider</source>
         <translation>使用的服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="123" />
+        <location filename="../settings_dialog.py" line="143" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="127" />
+        <location filename="../settings_dialog.py" line="147" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="128" />
+        <location filename="../settings_dialog.py" line="148" />
         <source>A new language applies the next time the dialog opens.</source>
         <translation>新的语言将在下次打开对话框时生效。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="133" />
+        <location filename="../settings_dialog.py" line="153" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="139" />
+        <location filename="../settings_dialog.py" line="159" />
         <source>No limit</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="141" />
+        <location filename="../settings_dialog.py" line="161" />
         <source>Keep at most</source>
         <translation>最多保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="144" />
+        <location filename="../settings_dialog.py" line="164" />
         <source> days</source>
         <translation> 天</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="145" />
+        <location filename="../settings_dialog.py" line="165" />
         <source>Forever</source>
         <translation>永久</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="147" />
+        <location filename="../settings_dialog.py" line="167" />
         <source>Keep results for</source>
         <translation>结果保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="148" />
+        <location filename="../settings_dialog.py" line="168" />
         <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
         <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="184" />
+        <location filename="../settings_dialog.py" line="204" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="209" />
+        <location filename="../settings_dialog.py" line="229" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="224" />
+        <location filename="../settings_dialog.py" line="244" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="230" />
+        <location filename="../settings_dialog.py" line="250" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="233" />
+        <location filename="../settings_dialog.py" line="253" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="236" />
+        <location filename="../settings_dialog.py" line="256" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="266" />
+        <location filename="../settings_dialog.py" line="286" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="269" />
+        <location filename="../settings_dialog.py" line="289" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="277" />
+        <location filename="../settings_dialog.py" line="297" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="279" />
+        <location filename="../settings_dialog.py" line="299" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="306" />
+        <location filename="../settings_dialog.py" line="326" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>
