@@ -115,6 +115,28 @@ async def test_429_honours_retry_after_and_caps_it_at_60_seconds() -> None:
     assert sleeps.delays == [7.0, 60.0]
 
 
+async def test_the_providers_x_should_retry_overrides_the_status_rule() -> None:
+    """As openai-python: `true` retries even a 500, `false` stops even a 503."""
+
+    def flagged(status: int, word: str) -> httpx.Response:
+        error = {"message": "boom", "type": "server_error", "param": None, "code": None}
+        return json_answer({"error": error}, status, headers={"x-should-retry": word})
+
+    sleeps = Sleeps()
+    script = Script(flagged(500, "true"), images_answer(PNG_ANSWER_IMAGE))
+    assert len((await run(script, sleeps)).images) == 1
+    assert len(script.requests) == 2 and len(sleeps.delays) == 1
+
+    script = Script(flagged(503, "False"), images_answer(PNG_ANSWER_IMAGE))
+    with pytest.raises(InternalServerError):
+        await run(script)
+    assert len(script.requests) == 1
+
+    script = Script(flagged(503, "maybe"), images_answer(PNG_ANSWER_IMAGE))  # an unknown word: the status rule
+    await run(script, Sleeps())
+    assert len(script.requests) == 2
+
+
 async def test_429_after_the_last_retry_carries_retry_after() -> None:
     script = Script(*[json_answer({"error": {"message": "quota"}}, 429, {"Retry-After": "12"})] * 3)
     with pytest.raises(RateLimitError) as info:

@@ -253,7 +253,9 @@ class ImagesClient:
                     raise await self._redirect_error(response)
                 error = await self._status_error(response)
                 # An exhausted quota stays exhausted: asking again only delays the answer.
-                retryable = response.status_code in RETRY_STATUSES and error.code != "insufficient_quota"
+                retryable = _provider_says_retry(
+                    response.headers, response.status_code in RETRY_STATUSES and error.code != "insufficient_quota"
+                )
             if not retryable or attempt >= self.max_retries:
                 raise error
             delay = self._retry_delay(attempt, error)
@@ -814,6 +816,13 @@ def _error_object_to_exception(
         param=param,
         code=code,
     )
+
+
+def _provider_says_retry(headers: httpx.Headers, otherwise: bool) -> bool:
+    """The provider's own word on retrying an error answer (`x-should-retry`, as openai-python honours it),
+    else `otherwise`: the status rule."""
+    word = headers.get("x-should-retry", "").strip().lower()
+    return word == "true" if word in ("true", "false") else otherwise
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
