@@ -218,9 +218,11 @@ async def test_invalid_requests_send_nothing_and_leave_no_entry(
 async def test_cpu_and_disk_work_runs_off_the_event_loop(
     server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """prepare, decode, paste-back and history writes never run on the loop's thread (a GUI stays live)."""
+    """prepare, decode, paste-back and history writes never run on the loop's thread (a GUI stays live), and
+    each result is decoded once: by the client's check, whose image the job uses."""
     import threading
 
+    import gimp_gptimage.api.client as client_module
     import gimp_gptimage.jobs.run as run_module
 
     loop_thread = threading.get_ident()
@@ -235,13 +237,14 @@ async def test_cpu_and_disk_work_runs_off_the_event_loop(
 
     for name in ("prepare_edit", "paste_back", "_decode"):
         monkeypatch.setattr(run_module, name, spy(name, getattr(run_module, name)))
+    monkeypatch.setattr(client_module, "decode_result", spy("decode_result", client_module.decode_result))
     history = HistoryStore(tmp_path)
     monkeypatch.setattr(history, "add_result", spy("add_result", history.add_result))
     monkeypatch.setattr(history, "begin", spy("begin", history.begin))
     request = edit_request(ImageParams(prompt="Remove the spoon", n=2, stream=True, partial_images=1))
     async with _client(server) as client:
         await run_edit(request, client, history, Recorder(history))
-    assert seen == {name: {False} for name in ("prepare_edit", "paste_back", "_decode", "add_result", "begin")}
+    assert seen == {name: {False} for name in ("prepare_edit", "paste_back", "decode_result", "add_result", "begin")}
 
 
 async def test_one_dead_result_link_of_two_keeps_the_other(tmp_path: Path) -> None:

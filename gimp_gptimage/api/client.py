@@ -41,7 +41,7 @@ from .download import (
     DEFAULT_DOWNLOAD_LIMIT,
     Downloader,
     DownloadStatusError,
-    check_image,
+    decode_result,
     direct_mounts,
     shared_ssl_context,
 )
@@ -435,6 +435,7 @@ class _ResultReader:
                     size=self.result.size,
                     output_format=self.result.output_format,
                     usage=self.result.usage,
+                    image=image.image,
                 )
             )
         if failures:
@@ -505,6 +506,7 @@ class _ResultReader:
                         size=_str_or_none(obj.get("size")),
                         output_format=_str_or_none(obj.get("output_format")),
                         usage=usage,
+                        image=image.image,
                     )
                 )
             # Other event types (future additions) are ignored.
@@ -530,8 +532,8 @@ class _ResultReader:
             data = await self._download(source_url, what, index, count or 1)
         else:
             raise self._result_error(f"{what} in the answer has neither 'b64_json' nor 'url'.")
-        await asyncio.to_thread(check_image, data, what, request_id=self.request_id)
-        return GeneratedImage(index, data, _str_or_none(item.get("revised_prompt")), source_url)
+        decoded_image = await asyncio.to_thread(decode_result, data, what, request_id=self.request_id)
+        return GeneratedImage(index, data, _str_or_none(item.get("revised_prompt")), source_url, decoded_image)
 
     async def _download(self, url: str, what: str, index: int, count: int) -> bytes:
         """Fetch a result link, retrying transient failures: the image is already paid for."""

@@ -49,18 +49,18 @@ def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
     return {pattern: httpx.AsyncHTTPTransport(verify=shared_ssl_context()) for pattern in sorted(patterns)}
 
 
-def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tuple[int, int]:
-    """The (width, height) of an encoded image, or ResultError if it is not a whole, sane image."""
+def decode_result(data: bytes, what: str, *, request_id: str | None = None) -> Image.Image:
+    """The decoded image, or ResultError if `data` is not a whole, sane image. The decode is the check, and
+    its image travels on with the bytes (GeneratedImage.image), so nobody decodes a result twice."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            size = img.size
-            # Bombs above Pillow's limit are refused outright; Image.open only warns between 1x and 2x.
-            if size[0] * size[1] > (Image.MAX_IMAGE_PIXELS or float("inf")):
-                raise ResultError(
-                    f"{what} claims {size[0]}x{size[1]} pixels, more than any image model produces.",
-                    request_id=request_id,
-                )
-            img.load()  # a full decode: catches truncated or corrupt data of every format, not just PNG
+        img = Image.open(io.BytesIO(data))
+        # Bombs above Pillow's limit are refused outright; Image.open only warns between 1x and 2x.
+        if img.width * img.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+            raise ResultError(
+                f"{what} claims {img.width}x{img.height} pixels, more than any image model produces.",
+                request_id=request_id,
+            )
+        img.load()  # a full decode: catches truncated or corrupt data of every format, not just PNG
     except ResultError:
         raise
     except UnidentifiedImageError:
@@ -76,7 +76,7 @@ def check_image(data: bytes, what: str, *, request_id: str | None = None) -> tup
         ) from None
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise ResultError(f"{what} is not a readable image ({exc}).", request_id=request_id) from None
-    return size
+    return img
 
 
 def _page_title(data: bytes) -> str:

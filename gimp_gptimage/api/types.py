@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from PIL import Image
+
 IMAGE_CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -88,6 +90,7 @@ class ImageEvent:
     size: str | None = None
     output_format: str | None = None
     usage: Usage | None = None
+    image: Image.Image | None = field(default=None, repr=False, compare=False)  # "completed": already decoded
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class GeneratedImage:
     data: bytes
     revised_prompt: str | None = None
     source_url: str | None = None
+    image: Image.Image | None = field(default=None, repr=False, compare=False)  # decoded while checking `data`
 
 
 @dataclass

@@ -146,10 +146,11 @@ class _Job:
             if event.index not in self.delivered:
                 self.events.partial(event.index, event.data)
         elif event.kind == "completed":
-            self.take(event.index, event.data)
+            self.take(event.index, event.data, event.image)
 
-    def take(self, index: int, data: bytes) -> None:
-        """A finished image: store it at once, then compose and report it (in the background)."""
+    def take(self, index: int, data: bytes, image: Image.Image | None = None) -> None:
+        """A finished image: store it at once, then compose and report it (in the background). `image` is
+        its decoded form when the client already made it."""
         if index in self.started:
             return
         self.started.add(index)
@@ -159,9 +160,11 @@ class _Job:
         saved = asyncio.get_running_loop().run_in_executor(
             None, functools.partial(self.history.add_result, self.history_id, index, data, _extension(data))
         )
-        self.spawn(self._finish_one(index, data, saved))
+        self.spawn(self._finish_one(index, data, image, saved))
 
-    async def _finish_one(self, index: int, data: bytes, saved: asyncio.Future[Path]) -> None:
+    async def _finish_one(
+        self, index: int, data: bytes, image: Image.Image | None, saved: asyncio.Future[Path]
+    ) -> None:
         assert self.compose is not None
         try:
             path: Path | None = await saved
@@ -170,7 +173,8 @@ class _Job:
             # History could not keep it (disk full, folder gone): the image is paid for, so it is still
             # placed; the failure is raised after delivery, so the user learns it is not in history.
             path, unsaved = None, exc
-        image = await _off_loop(_decode, data)
+        if image is None:
+            image = await _off_loop(_decode, data)
         result = await _off_loop(self.compose, index, data, image)
         result = dataclasses.replace(result, history_path=path)
         self.delivered[index] = result
@@ -219,7 +223,7 @@ class _Job:
 
     async def done(self, response: ImagesResponse) -> list[JobResult]:
         for image in response.images:
-            self.take(image.index, image.data)
+            self.take(image.index, image.data, image.image)
         await self.drain()
         usage = response.usage.to_json() if response.usage else None
         results = [self.delivered[i] for i in sorted(self.delivered)]
@@ -370,7 +374,7 @@ async def _send(
             arrived = getattr(exc, "partial", None)  # the client attaches what a failed answer did bring
             for image in arrived.images if arrived is not None else ():
                 with contextlib.suppress(Exception):
-                    job.take(image.index, image.data)
+                    job.take(image.index, image.data, image.image)
             with contextlib.suppress(Exception):
                 await job.drain()
         finally:
