@@ -25,9 +25,11 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT / "tests"))
+sys.path.insert(0, str(PROJECT))
 
 from gimp_harness import VENV_PYTHON, new_session, prepare_root, read_report  # noqa: E402
 
+from bench.machine import cpu_name, load_average, ram_gib  # noqa: E402
 from gimp_gptimage.server import LocalServer  # noqa: E402
 
 RUNS = 3
@@ -85,18 +87,11 @@ def bench():
 
 
 def machine() -> list[str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     return [
-        f"- CPU: {cpu}",
+        f"- CPU: {cpu_name()}",
         f"- cores: {os.cpu_count()}",
-        f"- RAM: {mem_kb / 2**20:.1f} GiB",
-        f"- load average at start (1/5/15 min): {load}",
+        f"- RAM: {ram_gib():.1f} GiB",
+        f"- load average at start (1/5/15 min): {load_average()}",
         f"- host OS: {platform.platform()}; GIMP 3.0.4 in a Debian trixie root (chroot), worker Python 3.13",
         f"- date (UTC): {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}",
     ]

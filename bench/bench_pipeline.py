@@ -31,6 +31,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_name, load_average, ram_gib  # noqa: E402
 from gimp_gptimage.memory import return_large_buffers_on_free  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions, paste_back, prepare_edit  # noqa: E402
 
@@ -87,18 +88,11 @@ def naive_paste(result_png: bytes, layer: np.ndarray, sel: np.ndarray) -> np.nda
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     return {
-        "CPU": cpu,
+        "CPU": cpu_name(),
         "cores": str(os.cpu_count()),
-        "RAM": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "load average at start (1/5/15 min)": load,
+        "RAM": f"{ram_gib():.1f} GiB",
+        "load average at start (1/5/15 min)": load_average(),
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "numpy": np.__version__,

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +33,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_name, git_commit, load_average  # noqa: E402
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.api.params import ImageParams  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
@@ -166,38 +165,21 @@ def run_soak(edits: int, warmup: int, workdir: Path, checkpoint_every: int = 20)
 
 
 def _machine() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     import httpx
     import uvicorn
 
     return [
-        f"- CPU: {cpu}",
+        f"- CPU: {cpu_name()}",
         f"- cores: {psutil.cpu_count()}",
         f"- RAM: {psutil.virtual_memory().total / 1024**3:.1f} GiB",
-        f"- load average at start (1/5/15 min): {load}",
+        f"- load average at start (1/5/15 min): {load_average()}",
         f"- OS: {platform.platform()}",
         f"- Python: {platform.python_version()}",
         f"- numpy: {np.__version__}, Pillow: {PIL.__version__}, httpx: {httpx.__version__}, "
         f"uvicorn: {uvicorn.__version__}, psutil: {psutil.__version__}",
-        f"- git commit: {_git_commit()}",
+        f"- git commit: {git_commit()}",
         f"- date (UTC): {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')}",
     ]
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() or "unknown"
 
 
 def report(result: SoakResult, machine: list[str]) -> str:

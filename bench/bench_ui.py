@@ -45,6 +45,7 @@ from PIL import Image  # noqa: E402
 from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR, Qt, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
+from bench.machine import cpu_name, load_average, ram_gib  # noqa: E402
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
 from gimp_gptimage.keystore import local_backend  # noqa: E402
@@ -260,32 +261,12 @@ def per_event_costs() -> list[tuple[str, float, float, float]]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
     return (
-        f"{cpu}, {os.cpu_count()} logical cores{mem}; {platform.system()} {platform.release()}; "
+        f"{cpu_name()}, {os.cpu_count()} logical cores, {ram_gib():.0f} GB RAM; "
+        f"{platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; Qt {QT_VERSION_STR} / PyQt {PYQT_VERSION_STR}; "
         f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}"
     )
-
-
-def load_average() -> str:
-    try:
-        return ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def best(runs: list[dict]) -> dict:
@@ -345,7 +326,7 @@ def main() -> int:
         f"the local server (latency {args.latency:g} s), real dialog on a qasync loop; median of {args.runs} "
         f"run(s) per row. GUI tick timer: {TICK_MS} ms.",
         "",
-        f"Machine: {machine()}. Load average when the runs ended: {load_average()} (the machine is shared).",
+        f"Machine: {machine()}. Load average when the runs ended: {load_average(1)} (the machine is shared).",
         "",
         "Reproduce: `QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_ui.py`",
         "",
