@@ -52,7 +52,7 @@ class Sample:
     rss: int  # bytes resident, as the system sees the process
     live: int  # bytes resident after handing free heap memory back (malloc_trim): what is really in use
     fds: int
-    threads: int  # not counting the local server's own worker pool (it grows and shrinks on its own)
+    threads: int  # not counting worker pools (the server's, the event loop's): they grow on demand to a bound
     objects: int  # live Python objects (gc)
 
 
@@ -98,6 +98,10 @@ async def _one_edit(base_url: str, history: HistoryStore, number: int, layer: np
         raise RuntimeError(f"edit {number} returned {len(results)} results")
 
 
+# AnyIO's pool serves the local server; asyncio's default executor (max min(32, cores + 4) threads) the job.
+_POOL_THREADS = ("AnyIO worker thread", "asyncio_")
+
+
 def _sample(process: psutil.Process, port: int) -> Sample:
     """A measurement once the last edit's connection is closed on both ends.
 
@@ -114,7 +118,7 @@ def _sample(process: psutil.Process, port: int) -> Sample:
         time.sleep(0.01)
     rss = process.memory_info().rss
     release_free_memory()
-    threads = sum(1 for t in threading.enumerate() if not t.name.startswith("AnyIO worker thread"))
+    threads = sum(1 for t in threading.enumerate() if not t.name.startswith(_POOL_THREADS))
     return Sample(rss, process.memory_info().rss, process.num_fds(), threads, len(gc.get_objects()))
 
 
