@@ -1,5 +1,5 @@
-"""Image conversions for the dialog. The heavy half (`*_thumbnail_bytes`) runs in a worker thread; the GUI
-thread only wraps a few hundred KB of ready RGBA bytes in a QImage (`to_qimage`)."""
+"""Image conversions for the dialog. The heavy half (`*_thumbnail`, all shrinking with OpenCV) runs in a worker
+thread; the GUI thread only wraps a few hundred KB of ready RGBA bytes in a QImage (`to_qimage`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from PyQt6.QtGui import QImage
 from gimp_gptimage.pipeline import blend
 
 THUMB_PX = 256
-_TO_RGBA = {1: cv2.COLOR_GRAY2RGBA, 3: cv2.COLOR_BGR2RGBA, 4: cv2.COLOR_BGRA2RGBA}
+_BGR_TO_RGBA = {1: cv2.COLOR_GRAY2RGBA, 3: cv2.COLOR_BGR2RGBA, 4: cv2.COLOR_BGRA2RGBA}
+_RGB_TO_RGBA = {1: cv2.COLOR_GRAY2RGBA, 3: cv2.COLOR_RGB2RGBA}
 _JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
@@ -32,27 +33,11 @@ def _fit(width: int, height: int, box: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def pil_thumbnail(image: Image.Image, box: int = THUMB_PX) -> RawRGBA:
-    """A small RGBA copy of a PIL image (call off the GUI thread)."""
-    size = _fit(image.width, image.height, box)
-    if image.mode not in ("RGB", "RGBA"):
-        image = image.convert("RGBA")
-    # reduce() first keeps huge images cheap (and converting after shrinking touches few pixels); the final
-    # resize gives a clean, antialiased thumbnail.
-    factor = max(1, min(image.width // size[0], image.height // size[1]) // 2)
-    if factor > 1:
-        image = image.reduce(factor)
-    small = image.resize(size, Image.Resampling.BILINEAR).convert("RGBA")
-    return RawRGBA(small.width, small.height, small.tobytes())
-
-
 def array_thumbnail(rgba: np.ndarray, box: int = THUMB_PX) -> RawRGBA:
-    """A small RGBA copy of an (h, w, 3|4) uint8 array (call off the GUI thread)."""
+    """A small RGBA copy of an (h, w, 3|4) uint8 RGB(A) array (call off the GUI thread)."""
     h, w = rgba.shape[:2]
-    step = max(1, max(h, w) // (box * 2))
-    view = np.ascontiguousarray(rgba[::step, ::step])
-    mode = "RGBA" if view.shape[2] == 4 else "RGB"
-    return pil_thumbnail(Image.fromarray(view, mode), box)
+    step = max(1, max(h, w) // (box * 2))  # a strided view first: a whole layer is never averaged in full
+    return _small_rgba(np.ascontiguousarray(rgba[::step, ::step]), _fit(w, h, box), bgr=False)
 
 
 def result_thumbnail(
@@ -82,6 +67,20 @@ def _shrink(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
+def _small_rgba(pixels: np.ndarray, size: tuple[int, int], *, bgr: bool) -> RawRGBA:
+    """Gray, RGB(A) or (OpenCV's) BGR(A) 8-bit pixels shrunk to `size` as RGBA."""
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if channels == 4 and cv2.minMaxLoc(cv2.extractChannel(pixels, 3))[0] < 255:
+        # Shrinking straight colour would bleed the colour of see-through pixels into the edges around them.
+        rgba = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA) if bgr else pixels
+        small = cv2.cvtColor(_shrink(cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA), size), cv2.COLOR_mRGBA2RGBA)
+    elif channels == 4 and not bgr:
+        small = _shrink(pixels, size)
+    else:  # converting colours after shrinking touches few pixels
+        small = cv2.cvtColor(_shrink(pixels, size), (_BGR_TO_RGBA if bgr else _RGB_TO_RGBA)[channels])
+    return RawRGBA(small.shape[1], small.shape[0], small.tobytes())
+
+
 def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
     """Encoded image bytes straight to a thumbnail (call off the GUI thread); ValueError if unreadable.
 
@@ -95,9 +94,8 @@ def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
             width, height, fmt = image.width, image.height, image.format
             if width * height > (Image.MAX_IMAGE_PIXELS or float("inf")):
                 raise ValueError(f"the image claims {width}x{height} pixels")
-            if fmt not in ("PNG", "JPEG", "WEBP"):
-                image.draft("RGB", (box * 2, box * 2))
-                return pil_thumbnail(image, box)
+            if fmt not in ("PNG", "JPEG", "WEBP"):  # GIF, BMP...: formats OpenCV may lack
+                return _small_rgba(np.asarray(image.convert("RGBA")), _fit(width, height, box), bgr=False)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(str(exc)) from exc
     size = _fit(width, height, box)
@@ -110,14 +108,7 @@ def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
         raise ValueError("the image data is damaged or incomplete")
     if pixels.dtype != np.uint8:  # 16-bit PNG: the high byte
         pixels = (pixels >> 8).astype(np.uint8)
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    if channels == 4 and cv2.minMaxLoc(cv2.extractChannel(pixels, 3))[0] < 255:
-        # Shrinking straight colour would bleed the colour of see-through pixels into the edges around them.
-        premultiplied = cv2.cvtColor(cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA), cv2.COLOR_RGBA2mRGBA)
-        small = cv2.cvtColor(_shrink(premultiplied, size), cv2.COLOR_mRGBA2RGBA)
-    else:  # converting colours after shrinking touches few pixels
-        small = cv2.cvtColor(_shrink(pixels, size), _TO_RGBA[channels])
-    return RawRGBA(small.shape[1], small.shape[0], small.tobytes())
+    return _small_rgba(pixels, size, bgr=True)
 
 
 def to_qimage(raw: RawRGBA) -> QImage:
