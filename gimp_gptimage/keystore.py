@@ -107,13 +107,10 @@ def resolve_backend(
     if base_url:
         named = _named(settings, provider_name)[0] if provider_name else None
         provider = named.with_base_url(base_url) if named else custom(base_url)
-        found = find_key(provider.name)
-        if found is None:
-            raise ConfigError(
-                f"No API key for {provider.base_url}. Set GPTIMAGE_API_KEY (or OPENAI_API_KEY) or store a key "
-                "in Settings."
-            )
-        return Backend(provider.name, provider.base_url, found[0], False, provider, found[1])
+        return _keyed(
+            provider,
+            f"No API key for {provider.base_url}. Set GPTIMAGE_API_KEY (or OPENAI_API_KEY) or store a key in Settings.",
+        )
     name = provider_name or settings.provider
     if name is None:
         env_key = find_key("openai")
@@ -124,12 +121,18 @@ def resolve_backend(
     if name.strip().lower() == "local":
         return None
     provider, _ = _named(settings, name)
+    return _keyed(
+        provider,
+        f"No API key for provider '{provider.name}'. Enter it in Settings (it is kept in the system keychain) "
+        "or set GPTIMAGE_API_KEY.",
+    )
+
+
+def _keyed(provider: Provider, missing: str) -> Backend:
+    """The backend for `provider` with its key; ConfigError(`missing`) when there is none (never a fallback)."""
     found = find_key(provider.name)
     if found is None:
-        raise ConfigError(
-            f"No API key for provider '{provider.name}'. Enter it in Settings (it is kept in the system keychain) "
-            "or set GPTIMAGE_API_KEY."
-        )
+        raise ConfigError(missing)
     return Backend(provider.name, provider.base_url, found[0], False, provider, found[1])
 
 

@@ -427,17 +427,7 @@ class _ResultReader:
                 failures.append(exc)
                 continue
             self.result.images.append(image)
-            await self._emit(
-                ImageEvent(
-                    "completed",
-                    index,
-                    image.data,
-                    size=self.result.size,
-                    output_format=self.result.output_format,
-                    usage=self.result.usage,
-                    image=image.image,
-                )
-            )
+            await self._emit_completed(image, self.result.size, self.result.output_format, self.result.usage)
         if failures:
             if len(failures) == 1:
                 raise failures[0]
@@ -498,16 +488,8 @@ class _ResultReader:
                 if self.result.created is None and isinstance(obj.get("created_at"), int):
                     self.result.created = obj["created_at"]
                 self.result.images.append(image)
-                await self._emit(
-                    ImageEvent(
-                        "completed",
-                        index,
-                        image.data,
-                        size=_str_or_none(obj.get("size")),
-                        output_format=_str_or_none(obj.get("output_format")),
-                        usage=usage,
-                        image=image.image,
-                    )
+                await self._emit_completed(
+                    image, _str_or_none(obj.get("size")), _str_or_none(obj.get("output_format")), usage
                 )
             # Other event types (future additions) are ignored.
         if not self.result.images:
@@ -516,6 +498,21 @@ class _ResultReader:
             )
 
     # -- shared helpers
+
+    async def _emit_completed(
+        self, image: GeneratedImage, size: str | None, output_format: str | None, usage: Usage | None
+    ) -> None:
+        await self._emit(
+            ImageEvent(
+                "completed",
+                image.index,
+                image.data,
+                size=size,
+                output_format=output_format,
+                usage=usage,
+                image=image.image,
+            )
+        )
 
     async def _image_from_item(
         self, item: Mapping[str, Any], index: int, count: int | None, decoded: bytes | None = None
