@@ -2,7 +2,8 @@
 
 The plug-in folder is copied into every GIMP 3.0/3.2 user folder found (Linux, Flatpak, Snap, Windows,
 macOS; GIMP3_DIRECTORY wins when set), together with a small JSON naming the Python that runs the worker
-and dialog: the interpreter running this command. No key or other secret is ever written.
+and dialog (the interpreter running this command) and the folder for the worker's logs. No key or other
+secret is ever written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from gimp_gptimage import __version__
+import platformdirs
+
+from gimp_gptimage import __version__, desktop, gimp_found
 from gimp_gptimage.api.errors import GptImageError
 
 PLUGIN_NAME = "gptimage"
@@ -57,16 +60,21 @@ def find_gimp_dirs(environ: dict[str, str] | None = None, home: Path | None = No
     return [d for d in candidate_gimp_dirs(env, home) if d.is_dir()]
 
 
+def logs_dir() -> Path:
+    """Where the plug-in keeps the worker's logs (the last few; see plugin/gptimage/gptimage_keep.py)."""
+    return Path(platformdirs.user_data_dir("gimp-gptimage", appauthor=False)) / "logs"
+
+
 def _targets(gimp_dir: Path | None) -> list[Path]:
     if gimp_dir is not None:
         return [Path(gimp_dir).expanduser()]
     found = find_gimp_dirs()
     if not found:
-        places = "\n  ".join(str(d) for d in candidate_gimp_dirs())
-        raise InstallError(
-            "No GIMP 3 user folder found. Start GIMP 3 once so it creates one, or pass --gimp-dir DIR "
-            f"(or set GIMP3_DIRECTORY). Looked in:\n  {places}"
-        )
+        candidates = candidate_gimp_dirs()
+        folder_for = {d.name: d for d in reversed(candidates)}  # the first (native) folder per version
+        places = "\n  ".join(str(d) for d in candidates)
+        advice = gimp_found.first_start_advice(gimp_found.find_installed(), folder_for)
+        raise InstallError(f"No GIMP 3 user folder yet. {advice}\nLooked in:\n  {places}")
     return found
 
 
@@ -88,7 +96,12 @@ def install(gimp_dir: Path | None = None, python: str | None = None) -> list[Pat
             for source in sources:
                 shutil.copyfile(source, staging / source.name)
             (staging / f"{PLUGIN_NAME}.py").chmod(0o755)
-            record = {"python": python, "version": __version__, "installed": time.strftime("%Y-%m-%d %H:%M:%S")}
+            record = {
+                "python": python,
+                "version": __version__,
+                "installed": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "logs": str(logs_dir()),
+            }
             (staging / CONFIG_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             # Swap in the new copy in one step, so GIMP never sees half a plug-in.
             shutil.rmtree(final, ignore_errors=True)
@@ -124,8 +137,10 @@ def installed_record(plugin_dir: Path) -> dict | None:
 
 
 def doctor(probe_timeout: float = 5.0) -> list[str]:
-    """Human-readable report: GIMP folders, the recorded Python, the configured provider and if it answers."""
+    """Human-readable report: GIMP folders, the recorded Python, whether it can open the dialog's window, the
+    worker logs, the configured provider and if it answers."""
     lines = []
+    pythons: list[str] = []
     found = find_gimp_dirs()
     if not found:
         lines.append("GIMP 3 user folder: none found (start GIMP 3 once, or use --gimp-dir / GIMP3_DIRECTORY)")
@@ -139,11 +154,16 @@ def doctor(probe_timeout: float = 5.0) -> list[str]:
         state = "ok" if python and Path(python).exists() else "MISSING: run 'gimp-gptimage install' again"
         lines.append(f"GIMP folder {user_dir}: plug-in {record.get('version', '?')} installed")
         lines.append(f"  worker Python: {python} ({state})")
+        if python and Path(python).exists() and python not in pythons:
+            pythons.append(python)
         if "org.gimp.GIMP" in user_dir.parts:
             lines.append(
                 "  note: Flatpak GIMP runs plug-ins in its sandbox, which cannot start a Python outside it; "
                 "use GIMP from your distribution or the official installer for GPT Image"
             )
+    for python in pythons or [sys.executable]:
+        lines.extend(desktop.probe_window(python).lines())
+    lines.append(f"worker logs: {logs_dir()} (the last few runs)")
     lines.extend(_provider_lines(probe_timeout))
     return lines
 

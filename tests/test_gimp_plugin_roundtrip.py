@@ -134,7 +134,7 @@ def test_edit_exports_selection_and_inserts_masked_results(run) -> None:
     assert r["call"]["status"] == "success", r["call"]
     names = [layer["name"] for layer in r["stack"]]
     assert names == ["invert #2", "invert #1", "Source"]  # each result directly above the previous
-    assert r["selected"] == ["invert #2"]
+    assert r["selected"] == ["Source"]  # a second edit reads the same layer, not a result
 
     job = next(j for j in jobs(session, "edit") if j["job"]["layer"]["name"] == "Source")
     assert job["argv"][:2] == ["-m", "gimp_gptimage.worker"]

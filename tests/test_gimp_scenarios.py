@@ -151,7 +151,7 @@ def test_photo_selection_two_masked_layers_exactly_placed(run) -> None:
     check_success(r)
     names = [layer["name"] for layer in r["stack"]]
     assert sorted(names[:2]) == ["a steaming teapot #1", "a steaming teapot #2"] and len(names) == 3
-    assert r["selected"] == names[:1]
+    assert r["selected"] == names[2:]  # the source stays selected: a second edit reads it again
 
     selection = raw(session, "photo-selection.gray", (1200, 1600))
     before = raw(session, "photo-before.rgba", (1200, 1600, 4))

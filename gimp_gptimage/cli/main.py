@@ -360,10 +360,16 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 
 def _cmd_install(args: argparse.Namespace, secret: list[str]) -> int:
-    from .. import install
+    from .. import desktop, install
 
     for path in install.install(args.gimp_dir):
         print(f"installed: {path}")
+    window = desktop.probe_window()
+    if not window.ok:
+        # Installed all the same (the libraries can come later); say now what would stop the dialog.
+        _say("Warning: the GPT Image dialog will not open on this desktop yet.")
+        for line in window.lines():
+            _say(line)
     return EXIT_OK
 
 

@@ -98,6 +98,21 @@ class Job:
     selection: np.ndarray | None  # (layer height, layer width) uint8 coverage, read-only
     references: list[LayerData]
     params: JobParams
+    parent_window: ParentWindow | None = None
+
+
+@dataclass(frozen=True)
+class ParentWindow:
+    """The GIMP image window the dialog was started from (plugin: gptimage_ipc.describe_window_handle)."""
+
+    system: str  # "x11" | "windows" | "macos" | "wayland"
+    handle: int | str
+
+
+def _parent_window(entry: object) -> ParentWindow | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("handle"), (int, str)):
+        return None
+    return ParentWindow(str(entry.get("system", "")), entry["handle"])
 
 
 def load_job(job_dir: Path) -> Job:
@@ -143,7 +158,17 @@ def _parse(job_dir: Path, raw: dict) -> Job:
         quality=str(p.get("quality", "")),
         base_url=str(p.get("base_url", "")),
     )
-    return Job(job_dir, command, bool(raw.get("interactive")), image, layer, selection, references, params)
+    return Job(
+        job_dir,
+        command,
+        bool(raw.get("interactive")),
+        image,
+        layer,
+        selection,
+        references,
+        params,
+        _parent_window(raw.get("parent_window")),
+    )
 
 
 def _layer(job_dir: Path, entry: dict) -> LayerData:

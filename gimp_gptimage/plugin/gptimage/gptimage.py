@@ -17,6 +17,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 import gptimage_host as host  # noqa: E402
 import gptimage_ipc as ipc  # noqa: E402
+import gptimage_keep as keep  # noqa: E402
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -125,27 +126,35 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     if image is None:
         raise ipc.JobError("Open or create an image first.")
     host.check_image(image)
+    keep.remove_orphan_job_dirs()
     job_dir = ipc.create_job_dir()
-    progress = host.ProgressBar("GPT Image: waiting for the model")
+    # The dialog replaces this text with its own state (open / running) as soon as it is up.
+    progress = host.ProgressBar("GPT Image: opening the dialog" if interactive else "GPT Image: waiting for the model")
     inserter = None
+    log = keep.new_log(PLUGIN_DIR)
     try:
         # Start the worker first: its Python start-up overlaps with GIMP exporting the pixels, and it
         # begins as soon as job.json (written last) appears.
-        proc = ipc.start_worker(python, job_dir)
+        proc = ipc.start_worker(python, job_dir, log)
+        keep.record_pids(job_dir, proc.pid)
         try:
             job, files, anchor, whole_source = build_job(command, image, drawables, params, interactive)
+            if interactive:
+                job["parent_window"] = host.window_handle()
             ipc.write_job(job_dir, job, files)
         except BaseException:
             ipc.stop_worker(proc)
             raise
         del files  # the snapshot can be large; it lives in the job folder now
-        inserter = host.ResultInserter(image, anchor)
+        inserter = host.ResultInserter(image, anchor, keep_selection=command != "generate")
         ipc.wait_for_job(
             proc,
             job_dir,
             inserter.insert,
             lambda p: progress.tick(p.text if p else None, p.fraction if p else None),
             read_whole_layer=whole_source,
+            log=log,
+            python=python,
         )
     finally:
         if inserter is not None:

@@ -13,7 +13,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp  # noqa: E402
-from gptimage_ipc import JobError, OutboxResult, RawWindow  # noqa: E402
+from gptimage_ipc import JobError, OutboxResult, RawWindow, describe_window_handle  # noqa: E402
 
 RGBA_U8 = "R'G'B'A u8"
 COVERAGE_U8 = "Y u8"
@@ -123,6 +123,7 @@ class ResultInserter:
 
     image: Gimp.Image
     anchor: Gimp.Layer | None
+    keep_selection: bool = False  # edit and fuse: the layers they read stay selected (see insert)
     inserted: list = field(default_factory=list)
     skipped: int = 0
     _group_open: bool = False
@@ -131,6 +132,7 @@ class ResultInserter:
         if not self.image.is_valid():
             self.skipped += 1
             return
+        before = list(self.image.get_selected_layers())
         if not self._group_open:
             self.image.undo_group_start()
             self._group_open = True
@@ -153,7 +155,11 @@ class ResultInserter:
             mask.update(0, 0, result.width, result.height)
         layer.update(0, 0, result.width, result.height)
         self.inserted.append(layer)
-        self.image.set_selected_layers([layer])
+        # Inserting makes the new layer GIMP's active one. After an edit or a fuse, give the painter back the
+        # layers they had: a second Edit Selection then reads the picture the first one read, not the result
+        # just inserted. A generated layer stays selected (nothing was read to go back to).
+        kept = [lay for lay in before if lay.is_valid()] if self.keep_selection else []
+        self.image.set_selected_layers(kept or [layer])
         Gimp.displays_flush()
         if result.batch_left == 0:
             # Close the group as soon as the run (or the dialog click) is complete: while it is open, whatever
@@ -172,6 +178,19 @@ class ResultInserter:
             self.image.undo_group_end()
             Gimp.displays_flush()
         self._group_open = False
+
+
+def window_handle() -> dict | None:
+    """The image window this command was started from, as the dialog's process can use it (or None).
+
+    `Gimp.progress_get_window_handle()` exists in GIMP 3.0 and 3.2 (checked against both typelibs); it
+    returns the native handle of the toplevel window the plug-in's progress is shown in.
+    """
+    try:
+        data = Gimp.progress_get_window_handle()
+    except Exception:  # no window (batch mode) or a binding without it: the dialog is then simply not tied
+        return None
+    return describe_window_handle(bytes(data.get_data() or b"")) if data is not None else None
 
 
 class ProgressBar:

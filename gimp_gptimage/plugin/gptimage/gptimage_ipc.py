@@ -20,10 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import gptimage_diag as diag
+
 PROTOCOL_VERSION = 1
 CONFIG_NAME = "gptimage_python.json"
 POLL_INTERVAL_S = 0.1
-WORKER_LOG = "worker.log"
+WORKER_LOG = "worker.log"  # in the job folder, unless install recorded a logs folder (gptimage_keep)
+JOB_PREFIX = "gptimage-job-"
+DIAGNOSE_TIMEOUT_S = 45.0
 
 
 class JobError(Exception):
@@ -97,9 +101,29 @@ def worker_python(plugin_dir: Path) -> str:
     return python
 
 
+def describe_window_handle(raw: bytes, platform: str = sys.platform) -> dict | None:
+    """GIMP's native window handle (GBytes) as JSON for the dialog: {"system": ..., "handle": ...}.
+
+    libgimpwidgets' gimp_window_set_transient_for() reads it the same way: on X11 the bytes are an X
+    Window id in machine order, on Windows a HWND, on Wayland a NUL-terminated xdg-foreign handle string.
+    """
+    if not raw:
+        return None
+    text = raw[:-1] if raw.endswith(b"\0") else b""
+    if text and all(32 < byte < 127 for byte in text):
+        return {"system": "wayland", "handle": text.decode("ascii")}
+    if len(raw) not in (4, 8):
+        return None
+    handle = int.from_bytes(raw, sys.byteorder)
+    if handle == 0:
+        return None
+    system = {"win32": "windows", "darwin": "macos"}.get(platform, "x11")
+    return {"system": system, "handle": handle}
+
+
 def create_job_dir() -> Path:
     """A private folder (mkdtemp makes it mode 0700) for one run."""
-    return Path(tempfile.mkdtemp(prefix="gptimage-job-"))
+    return Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
 
 
 def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> None:
@@ -113,19 +137,20 @@ def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> 
     _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
 
 
-def start_worker(python: str, job_dir: Path) -> subprocess.Popen:
-    """Run `python -m gimp_gptimage.worker JOB_DIR` in its own process group, output into worker.log."""
+def start_worker(python: str, job_dir: Path, log: Path | None = None) -> subprocess.Popen:
+    """Run `python -m gimp_gptimage.worker JOB_DIR` in its own process group, output into `log`
+    (default: worker.log in the job folder)."""
     env = {k: v for k, v in os.environ.items() if k not in _PYTHON_ENV_FROM_GIMP}
     env["PYTHONUNBUFFERED"] = "1"
     flags = 0
     if sys.platform == "win32":
         flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
     try:
-        with open(job_dir / WORKER_LOG, "wb") as log:
+        with open(log or job_dir / WORKER_LOG, "wb") as out:
             return subprocess.Popen(
                 [python, "-m", "gimp_gptimage.worker", str(job_dir)],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=str(job_dir),
@@ -273,12 +298,15 @@ def wait_for_job(
     interval: float = POLL_INTERVAL_S,
     *,
     read_whole_layer: Callable[[], bytes] | None = None,
+    log: Path | None = None,
+    python: str | None = None,
 ) -> int:
     """Poll until the worker is done, handing over each result as it appears; returns the result count.
 
     When the job exported only a window of the layer and the worker asks for all of it, read_whole_layer
-    supplies it. Raises JobError with the worker's own message when it reports failure, or with the tail
-    of its log when it dies without reporting.
+    supplies it. Raises JobError with the worker's own message when it reports failure, or, when it dies
+    without reporting, with the telling line of its log (default: worker.log in the job folder), what the
+    desktop probe of `python` finds when it was a window-system failure, and the log's path.
     """
     reader = OutboxReader(job_dir)
     count = 0
@@ -301,9 +329,8 @@ def wait_for_job(
                 on_result(result)
                 count += 1
             if done is None:
-                raise JobError(
-                    f"The GPT Image worker stopped unexpectedly (exit code {proc.returncode})" + _log_tail(job_dir)
-                )
+                kept = log is not None
+                raise JobError(death_message(proc.returncode, log or job_dir / WORKER_LOG, python, kept=kept))
             break
         on_tick(read_progress(job_dir))
         time.sleep(interval)
@@ -318,12 +345,38 @@ def remove_job_dir(job_dir: Path) -> None:
     shutil.rmtree(job_dir, ignore_errors=True)
 
 
-def _log_tail(job_dir: Path) -> str:
+def death_message(code: int | None, log: Path, python: str | None, kept: bool) -> str:
+    """Why the worker died, in lines a user can act on: Qt's (or Python's) telling line; when the window
+    system was the problem, the missing libraries and install commands; and where the log is kept."""
     try:
-        lines = (job_dir / WORKER_LOG).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return "."
-    return f": {lines[-1]}" if lines else "."
+        text = ""
+    line = diag.telling_line(text)
+    lines = [f"The GPT Image worker stopped unexpectedly (exit code {code})" + (f": {line}" if line else ".")]
+    if python and diag.is_window_failure(text):
+        lines.extend(_diagnose(python))
+    if kept:
+        lines.append(f"Its log is kept in {log}")
+    return "\n".join(lines)
+
+
+def _diagnose(python: str) -> list[str]:
+    """`gimp-gptimage doctor`'s window check, run by the same Python (seconds; only after a failure)."""
+    env = {k: v for k, v in os.environ.items() if k not in _PYTHON_ENV_FROM_GIMP}
+    try:
+        run = subprocess.run(
+            [python, "-m", "gimp_gptimage.desktop"],
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=DIAGNOSE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ["Run 'gimp-gptimage doctor' in a terminal: it names the missing system libraries."]
+    return [line for line in run.stdout.splitlines() if line.strip()]
 
 
 def _read_json(path: Path) -> object | None:
