@@ -94,6 +94,7 @@ class Settings:
     language: str | None = None  # None: follow the system locale
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
     recent_prompts: list[str] = field(default_factory=list)
+    unfolded: list[str] = field(default_factory=list)  # the dialog's "More" sections left open
 
     def find_provider(self, name: str) -> ProviderConfig | None:
         wanted = name.strip().lower()
@@ -125,6 +126,7 @@ class Settings:
         if language is not None and not isinstance(language, str):
             raise ValueError("'language' must be a string or null")
         prompts = [p for p in _as_list(data.get("recent_prompts", []), "recent_prompts") if isinstance(p, str)]
+        unfolded = [s for s in _as_list(data.get("unfolded", []), "unfolded") if isinstance(s, str)]
         return cls(
             providers=providers,
             provider=provider or None,
@@ -133,6 +135,7 @@ class Settings:
             language=language or None,
             history=_build(HistoryPolicy, data.get("history", {})),
             recent_prompts=prompts[:MAX_RECENT_PROMPTS],
+            unfolded=unfolded,
         )
 
 

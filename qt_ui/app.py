@@ -16,6 +16,7 @@ from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.settings import SettingsStore
 
 from .dialog import GptImageDialog
+from .gimp_link import GimpLink
 from .i18n import install_language
 from .insert import FolderTarget, InsertTarget, JobFolderTarget
 from .loop import new_event_loop
@@ -46,7 +47,7 @@ async def show_dialog(dialog: GptImageDialog) -> None:
     await dialog.controller.aclose()
 
 
-def _run(make_source, make_target) -> int:  # type: ignore[no-untyped-def]
+def _run(make_source, make_target, attach=None) -> int:  # type: ignore[no-untyped-def]
     app = _application()
     store = SettingsStore()
     settings = store.load()
@@ -57,6 +58,8 @@ def _run(make_source, make_target) -> int:  # type: ignore[no-untyped-def]
     source: EditSource = make_source()
     target: InsertTarget = make_target(source)
     dialog = GptImageDialog(source, target, store, HistoryStore())
+    if attach is not None:
+        attach(dialog)  # before showing: a transient parent must be known when the window is mapped
     with loop:
         loop.run_until_complete(show_dialog(dialog))
         loop.run_until_complete(loop.shutdown_asyncgens())
@@ -67,7 +70,12 @@ def run_job_dialog(job_dir: Path) -> int:
     """The GIMP worker's interactive job: results go to the job's outbox while the dialog stays open.
     The worker writes done.json when this returns (or raises)."""
     job_dir = Path(job_dir)
-    return _run(lambda: source_from_job(job_dir), lambda _source: JobFolderTarget(job_dir))
+
+    def attach(dialog: GptImageDialog) -> None:
+        job = dialog.source.job
+        dialog.gimp_link = GimpLink(dialog, dialog.model, job_dir, job.parent_window if job else None)
+
+    return _run(lambda: source_from_job(job_dir), lambda _source: JobFolderTarget(job_dir), attach)
 
 
 def run_standalone(

@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSpinBox,
 
 from .bind import bind_check, bind_combo, bind_spin
 from .model import DialogModel
+from .more import MoreToggle
 from .widgets import ImageView
 
 CTX = "ContextView"
@@ -43,10 +44,13 @@ class ContextView(QWidget):
         self.feather.setToolTip(self.tr("Soft edge of the editable area"))
         self.colour_match = QCheckBox(self.tr("Match colours to the surroundings"))
         form.addRow(self.tr("Context"), self.mode)
-        form.addRow(self.tr("Padding"), self.padding)
-        form.addRow(self.tr("Grow mask"), self.grow)
-        form.addRow(self.tr("Feather"), self.feather)
         form.addRow("", self.colour_match)
+        self.more = MoreToggle(model, "context", form, self.tr("Padding, mask growth and feathering"))
+        for label, spin in ((self.tr("Padding"), self.padding), (self.tr("Grow mask"), self.grow)):
+            form.addRow(label, spin)
+            self.more.add(spin)
+        form.addRow(self.tr("Feather"), self.feather)
+        self.more.add(self.feather)
         bind_combo(self.mode, model, "context_mode")
         bind_spin(self.padding, model, "padding_px")
         bind_spin(self.grow, model, "grow_px")

@@ -298,6 +298,8 @@ class JobController(QObject):
         except Exception as exc:
             self.model.error = explain(exc)
             return
+        finally:
+            self.model.mark_inserted(indexes[: len(done)])
         self.report_inserted(done)
 
     async def insert_item(self, item: InsertItem) -> None:
@@ -311,7 +313,8 @@ class JobController(QObject):
     def report_inserted(self, done: list[str]) -> None:
         if not done:
             return
-        text = self.tr("Inserted: %1").replace("%1", "; ".join(done))
+        # An event with its time, not a state: it stays true when the painter undoes it in GIMP (Ctrl+Z).
+        text = self.tr("Inserted at %1: %2").replace("%1", time.strftime("%H:%M")).replace("%2", "; ".join(done))
         self.model.info = text
         self.inserted.emit(text)
 

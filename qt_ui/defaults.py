@@ -33,11 +33,13 @@ def apply_settings(model: DialogModel, settings: Settings) -> None:
     model.grow_px = c.grow_px if c.grow_px is not None else base.grow_px
     model.feather_px = c.feather_px if c.feather_px is not None else base.feather_px
     model.colour_match = c.colour_match
+    model.unfolded = tuple(settings.unfolded)
 
 
 def store_settings(model: DialogModel, settings: Settings) -> None:
     """The dialog's current choices become the defaults of the next run."""
     settings.provider = None if model.provider == "local" else model.provider
+    settings.unfolded = list(model.unfolded)
     settings.defaults = dataclasses.replace(
         settings.defaults,
         model=model.model,

@@ -35,6 +35,7 @@ from gimp_gptimage.settings import Settings, SettingsStore
 from .context_view import ContextView, SentPreview
 from .controller import JobController
 from .defaults import apply_settings, store_settings
+from .describe import source_line, uses_selection_context, window_title
 from .history_view import HistoryView
 from .images import array_thumbnail, to_qimage
 from .insert import InsertTarget
@@ -90,7 +91,7 @@ class GptImageDialog(QDialog):
         self._preview_timer.timeout.connect(lambda: self._spawn(self._update_preview(self._preview_generation)))
         self._preview_generation = 0
 
-        self.setWindowTitle(self.tr("GPT Image — %1").replace("%1", source.image_name or self.tr("new image")))
+        self.setWindowTitle(window_title(source))
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self.setSizeGripEnabled(True)
         self.resize(1180, 800)
@@ -132,7 +133,7 @@ class GptImageDialog(QDialog):
         banner_layout.addWidget(self.banner_settings)
         outer.addWidget(self.banner)
 
-        self.source_label = QLabel(self._source_text())
+        self.source_label = QLabel(source_line(self.source))
         self.source_label.setStyleSheet("color: #6b7280;")
         outer.addWidget(self.source_label)
 
@@ -206,7 +207,7 @@ class GptImageDialog(QDialog):
         outer.addLayout(buttons)
 
         edit_like = self.source.kind in ("edit", "fuse") and self.source.layer_rgba is not None
-        self.context_group.setVisible(edit_like)
+        self.context_group.setVisible(uses_selection_context(self.source))
         self.references_group.setVisible(edit_like)
         self.tabs.setTabVisible(1, edit_like)
 
@@ -236,21 +237,6 @@ class GptImageDialog(QDialog):
         m.provider_changed.connect(self._provider_changed)
         m.changed.connect(self._maybe_preview)
         self._update_run_button()
-
-    def _source_text(self) -> str:
-        s = self.source
-        if s.layer_rgba is None:
-            return self.tr("New image from a prompt")
-        w, h = s.layer_size
-        where = self.tr("selection") if s.selection is not None else self.tr("whole layer")
-        return (
-            self.tr("Editing %1 · layer “%2” (%3 × %4) · %5")
-            .replace("%1", s.image_name)
-            .replace("%2", s.layer_name)
-            .replace("%3", str(w))
-            .replace("%4", str(h))
-            .replace("%5", where)
-        )
 
     def _provider_choices(self) -> list[tuple[str, str]]:
         choices = [("local", self.tr("Local offline engine"))]

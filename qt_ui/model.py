@@ -115,6 +115,7 @@ class DialogModel(QObject):
     usage_changed = pyqtSignal(object)
     backend_note_changed = pyqtSignal(object)
     info_changed = pyqtSignal(object)
+    unfolded_changed = pyqtSignal(object)
     # Collections and derived state.
     references_changed = pyqtSignal()
     partial_changed = pyqtSignal(int, QImage)
@@ -150,6 +151,7 @@ class DialogModel(QObject):
     usage: Prop[Usage | None] = Prop(None)
     backend_note: Prop[str] = Prop("")  # e.g. "Offline local engine (no API key configured)"
     info: Prop[str] = Prop("")  # one-line status after a run or an insert
+    unfolded: Prop[tuple[str, ...]] = Prop(())  # open "More" sections (qt_ui/more.py)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -157,6 +159,7 @@ class DialogModel(QObject):
         self.references: list[Reference] = []
         self.partials: dict[int, QImage] = {}
         self.results: list[ResultItem] = []
+        self.inserted: set[int] = set()  # indexes of this run's results sent to GIMP (or saved standalone)
         self.violations: dict[str, Violation] = {}
         self.changed.connect(self._on_changed)
         self._revalidate()
@@ -230,10 +233,14 @@ class DialogModel(QObject):
         self.results.sort(key=lambda r: r.index)
         self.results_changed.emit()
 
+    def mark_inserted(self, indexes: list[int]) -> None:
+        self.inserted.update(indexes)
+
     def clear_run(self) -> None:
         """Forget the previous run's output before a new one (history keeps it)."""
         self.partials.clear()
         self.results.clear()
+        self.inserted.clear()
         self.error = None
         self.usage = None
         self.info = ""

@@ -19,9 +19,12 @@ from gimp_gptimage.api.params import FIXED_SIZES, MAX_N, MAX_PARTIAL_IMAGES, MOD
 from . import messages
 from .bind import bind_check, bind_combo, bind_spin
 from .model import DialogModel
+from .more import MoreToggle
 from .widgets import FieldMessage
 
 # Popular gpt-image-2 sizes (api-contract.md, "Size rules"); any other valid WxH goes through "Custom".
+# Rows behind "More": what a painter rarely touches (the everyday case is a prompt, a size, Run).
+MORE_PARAMS = frozenset({"background", "output_format", "output_compression", "moderation", "stream", "partial_images"})
 FREE_SIZE_PRESETS = ("1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "3840x2160", "2160x3840")
 CUSTOM = "custom"
 CTX = "ParamsView"
@@ -92,6 +95,8 @@ class ParamsView(QWidget):
         self.n.setRange(1, MAX_N)
         self.n.setToolTip(self.tr("How many variations to make"))
         self._row(self.tr("Images"), self.n, "n")
+        self.more = MoreToggle(model, "params", self.form, self.tr("Background, format, moderation and streaming"))
+
         self.background = _combo(CHOICES["background"])
         self._row(self.tr("Background"), self.background, "background")
 
@@ -181,6 +186,8 @@ class ParamsView(QWidget):
         message = FieldMessage()
         layout.addWidget(message)
         self.form.addRow(label, box)
+        if param in MORE_PARAMS:
+            self.more.add(box)
         for name in (param, *extra):
             self.messages[name] = message
 
@@ -198,7 +205,7 @@ class ParamsView(QWidget):
         presets = FREE_SIZE_PRESETS if self.model.free_sizes() else FIXED_SIZES
         self.size.blockSignals(True)
         self.size.clear()
-        self.size.addItem(self.tr("Auto (fit the region)"), "auto")
+        self.size.addItem(self._auto_size_label(), "auto")
         for size in presets:
             self.size.addItem(size.replace("x", " × "), size)
         if self.model.free_sizes():
@@ -209,6 +216,11 @@ class ParamsView(QWidget):
         if item is not None:
             item.setEnabled(self.model.supports_transparency())
         self._show_size(self.model.size)
+
+    def _auto_size_label(self) -> str:
+        if self.model.kind == "generate":  # no region: the model picks, the result is scaled to the canvas
+            return self.tr("Auto (the model chooses)")
+        return self.tr("Auto (fit the region)")
 
     def _show_size(self, size: str) -> None:
         # While the user works in "Custom", stay there even if the numbers happen to match a preset.
@@ -256,6 +268,8 @@ class ParamsView(QWidget):
         self.partials_label.setEnabled(self.model.stream)
 
     def _show_violations(self, violations: dict) -> None:
+        if any(param in MORE_PARAMS for param in violations):
+            self.more.unfold()  # a rule broken behind "More" must be seen where it is broken
         shown: dict[FieldMessage, list[str]] = {m: [] for m in self.messages.values()}
         for param, v in violations.items():
             target = self.messages.get(param)

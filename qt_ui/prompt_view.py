@@ -48,7 +48,7 @@ class PromptView(QWidget):
         header.addWidget(self.recent_button)
         layout.addLayout(header)
         self.edit = PromptEdit()
-        self.edit.setPlaceholderText(self.tr("Describe the change, e.g. “replace the sky with a stormy sunset”"))
+        self.edit.setPlaceholderText(self.placeholder(model.kind))
         self.edit.setTabChangesFocus(True)
         self.edit.setMinimumHeight(72)
         self.edit.setMaximumHeight(120)
@@ -64,6 +64,13 @@ class PromptView(QWidget):
         model.violations_changed.connect(self._show_violation)
         self._show_violation(model.violations)
         self.set_recent([])
+
+    def placeholder(self, kind: str) -> str:
+        if kind == "generate":
+            return self.tr("Describe the picture, e.g. “a lighthouse at dusk, watercolour”")
+        if kind == "fuse":
+            return self.tr("Describe how to combine the layers, e.g. “put the cat from the second on the sofa”")
+        return self.tr("Describe the change, e.g. “replace the sky with a stormy sunset”")
 
     def set_recent(self, prompts: list[str]) -> None:
         self.recent = list(prompts)

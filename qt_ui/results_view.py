@@ -42,6 +42,17 @@ class ResultTile(Tile):
         self.view.set_placeholder(self.tr("Waiting…"))
         self.caption.setText(self.tr("Image %1").replace("%1", str(self.index + 1)))
 
+    def set_stopped(self, why: str) -> None:
+        """The run ended without this image (cancelled, failed): no tile keeps saying it is coming."""
+        if self.final:
+            return
+        number = str(self.index + 1)
+        if self.view.image().isNull():
+            self.view.set_placeholder(why)
+            self.caption.setText(self.tr("Image %1").replace("%1", number))
+        else:  # a partial image stays visible, marked as unfinished
+            self.caption.setText(self.tr("Image %1 · %2 (not finished)").replace("%1", number).replace("%2", why))
+
     def set_partial(self, image: QImage) -> None:
         if not self.final:
             self.view.set_image(image)
@@ -93,6 +104,7 @@ class ResultsView(QWidget):
         layout.addLayout(bottom)
         model.partial_changed.connect(self._partial)
         model.results_changed.connect(self._results)
+        model.state_changed.connect(self._run_ended)
 
     def prepare(self, count: int) -> None:
         """Lay out `count` empty tiles for a new run."""
@@ -114,6 +126,13 @@ class ResultsView(QWidget):
         if index not in self.tiles:
             self.prepare(max(index + 1, len(self.tiles)))
         return self.tiles[index]
+
+    def _run_ended(self, state: str) -> None:
+        why = {"idle": self.tr("Cancelled"), "error": self.tr("Failed")}.get(state)
+        if why is None:
+            return  # running, or done (every requested image arrived)
+        for tile in self.tiles.values():
+            tile.set_stopped(why)
 
     def _partial(self, index: int, image: QImage) -> None:
         self.tile(index).set_partial(image)

@@ -88,6 +88,8 @@ def write_job(folder: Path, *, command: str = "edit", prompt: str = "", referenc
     }
     if command == "generate":
         job.update(layer=None, selection=None, references=[])
+    if command == "fuse":  # as the plug-in sends it: layers, no selection
+        job.update(selection=None)
     (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
     return folder
 

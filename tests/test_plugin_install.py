@@ -75,7 +75,7 @@ def test_no_gimp_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no GIMP on this "computer"
-    with pytest.raises(inst.InstallError, match="No GIMP was found on this computer. Install GIMP 3") as caught:
+    with pytest.raises(inst.InstallError, match=r"No GIMP was found on this computer\. Install GIMP 3") as caught:
         inst.install()
     assert str(tmp_path / "config" / "GIMP" / "3.0") in str(caught.value)
     assert not (tmp_path / "config" / "GIMP").exists(), "never create GIMP's folder: it would skip migration"

@@ -386,7 +386,7 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
         dialog.run()
         await until(lambda: dialog.model.state == "done", what="the run")
         qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
-        await until(lambda: "Inserted:" in dialog.run_view.info.text(), what="the saved image")
+        await until(lambda: "Inserted at " in dialog.run_view.info.text(), what="the saved image")
 
     qrun(qloop, scenario())
     saved = out / "photo-gptimage-1.png"
@@ -423,7 +423,10 @@ def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, 
     qtbot.addWidget(dialog)
     assert not dialog.context_group.isVisibleTo(dialog) and not dialog.references_group.isVisibleTo(dialog)
     assert not dialog.tabs.isTabVisible(1)
-    assert dialog.source_label.text() == "New image from a prompt"
+    assert dialog.source_label.text() == "New layer from a prompt, sized to the canvas"
+    assert dialog.windowTitle() == "Generate Layer — photo.xcf"  # Qt adds " — GPT Image" itself
+    assert dialog.prompt_view.edit.placeholderText().startswith("Describe the picture")
+    assert dialog.params_view.size.itemText(0) == "Auto (the model chooses)"
 
     async def scenario() -> None:
         dialog.model.stream = False

@@ -1,0 +1,126 @@
+"""The dialog's ties to the GIMP session that started it: stacking, GIMP's status bar, the plug-in's life.
+
+- Stacking: the plug-in passes the native handle of the image window it was started from; the dialog is
+  made transient for it (X11 and Windows), so the window manager keeps it above that window. On Wayland
+  GIMP's handle is an xdg-foreign string Qt offers no public way to use, and on macOS GIMP passes no
+  usable handle: there the dialog is an ordinary window (README, "Use it in GIMP 3").
+- Status bar: the plug-in shows whatever the dialog writes to progress.json. Idle, it says the dialog is
+  open (never "waiting for the model"); running, the stage.
+- GIMP's status-bar Cancel kills the plug-in. The dialog notices (its parent process changes) and closes
+  as its own Close does; results shown but not inserted are in history, and it says so first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QTimer
+from PyQt6.QtGui import QGuiApplication, QWindow
+from PyQt6.QtWidgets import QMessageBox, QWidget
+
+from gimp_gptimage.jobs.jobfile import ParentWindow, write_progress
+
+from .model import DialogModel
+from .run_view import stage_text
+
+# (handle kind from the plug-in, Qt platform) pairs where QWindow.fromWinId gives a usable parent.
+TRANSIENT_PLATFORMS = {("x11", "xcb"), ("windows", "windows")}
+WATCH_INTERVAL_MS = 500
+
+
+def make_transient(widget: QWidget, parent: ParentWindow | None) -> QWindow | None:
+    """Make `widget`'s window transient for GIMP's window; returns the foreign parent (keep it alive)."""
+    if parent is None or not isinstance(parent.handle, int) or isinstance(parent.handle, bool):
+        return None
+    if (parent.system, QGuiApplication.platformName()) not in TRANSIENT_PLATFORMS:
+        return None
+    foreign = QWindow.fromWinId(parent.handle)
+    if foreign is None:
+        return None
+    widget.winId()  # creates the native window, so there is a QWindow to tie
+    handle = widget.windowHandle()
+    if handle is None:
+        return None
+    handle.setTransientParent(foreign)
+    return foreign
+
+
+class GimpLink(QObject):
+    """Attach to a dialog started by the plug-in (see module docstring)."""
+
+    def __init__(self, dialog: QWidget, model: DialogModel, job_dir: Path, parent: ParentWindow | None) -> None:
+        super().__init__(dialog)
+        self.dialog = dialog
+        self.model = model
+        self.job_dir = Path(job_dir)
+        self.foreign_parent = make_transient(dialog, parent)
+        self._plugin_pid = os.getppid()
+        self._gone = False
+        model.state_changed.connect(self._report)
+        model.stage_changed.connect(self._report)
+        model.progress_changed.connect(self._report)
+        self._report()
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_INTERVAL_MS)
+        self._watch.timeout.connect(self._check_plugin)
+        if os.name == "posix":  # elsewhere the parent's exit is not visible this cheaply; the dialog stays
+            self._watch.start()
+
+    # -- GIMP's status bar ----------------------------------------------------------------------------------
+
+    def status(self) -> tuple[str, float | None]:
+        """The text and fraction GIMP's status bar should show now (None: a busy pulse)."""
+        m = self.model
+        if m.state == "running":
+            stage = stage_text(m.stage) if m.stage else self.tr("Working")
+            return self.tr("GPT Image: %1…").replace("%1", stage), m.progress
+        return self.tr("GPT Image dialog open (Cancel here closes it; results stay in its history)"), 0.0
+
+    def _report(self, *_: object) -> None:
+        text, fraction = self.status()
+        with contextlib.suppress(OSError):  # the job folder went with the plug-in: nobody reads it any more
+            write_progress(self.job_dir, self.model.state, fraction, text)
+
+    # -- the plug-in's life -------------------------------------------------------------------------------
+
+    def _check_plugin(self) -> None:
+        if os.getppid() != self._plugin_pid:
+            self.plugin_gone()
+
+    def plugin_gone(self) -> None:
+        """GIMP's Cancel (or GIMP itself) ended the plug-in: nothing can be inserted any more. Close like
+        Close does; if shown results were never inserted, first say where they are."""
+        if self._gone:
+            return
+        self._gone = True
+        self._watch.stop()
+        m = self.model
+        was_running = m.state == "running"
+        left = [r for r in m.results if r.index not in m.inserted]
+        if not left and not was_running:
+            self.dialog.close()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            self.tr("GPT Image"),
+            self.tr("GIMP's Cancel ended this GPT Image session: results can no longer be inserted into the image."),
+            QMessageBox.StandardButton.Close,
+            self.dialog,
+        )
+        saved = self.tr("%n result(s) you did not insert are kept in history.", "", len(left))
+        informative = (saved + " " if left else "") + self.tr(
+            "Open GPT Image again and insert them from its History tab."
+        )
+        if was_running:
+            informative = self.tr("The run was cancelled; whatever had arrived is kept in history.") + " "
+            informative += self.tr("Open GPT Image again and insert them from its History tab.")
+        box.setInformativeText(informative)
+        box.finished.connect(lambda _code: self.dialog.close())
+        self.box = box
+        if was_running:
+            cancel = getattr(self.dialog, "controller", None)
+            if cancel is not None:
+                cancel.cancel()
+        box.open()
