@@ -4,57 +4,62 @@
 <context>
     <name>ContextView</name>
     <message>
-        <location filename="../context_view.py" line="15" />
+        <location filename="../context_view.py" line="16" />
         <source>Automatic (selection + surroundings)</source>
         <translation>自动（选区 + 周边）</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="16" />
+        <location filename="../context_view.py" line="17" />
         <source>Selection box + padding</source>
         <translation>选区外框 + 留边</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="17" />
+        <location filename="../context_view.py" line="18" />
         <source>Whole layer</source>
         <translation>整个图层</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="39" />
+        <location filename="../context_view.py" line="40" />
         <source>Pixels of surroundings around the selection box</source>
         <translation>选区外框四周附带的周边像素</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="41" />
+        <location filename="../context_view.py" line="42" />
         <source>Widen the editable area beyond the selection so the model can blend</source>
         <translation>把可编辑区域扩展到选区之外，便于模型融合过渡</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="43" />
+        <location filename="../context_view.py" line="44" />
         <source>Soft edge of the editable area</source>
         <translation>可编辑区域的柔化边缘</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="44" />
+        <location filename="../context_view.py" line="45" />
         <source>Match colours to the surroundings</source>
         <translation>颜色与周边匹配</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="45" />
+        <location filename="../context_view.py" line="46" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="46" />
+        <location filename="../context_view.py" line="48" />
+        <source>Padding, mask growth and feathering</source>
+        <translation>边距、蒙版扩展和羽化</translation>
+    </message>
+    <message>
+        <location filename="../context_view.py" line="49" />
         <source>Padding</source>
         <translation>留边</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="47" />
+        <location filename="../context_view.py" line="49" />
         <source>Grow mask</source>
         <translation>扩展蒙版</translation>
     </message>
     <message>
-        <location filename="../context_view.py" line="48" />
+        <location filename="../context_view.py" line="52" />
         <source>Feather</source>
         <translation>羽化</translation>
     </message>
@@ -76,141 +81,206 @@
         <translation>请求 ID %1</translation>
     </message>
 </context><context>
+    <name>GimpLink</name>
+    <message>
+        <location filename="../gimp_link.py" line="77" />
+        <source>Working</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="78" />
+        <source>GPT Image: %1…</source>
+        <translation>GPT Image：%1…</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="79" />
+        <source>GPT Image dialog open (Cancel here closes it; results stay in its history)</source>
+        <translation>GPT Image 对话框已打开（在此取消会关闭它；结果保留在其历史记录中）</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="107" />
+        <source>GPT Image</source>
+        <translation>GPT Image</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="108" />
+        <source>GIMP's Cancel ended this GPT Image session: results can no longer be inserted into the image.</source>
+        <translation>GIMP 的“取消”结束了本次 GPT Image 会话：结果已无法再插入图像。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../gimp_link.py" line="112" />
+        <source>%n result(s) you did not insert are kept in history.</source>
+        <translation>
+            <numerusform>%n 个未插入的结果已保存在历史记录中。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="118" />
+        <location filename="../gimp_link.py" line="113" />
+        <source>Open GPT Image again and insert them from its History tab.</source>
+        <translation>请再次打开 GPT Image，在“历史记录”标签页中插入它们。</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="117" />
+        <source>The run was cancelled; whatever had arrived is kept in history.</source>
+        <translation>运行已取消；已收到的结果保存在历史记录中。</translation>
+    </message>
+</context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="93" />
-        <source>GPT Image — %1</source>
-        <translation>GPT Image — %1</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="93" />
-        <source>new image</source>
-        <translation>新图像</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="130" />
+        <location filename="../dialog.py" line="131" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="152" />
+        <location filename="../dialog.py" line="153" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="154" />
+        <location filename="../dialog.py" line="155" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="157" />
+        <location filename="../dialog.py" line="158" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="174" />
+        <location filename="../dialog.py" line="175" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="175" />
+        <location filename="../dialog.py" line="176" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="176" />
+        <location filename="../dialog.py" line="177" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="186" />
+        <location filename="../dialog.py" line="187" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="192" />
+        <location filename="../dialog.py" line="193" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="193" />
+        <location filename="../dialog.py" line="194" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="198" />
+        <location filename="../dialog.py" line="199" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
-        <source>New image from a prompt</source>
-        <translation>根据提示词生成新图像</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="245" />
-        <source>selection</source>
-        <translation>选区</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="245" />
-        <source>whole layer</source>
-        <translation>整个图层</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="247" />
-        <source>Editing %1 · layer “%2” (%3 × %4) · %5</source>
-        <translation>正在编辑 %1 · 图层“%2”（%3 × %4）· %5</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="256" />
+        <location filename="../dialog.py" line="242" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="292" />
+        <location filename="../dialog.py" line="278" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="294" />
+        <location filename="../dialog.py" line="280" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="297" />
+        <location filename="../dialog.py" line="283" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="340" />
+        <location filename="../dialog.py" line="326" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="353" />
+        <location filename="../dialog.py" line="339" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="374" />
+        <location filename="../dialog.py" line="360" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="411" />
+        <location filename="../dialog.py" line="397" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="443" />
+        <location filename="../dialog.py" line="429" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="445" />
+        <location filename="../dialog.py" line="431" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="18" />
+        <source>new image</source>
+        <translation>新图像</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="20" />
+        <source>Generate Layer — %1</source>
+        <translation>生成图层 — %1</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="22" />
+        <source>Fuse Layers — %1</source>
+        <translation>融合图层 — %1</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="24" />
+        <source>Edit Selection — %1</source>
+        <translation>编辑选区 — %1</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="26" />
+        <source>Edit Layer — %1</source>
+        <translation>编辑图层 — %1</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="34" />
+        <source>New layer from a prompt, sized to the canvas</source>
+        <translation>根据提示词生成新图层，大小与画布一致</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="37" />
+        <source>Fusing %1 layer(s) of %2 · “%3” (%4 × %5) first; the result becomes a new layer</source>
+        <translation>正在融合 %2 的 %1 个图层 · 以“%3”（%4 × %5）为首；结果成为新图层</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="42" />
+        <source>selection</source>
+        <translation>选区</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="43" />
+        <source>whole layer</source>
+        <translation>整个图层</translation>
+    </message>
+    <message>
+        <location filename="../describe.py" line="44" />
+        <source>Editing %1 · layer “%2” (%3 × %4) · %5</source>
+        <translation>正在编辑 %1 · 图层“%2”（%3 × %4）· %5</translation>
     </message>
 </context><context>
     <name>HistoryView</name>
@@ -256,9 +326,9 @@
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="314" />
-        <source>Inserted: %1</source>
-        <translation>已插入：%1</translation>
+        <location filename="../controller.py" line="317" />
+        <source>Inserted at %1: %2</source>
+        <translation>%1 已插入：%2</translation>
     </message>
 </context><context>
     <name>Messages</name>
@@ -588,134 +658,151 @@
         <translation>服务商要求等待 {seconds} 秒；请届时重试，或检查配额。</translation>
     </message>
 </context><context>
+    <name>MoreToggle</name>
+    <message>
+        <location filename="../more.py" line="22" />
+        <source>More</source>
+        <translation>更多</translation>
+    </message>
+</context><context>
     <name>ParamsView</name>
     <message>
-        <location filename="../params_view.py" line="41" />
-        <location filename="../params_view.py" line="36" />
-        <location filename="../params_view.py" line="30" />
+        <location filename="../params_view.py" line="44" />
+        <location filename="../params_view.py" line="39" />
+        <location filename="../params_view.py" line="33" />
         <source>Auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="41" />
-        <location filename="../params_view.py" line="31" />
+        <location filename="../params_view.py" line="44" />
+        <location filename="../params_view.py" line="34" />
         <source>Low</source>
         <translation>低</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="32" />
+        <location filename="../params_view.py" line="35" />
         <source>Medium</source>
         <translation>中</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="33" />
+        <location filename="../params_view.py" line="36" />
         <source>High</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="37" />
+        <location filename="../params_view.py" line="40" />
         <source>Opaque</source>
         <translation>不透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="38" />
+        <location filename="../params_view.py" line="41" />
         <source>Transparent</source>
         <translation>透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="64" />
+        <location filename="../params_view.py" line="67" />
         <source>Where requests go; manage providers and keys in Settings</source>
         <translation>请求发往何处；在设置中管理服务商和密钥</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="65" />
+        <location filename="../params_view.py" line="68" />
         <source>Provider</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="71" />
+        <location filename="../params_view.py" line="74" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="87" />
+        <location filename="../params_view.py" line="90" />
         <source>Size</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="90" />
+        <location filename="../params_view.py" line="93" />
         <source>Quality</source>
         <translation>质量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="93" />
+        <location filename="../params_view.py" line="96" />
         <source>How many variations to make</source>
         <translation>生成多少个变体</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="94" />
+        <location filename="../params_view.py" line="97" />
         <source>Images</source>
         <translation>数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="96" />
+        <location filename="../params_view.py" line="98" />
+        <source>Background, format, moderation and streaming</source>
+        <translation>背景、格式、内容审核和流式传输</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="101" />
         <source>Background</source>
         <translation>背景</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="102" />
+        <location filename="../params_view.py" line="107" />
         <source>Output compression (JPEG and WebP only)</source>
         <translation>输出压缩率（仅 JPEG 和 WebP）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="107" />
+        <location filename="../params_view.py" line="112" />
         <source>Compression</source>
         <translation>压缩率</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="110" />
+        <location filename="../params_view.py" line="115" />
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="113" />
+        <location filename="../params_view.py" line="118" />
         <source>Moderation</source>
         <translation>内容审核</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="115" />
+        <location filename="../params_view.py" line="120" />
         <source>Show progress</source>
         <translation>显示过程</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="116" />
+        <location filename="../params_view.py" line="121" />
         <source>Show the image while it is being made</source>
         <translation>在生成过程中显示图像</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="119" />
+        <location filename="../params_view.py" line="124" />
         <source>Partial images to show before the final one</source>
         <translation>最终结果之前显示的预览图数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="125" />
+        <location filename="../params_view.py" line="130" />
         <source>Partial images</source>
         <translation>预览图</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="128" />
+        <location filename="../params_view.py" line="133" />
         <source>Streaming</source>
         <translation>流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="201" />
-        <source>Auto (fit the region)</source>
-        <translation>自动（适配区域）</translation>
-    </message>
-    <message>
-        <location filename="../params_view.py" line="205" />
+        <location filename="../params_view.py" line="212" />
         <source>Custom…</source>
         <translation>自定义…</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="222" />
+        <source>Auto (the model chooses)</source>
+        <translation>自动（由模型决定）</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="223" />
+        <source>Auto (fit the region)</source>
+        <translation>自动（适配区域）</translation>
     </message>
 </context><context>
     <name>PromptView</name>
@@ -735,14 +822,24 @@
         <translation>使用以前运行过的提示词</translation>
     </message>
     <message>
-        <location filename="../prompt_view.py" line="51" />
-        <source>Describe the change, e.g. “replace the sky with a stormy sunset”</source>
-        <translation>描述要做的修改，例如“把天空换成暴风雨中的日落”</translation>
-    </message>
-    <message>
         <location filename="../prompt_view.py" line="55" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="70" />
+        <source>Describe the picture, e.g. “a lighthouse at dusk, watercolour”</source>
+        <translation>描述画面，例如“黄昏时的灯塔，水彩画”</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="72" />
+        <source>Describe how to combine the layers, e.g. “put the cat from the second on the sofa”</source>
+        <translation>描述如何组合这些图层，例如“把第二个图层里的猫放到沙发上”</translation>
+    </message>
+    <message>
+        <location filename="../prompt_view.py" line="73" />
+        <source>Describe the change, e.g. “replace the sky with a stormy sunset”</source>
+        <translation>描述要做的修改，例如“把天空换成暴风雨中的日落”</translation>
     </message>
 </context><context>
     <name>ReferencesView</name>
@@ -789,31 +886,47 @@
         <translation>等待中…</translation>
     </message>
     <message>
+        <location filename="../results_view.py" line="52" />
         <location filename="../results_view.py" line="43" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="48" />
+        <location filename="../results_view.py" line="54" />
+        <source>Image %1 · %2 (not finished)</source>
+        <translation>图像 %1 · %2（未完成）</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="59" />
         <source>Image %1 · in progress</source>
         <translation>图像 %1 · 生成中</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="54" />
+        <location filename="../results_view.py" line="65" />
         <source>Image %1 · %2 × %3</source>
         <translation>图像 %1 · %2 × %3</translation>
     </message>
 </context><context>
     <name>ResultsView</name>
     <message>
-        <location filename="../results_view.py" line="80" />
+        <location filename="../results_view.py" line="91" />
         <source>Results appear here. Write a prompt and press Run (Ctrl+Enter).</source>
         <translation>结果会显示在这里。写好提示词后点击“运行”（Ctrl+Enter）。</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="89" />
+        <location filename="../results_view.py" line="100" />
         <source>Insert all</source>
         <translation>全部插入</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="131" />
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="131" />
+        <source>Failed</source>
+        <translation>失败</translation>
     </message>
 </context><context>
     <name>RunView</name>
@@ -880,7 +993,7 @@
 </context><context>
     <name>SentPreview</name>
     <message>
-        <location filename="../context_view.py" line="67" />
+        <location filename="../context_view.py" line="71" />
         <source>The preview of what will be sent appears here.</source>
         <translation>将要发送的内容预览会显示在这里。</translation>
     </message>
