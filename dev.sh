@@ -28,8 +28,11 @@ ensure_venv() {
 }
 
 ensure_system_packages() {
-    # Libraries Qt needs offscreen, Xvfb for screenshots, fonts for the Chinese UI, debootstrap for GIMP.
-    local pkgs=(debootstrap xvfb xauth fonts-noto-cjk libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3)
+    # Libraries Qt needs offscreen and on X (the desktop probe and the transient-window test run real xcb
+    # windows on Xvfb; xprop reads what the X server holds), fonts for the Chinese UI, debootstrap for GIMP.
+    local pkgs=(debootstrap xvfb xauth x11-utils fonts-noto-cjk libgl1 libegl1 libxkbcommon0 libfontconfig1
+        libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xkb1 libxcb-image0
+        libxcb-render-util0 libxcb-shape0)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

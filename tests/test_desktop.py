@@ -113,7 +113,16 @@ def test_qt_output_gives_its_telling_line_not_the_last() -> None:
 def test_every_library_maps_to_a_package_on_each_distribution() -> None:
     for soname, packages in diag.SYSTEM_LIBRARIES.items():
         assert len(packages) == len(diag.DISTRIBUTIONS) and all(packages), soname
-    assert diag.all_packages_command().startswith("Debian/Ubuntu: sudo apt install libegl1 ")
+    assert set(diag.USUALLY_MISSING) <= set(diag.SYSTEM_LIBRARIES)
+
+
+def test_the_readme_lists_the_same_packages_as_doctor() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for line in diag.install_commands(list(diag.USUALLY_MISSING)):
+        name, command = line.split(": ", 1)
+        if name == "Debian/Ubuntu":
+            command = command.replace("apt install", "apt install python3-venv")
+        assert f"| {name} | `{command}` |" in readme, line
 
 
 def fake_qt_worker(tmp_path: Path) -> str:

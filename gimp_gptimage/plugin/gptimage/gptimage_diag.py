@@ -41,6 +41,18 @@ SYSTEM_LIBRARIES: dict[str, tuple[str, str, str]] = {
     "libxcb-xfixes.so.0": ("libxcb-xfixes0", "libxcb", "libxcb"),
     "libxcb-xinput.so.0": ("libxcb-xinput0", "libxcb", "libxcb"),
 }
+# What a desktop with GIMP but without Qt usually lacks (checked on Debian/Ubuntu): the README's list.
+USUALLY_MISSING = (
+    "libEGL.so.1",
+    "libxkbcommon-x11.so.0",
+    "libxcb-cursor.so.0",
+    "libxcb-icccm.so.4",
+    "libxcb-keysyms.so.1",
+    "libxcb-xkb.so.1",
+    "libxcb-image.so.0",
+    "libxcb-render-util.so.0",
+    "libxcb-shape.so.0",
+)
 DISTRIBUTIONS = (
     ("Debian/Ubuntu", "sudo apt install"),
     ("Fedora", "sudo dnf install"),
@@ -107,8 +119,3 @@ def install_commands(libraries: list[str]) -> list[str]:
     return lines
 
 
-def all_packages_command(column: int = 0) -> str:
-    """The install command for every library Qt's xcb platform needs (README, doctor's hint)."""
-    name, command = DISTRIBUTIONS[column]
-    packages = dict.fromkeys(row[column] for row in SYSTEM_LIBRARIES.values())
-    return f"{name}: {command} {' '.join(packages)}"

@@ -183,8 +183,9 @@ class ResultInserter:
 def window_handle() -> dict | None:
     """The image window this command was started from, as the dialog's process can use it (or None).
 
-    `Gimp.progress_get_window_handle()` exists in GIMP 3.0 and 3.2 (checked against both typelibs); it
-    returns the native handle of the toplevel window the plug-in's progress is shown in.
+    `Gimp.progress_get_window_handle() -> GLib.Bytes` exists in GIMP 3.0 and 3.2 alike (checked in both
+    versions' Gimp-3.0.typelib): the native handle of the toplevel window the plug-in's progress is shown in,
+    i.e. the image window the command was started from.
     """
     try:
         data = Gimp.progress_get_window_handle()
