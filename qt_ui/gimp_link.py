@@ -6,8 +6,9 @@
   usable handle: there the dialog is an ordinary window (README, "Use it in GIMP 3").
 - Status bar: the plug-in shows whatever the dialog writes to progress.json. Idle, it says the dialog is
   open (never "waiting for the model"); running, the stage.
-- GIMP's status-bar Cancel kills the plug-in. The dialog notices (its parent process changes) and closes
-  as its own Close does; results shown but not inserted are in history, and it says so first.
+- GIMP's status-bar Cancel kills the plug-in. The dialog notices (on POSIX its parent process changes, on
+  Windows the parent's process handle is signalled) and closes as its own Close does; results shown but
+  not inserted are in history, and it says so first.
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ def make_transient(widget: QWidget, parent: ParentWindow | None) -> QWindow | No
     return foreign
 
 
+def plugin_alive(pid: int) -> bool:
+    """Is the process that started this one (the plug-in) still there?"""
+    if os.name == "posix":
+        return os.getppid() == pid  # an orphan is adopted by another process
+    import ctypes  # Windows: a parent's exit does not change getppid(); ask the process handle
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    synchronize, wait_timeout = 0x00100000, 0x102
+    handle = kernel32.OpenProcess(synchronize, False, pid)
+    if not handle:
+        return False
+    try:
+        return kernel32.WaitForSingleObject(handle, 0) == wait_timeout
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 class GimpLink(QObject):
     """Attach to a dialog started by the plug-in (see module docstring)."""
 
@@ -65,8 +83,7 @@ class GimpLink(QObject):
         self._watch = QTimer(self)
         self._watch.setInterval(WATCH_INTERVAL_MS)
         self._watch.timeout.connect(self._check_plugin)
-        if os.name == "posix":  # elsewhere the parent's exit is not visible this cheaply; the dialog stays
-            self._watch.start()
+        self._watch.start()
 
     # -- GIMP's status bar ----------------------------------------------------------------------------------
 
@@ -86,7 +103,7 @@ class GimpLink(QObject):
     # -- the plug-in's life -------------------------------------------------------------------------------
 
     def _check_plugin(self) -> None:
-        if os.getppid() != self._plugin_pid:
+        if not plugin_alive(self._plugin_pid):
             self.plugin_gone()
 
     def plugin_gone(self) -> None:

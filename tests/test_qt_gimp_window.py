@@ -270,3 +270,54 @@ def test_on_x11_the_dialog_is_transient_for_gimps_image_window(tmp_path: Path) -
         finally:
             gimp.communicate("\n", timeout=10)
     assert prop == f"WM_TRANSIENT_FOR(WINDOW): window id # {parent}", prop
+
+
+FAKE_PLUGIN = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import gptimage_ipc as ipc
+job_dir = ipc.Path(sys.argv[2])
+proc = ipc.start_worker(sys.executable, job_dir)
+print(proc.pid, flush=True)
+time.sleep(3600)  # like GIMP's plug-in waiting on its dialog, until GIMP's Cancel kills it
+"""
+
+
+def test_gimps_cancel_kills_the_plugin_and_the_idle_dialog_ends_with_its_worker(tmp_path: Path) -> None:
+    """The real processes: a plug-in stand-in starts the real worker, whose dialog comes up (offscreen) and
+    reports itself open; SIGKILL of the plug-in (what GIMP's Cancel does) ends the dialog, the worker and
+    the job folder within moments."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    plugin_dir = Path(__file__).resolve().parent.parent / "gimp_gptimage" / "plugin" / "gptimage"
+    job = write_job(tmp_path / "job", prompt="fog")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    plugin = subprocess.Popen(
+        [sys.executable, "-c", FAKE_PLUGIN, str(plugin_dir), str(job)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert plugin.stdout is not None
+        worker = int(plugin.stdout.readline())
+        deadline = time.monotonic() + 60
+        while not (job / "progress.json").exists() or "dialog open" not in progress(job)["text"]:
+            assert time.monotonic() < deadline, (job / "worker.log").read_text(errors="replace")
+            time.sleep(0.05)
+        plugin.send_signal(signal.SIGKILL)
+        plugin.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            # The worker is our grandchild: once it exits it is reaped by init, not left a zombie of ours.
+            assert time.monotonic() < deadline, "the worker outlived the plug-in"
+            time.sleep(0.05)
+    finally:
+        if plugin.poll() is None:
+            plugin.kill()
+    assert not job.exists(), "the worker removes the job folder of a plug-in that is gone"

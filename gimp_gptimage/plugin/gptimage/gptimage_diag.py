@@ -117,5 +117,3 @@ def install_commands(libraries: list[str]) -> list[str]:
         if packages:
             lines.append(f"{name}: {command} {' '.join(dict.fromkeys(packages))}")
     return lines
-
-
