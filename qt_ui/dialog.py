@@ -28,7 +28,6 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.image_files import load_rgba
 from gimp_gptimage.keystore import Backend
 from gimp_gptimage.settings import Settings, SettingsStore
 
@@ -39,10 +38,11 @@ from .describe import source_line, uses_selection_context, window_title
 from .history_view import HistoryView
 from .images import array_thumbnail, to_qimage
 from .insert import InsertTarget
-from .model import CONTEXT_FIELDS, DialogModel, Reference
+from .model import CONTEXT_FIELDS, DialogModel
 from .params_view import ParamsView
 from .preview import compute_preview
 from .prompt_view import PromptView
+from .reference_loading import ReferenceLoader
 from .references_view import ReferencesView
 from .results_view import ImageViewer, ResultsView
 from .run_view import RunView
@@ -85,6 +85,7 @@ class GptImageDialog(QDialog):
         self._apply_job_params()
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
         self.bag = TaskBag()
+        self.references = ReferenceLoader(self.model, self.bag)
         self._preview_timer = QTimer(self)  # owned by the dialog: never fires after it is gone
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(250)
@@ -228,7 +229,7 @@ class GptImageDialog(QDialog):
         )
         self.results_view.enlarge_requested.connect(self._enlarge)
         self.references_view.add_requested.connect(self._add_reference_file)
-        self.references_view.files_dropped.connect(self._add_reference_paths)
+        self.references_view.files_dropped.connect(self.references.add_paths)
         self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
         self.history_view.source = self.source
         m.violations_changed.connect(self._update_run_button)
@@ -343,39 +344,14 @@ class GptImageDialog(QDialog):
 
     def _load_references(self) -> None:
         if self.source.references:
-            self._spawn(self._add_job_references())
-
-    async def _add_job_references(self) -> None:
-        """The job's layers, thumbnailed in parallel but listed in the plug-in's order."""
-        refs = self.source.references
-        raws = await asyncio.gather(*(asyncio.to_thread(array_thumbnail, rgba, 144) for _, rgba in refs))
-        for (name, rgba), raw in zip(refs, raws, strict=True):
-            self.model.add_reference(Reference(name, rgba, to_qimage(raw)), over_limit=True)
-
-    async def _add_reference(self, name: str, rgba: Any, path: str | None = None) -> None:
-        raw = await asyncio.to_thread(array_thumbnail, rgba, 144)
-        self.model.add_reference(Reference(name, rgba, to_qimage(raw), path))
+            self._spawn(self.references.add_layers(self.source.references))
 
     def _add_reference_file(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Add reference images"), "", IMAGE_FILTER)
-        self._add_reference_paths([Path(path) for path in paths])
-
-    def _add_reference_paths(self, paths: list[Path]) -> None:
-        self._spawn(self._add_references_in_order(paths))
-
-    async def _add_references_in_order(self, paths: list[Path]) -> None:
-        for path in paths:  # one after another: the order chosen is the order of weight
-            await self.add_reference_path(path)
+        self.references.add_paths([Path(path) for path in paths])
 
     async def add_reference_path(self, path: Path) -> None:
-        try:
-            rgba = await asyncio.to_thread(load_rgba, path, "reference image")
-        except Exception as exc:
-            self.model.error = explain(exc)
-            return
-        if not self.model.can_add_reference():
-            return
-        await self._add_reference(path.name, rgba, str(path))
+        await self.references.add_path(path)
 
     # -- results ----------------------------------------------------------------------------------------
 
