@@ -36,6 +36,12 @@ def dialog_runner() -> Callable[[Path], object] | None:
                 "pip install 'PyQt6>=6.7' 'qasync>=0.27', then try again."
             ) from exc
         raise
+    except ImportError as exc:
+        if "cannot open shared object file" in str(exc):  # Qt is there, a system library it loads is not
+            raise ConfigError(
+                f"The GPT Image dialog cannot start: a system library Qt needs is missing ({exc})."
+            ) from exc
+        raise
     return getattr(module, "run_job_dialog", None)
 
 

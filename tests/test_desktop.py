@@ -249,3 +249,54 @@ def test_install_records_the_logs_folder(tmp_path: Path) -> None:
 )
 def test_gimp_window_handles_are_decoded_as_libgimpwidgets_does(raw: bytes, platform: str, expected: object) -> None:
     assert ipc.describe_window_handle(raw, platform) == expected
+
+
+PLUGIN_STAND_IN = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import gptimage_ipc as ipc, gptimage_keep as keep
+plugin_dir, job_dir = ipc.Path(sys.argv[2]), ipc.Path(sys.argv[3])
+log = keep.new_log(plugin_dir)
+proc = ipc.start_worker(sys.executable, job_dir, log)
+try:
+    ipc.wait_for_job(proc, job_dir, lambda r: None, lambda p: None, 0.05, log=log, python=sys.executable)
+except ipc.JobError as exc:
+    print(exc)
+"""
+
+
+def gimp_run_without(sonames: list[str], tmp_path: Path, display: str) -> list[str]:
+    """An interactive job run as GIMP runs it (plug-in side, real worker, real Qt on X), on a desktop that
+    lacks `sonames`; returns the lines of the message GIMP would show."""
+    from qt_helpers import write_job
+
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / inst.CONFIG_NAME).write_text(json.dumps({"python": sys.executable, "logs": str(tmp_path / "logs")}))
+    job = write_job(tmp_path / "job", prompt="fog")
+    env = {**probe_env(display), "QT_QPA_PLATFORM": "xcb"}
+    argv = [sys.executable, "-c", PLUGIN_STAND_IN, str(PLUGIN_DIR), str(plugin), str(job)]
+    run = subprocess.run(hiding(sonames, argv), env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip().splitlines()
+
+
+def test_in_gimp_a_missing_xcb_library_is_named_where_qt_blames_another(tmp_path: Path) -> None:
+    with xvfb() as display:
+        lines = gimp_run_without(["libxcb-icccm.so.4"], tmp_path, display)
+    assert lines[0].startswith("The GPT Image worker stopped unexpectedly (exit code -6): From 6.5.0, xcb-cursor0")
+    assert lines[1].startswith("dialog window: CANNOT OPEN: missing system libraries libxcb-icccm.so.4")
+    assert "    Debian/Ubuntu: sudo apt install libxcb-icccm4" in lines
+    assert lines[-1].startswith(f"Its log is kept in {tmp_path / 'logs'}/worker-")
+    log = Path(lines[-1].removeprefix("Its log is kept in "))
+    assert "Could not load the Qt platform plugin" in log.read_text()
+
+
+def test_in_gimp_a_missing_egl_is_named_with_its_package(tmp_path: Path) -> None:
+    with xvfb() as display:
+        lines = gimp_run_without(["libEGL.so.1"], tmp_path, display)
+    assert lines[0].startswith("Configuration problem")
+    assert "a system library Qt needs is missing (libEGL.so.1: cannot open shared object file" in lines[0]
+    assert any(line.startswith("dialog window: CANNOT OPEN: missing system libraries libEGL.so.1") for line in lines)
+    assert "    Debian/Ubuntu: sudo apt install libegl1" in lines
+    assert lines[-1].startswith("Its log is kept in ")

@@ -83,152 +83,152 @@
 </context><context>
     <name>GimpLink</name>
     <message>
-        <location filename="../gimp_link.py" line="77" />
+        <location filename="../gimp_link.py" line="94" />
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="78" />
+        <location filename="../gimp_link.py" line="95" />
         <source>GPT Image: %1…</source>
         <translation>GPT Image：%1…</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="79" />
+        <location filename="../gimp_link.py" line="96" />
         <source>GPT Image dialog open (Cancel here closes it; results stay in its history)</source>
         <translation>GPT Image 对话框已打开（在此取消会关闭它；结果保留在其历史记录中）</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="107" />
+        <location filename="../gimp_link.py" line="124" />
         <source>GPT Image</source>
         <translation>GPT Image</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="108" />
+        <location filename="../gimp_link.py" line="125" />
         <source>GIMP's Cancel ended this GPT Image session: results can no longer be inserted into the image.</source>
         <translation>GIMP 的“取消”结束了本次 GPT Image 会话：结果已无法再插入图像。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gimp_link.py" line="112" />
+        <location filename="../gimp_link.py" line="129" />
         <source>%n result(s) you did not insert are kept in history.</source>
         <translation>
             <numerusform>%n 个未插入的结果已保存在历史记录中。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="118" />
-        <location filename="../gimp_link.py" line="113" />
+        <location filename="../gimp_link.py" line="135" />
+        <location filename="../gimp_link.py" line="130" />
         <source>Open GPT Image again and insert them from its History tab.</source>
         <translation>请再次打开 GPT Image，在“历史记录”标签页中插入它们。</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="117" />
+        <location filename="../gimp_link.py" line="134" />
         <source>The run was cancelled; whatever had arrived is kept in history.</source>
         <translation>运行已取消；已收到的结果保存在历史记录中。</translation>
     </message>
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="131" />
+        <location filename="../dialog.py" line="132" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="153" />
+        <location filename="../dialog.py" line="154" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="155" />
+        <location filename="../dialog.py" line="156" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="158" />
+        <location filename="../dialog.py" line="159" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="175" />
+        <location filename="../dialog.py" line="176" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="176" />
+        <location filename="../dialog.py" line="177" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="177" />
+        <location filename="../dialog.py" line="178" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="187" />
+        <location filename="../dialog.py" line="188" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="193" />
+        <location filename="../dialog.py" line="194" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="194" />
+        <location filename="../dialog.py" line="195" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="199" />
+        <location filename="../dialog.py" line="200" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="242" />
+        <location filename="../dialog.py" line="243" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="278" />
+        <location filename="../dialog.py" line="279" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="280" />
+        <location filename="../dialog.py" line="281" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="283" />
+        <location filename="../dialog.py" line="284" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="326" />
+        <location filename="../dialog.py" line="327" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="339" />
+        <location filename="../dialog.py" line="340" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="360" />
+        <location filename="../dialog.py" line="350" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="397" />
+        <location filename="../dialog.py" line="373" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="429" />
+        <location filename="../dialog.py" line="405" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="431" />
+        <location filename="../dialog.py" line="407" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>

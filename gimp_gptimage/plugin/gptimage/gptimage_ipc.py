@@ -337,7 +337,10 @@ def wait_for_job(
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
     if not done.get("ok"):
-        raise JobError(str(done.get("error") or "The GPT Image worker failed without a message."))
+        error = str(done.get("error") or "The GPT Image worker failed without a message.")
+        if python and diag.is_window_failure(error):  # e.g. QtGui could not load libEGL.so.1
+            error = "\n".join([error, *_diagnose(python)] + ([f"Its log is kept in {log}"] if log else []))
+        raise JobError(error)
     return count
 
 
