@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def find_installed(platform: str | None = None) -> list[InstalledGimp]:
     return [gimp for gimp in found.values() if gimp.version]
 
 
-def first_start_advice(installed: list[InstalledGimp], folder_for: dict[str, Path]) -> str:
-    """What to do when no GIMP 3 user folder exists yet; `folder_for` maps '3.0'/'3.2' to the folder."""
+def first_start_advice(installed: list[InstalledGimp], folder_for: Callable[[InstalledGimp], Path | None]) -> str:
+    """What to do when no GIMP 3 user folder exists yet; `folder_for` names the folder a GIMP would create."""
     gimp3 = [g for g in installed if g.is_gimp3]
     if not gimp3:
         older = ", ".join(f"GIMP {g.version} ({g.where})" for g in installed)
@@ -92,9 +93,11 @@ def first_start_advice(installed: list[InstalledGimp], folder_for: dict[str, Pat
         )
     lines = []
     for gimp in gimp3:
-        folder = folder_for.get(gimp.series)
+        folder = folder_for(gimp)
         where = f" would create {folder}" if folder else ""
         lines.append(f"GIMP {gimp.version} ({gimp.where}) has not been started yet:{where}.")
+        if gimp.flatpak:
+            lines.append("(Flatpak GIMP's sandbox cannot start the dialog's Python: prefer your distribution's GIMP.)")
     return " ".join(
         [
             *lines,

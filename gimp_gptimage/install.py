@@ -71,7 +71,11 @@ def _targets(gimp_dir: Path | None) -> list[Path]:
     found = find_gimp_dirs()
     if not found:
         candidates = candidate_gimp_dirs()
-        folder_for = {d.name: d for d in reversed(candidates)}  # the first (native) folder per version
+
+        def folder_for(gimp: gimp_found.InstalledGimp) -> Path | None:
+            matches = [d for d in candidates if d.name == gimp.series and ("org.gimp.GIMP" in d.parts) == gimp.flatpak]
+            return matches[0] if matches else None
+
         places = "\n  ".join(str(d) for d in candidates)
         advice = gimp_found.first_start_advice(gimp_found.find_installed(), folder_for)
         raise InstallError(f"No GIMP 3 user folder yet. {advice}\nLooked in:\n  {places}")

@@ -73,7 +73,7 @@ def run_job_dialog(job_dir: Path) -> int:
 
     def attach(dialog: GptImageDialog) -> None:
         job = dialog.source.job
-        dialog.gimp_link = GimpLink(dialog, dialog.model, job_dir, job.parent_window if job else None)
+        dialog.gimp_link = GimpLink(dialog, job_dir, job.parent_window if job else None)
 
     return _run(lambda: source_from_job(job_dir), lambda _source: JobFolderTarget(job_dir), attach)
 

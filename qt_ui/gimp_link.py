@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtGui import QGuiApplication, QWindow
@@ -23,8 +24,10 @@ from PyQt6.QtWidgets import QMessageBox, QWidget
 
 from gimp_gptimage.jobs.jobfile import ParentWindow, write_progress
 
-from .model import DialogModel
 from .run_view import stage_text
+
+if TYPE_CHECKING:
+    from .dialog import GptImageDialog
 
 # (handle kind from the plug-in, Qt platform) pairs where QWindow.fromWinId gives a usable parent.
 TRANSIENT_PLATFORMS = {("x11", "xcb"), ("windows", "windows")}
@@ -68,14 +71,15 @@ def plugin_alive(pid: int) -> bool:
 class GimpLink(QObject):
     """Attach to a dialog started by the plug-in (see module docstring)."""
 
-    def __init__(self, dialog: QWidget, model: DialogModel, job_dir: Path, parent: ParentWindow | None) -> None:
+    def __init__(self, dialog: GptImageDialog, job_dir: Path, parent: ParentWindow | None) -> None:
         super().__init__(dialog)
         self.dialog = dialog
-        self.model = model
+        self.model = model = dialog.model
         self.job_dir = Path(job_dir)
         self.foreign_parent = make_transient(dialog, parent)
         self._plugin_pid = os.getppid()
         self._gone = False
+        self.box: QMessageBox | None = None  # the notice shown when GIMP ended the session
         model.state_changed.connect(self._report)
         model.stage_changed.connect(self._report)
         model.progress_changed.connect(self._report)
@@ -107,37 +111,37 @@ class GimpLink(QObject):
             self.plugin_gone()
 
     def plugin_gone(self) -> None:
-        """GIMP's Cancel (or GIMP itself) ended the plug-in: nothing can be inserted any more. Close like
-        Close does; if shown results were never inserted, first say where they are."""
+        """GIMP's Cancel (or GIMP closing) ended the plug-in: nothing can be inserted any more. Close like
+        Close does; if a run was going or shown results were never inserted, first say where they are."""
         if self._gone:
             return
         self._gone = True
         self._watch.stop()
-        m = self.model
+        m = self.dialog.model
         was_running = m.state == "running"
+        if was_running:
+            self.dialog.controller.cancel()  # whatever had arrived is in history already
         left = [r for r in m.results if r.index not in m.inserted]
         if not left and not was_running:
             self.dialog.close()
             return
+        parts = []
+        if was_running:
+            parts.append(self.tr("The run was cancelled; whatever had arrived is kept in history."))
+        if left:
+            parts.append(self.tr("%n result(s) you did not insert are kept in history.", "", len(left)))
+        parts.append(self.tr("Open GPT Image again and insert them from its History tab."))
         box = QMessageBox(
             QMessageBox.Icon.Information,
             self.tr("GPT Image"),
-            self.tr("GIMP's Cancel ended this GPT Image session: results can no longer be inserted into the image."),
+            self.tr(
+                "GIMP ended this GPT Image session (Cancel in its status bar, or GIMP closing): results can no "
+                "longer be inserted into the image."
+            ),
             QMessageBox.StandardButton.Close,
             self.dialog,
         )
-        saved = self.tr("%n result(s) you did not insert are kept in history.", "", len(left))
-        informative = (saved + " " if left else "") + self.tr(
-            "Open GPT Image again and insert them from its History tab."
-        )
-        if was_running:
-            informative = self.tr("The run was cancelled; whatever had arrived is kept in history.") + " "
-            informative += self.tr("Open GPT Image again and insert them from its History tab.")
-        box.setInformativeText(informative)
+        box.setInformativeText(" ".join(parts))
         box.finished.connect(lambda _code: self.dialog.close())
         self.box = box
-        if was_running:
-            cancel = getattr(self.dialog, "controller", None)
-            if cancel is not None:
-                cancel.cancel()
         box.open()

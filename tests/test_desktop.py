@@ -226,7 +226,7 @@ def test_install_before_gimp_ever_ran_names_the_version_and_what_to_do(
 
 
 def test_install_with_only_gimp2_says_gimp3_is_needed(tmp_path: Path) -> None:
-    advice = gimp_found.first_start_advice([gimp_found.InstalledGimp("2.10.34", "/usr/bin/gimp")], {})
+    advice = gimp_found.first_start_advice([gimp_found.InstalledGimp("2.10.34", "/usr/bin/gimp")], lambda _g: None)
     assert advice.startswith("GPT Image needs GIMP 3.0 or 3.2. Found only GIMP 2.10.34 (/usr/bin/gimp).")
 
 
@@ -300,3 +300,24 @@ def test_in_gimp_a_missing_egl_is_named_with_its_package(tmp_path: Path) -> None
     assert any(line.startswith("dialog window: CANNOT OPEN: missing system libraries libEGL.so.1") for line in lines)
     assert "    Debian/Ubuntu: sudo apt install libegl1" in lines
     assert lines[-1].startswith("Its log is kept in ")
+
+
+def test_a_flatpak_gimp_is_found_with_its_own_folder_and_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GIMP3_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    flatpak = bin_dir / "flatpak"
+    flatpak.write_text(
+        "#!/bin/sh\nprintf 'GNU Image Manipulation Program\\n\\n  Version: 3.0.4\\n  Branch: stable\\n'\n"
+    )
+    flatpak.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(inst.InstallError) as caught:
+        inst.install()
+    folder = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0"
+    assert f"GIMP 3.0.4 (Flatpak org.gimp.GIMP) has not been started yet: would create {folder}." in str(caught.value)
+    assert "sandbox cannot start the dialog's Python" in str(caught.value)

@@ -149,7 +149,7 @@ def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop,
     with LocalServer(latency=2.0) as server:
         dialog = make_dialog(job_dir, ui_dirs, server)
         qtbot.addWidget(dialog)
-        GimpLink(dialog, dialog.model, job_dir, None)
+        GimpLink(dialog, job_dir, None)
         idle = progress(job_dir)
         assert idle["text"].startswith("GPT Image dialog open") and "waiting for the model" not in idle["text"]
         assert idle["fraction"] == 0.0
@@ -170,7 +170,7 @@ def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop,
 def test_gimps_cancel_while_idle_closes_at_once_when_nothing_is_left(qloop, qtbot, job_dir, ui_dirs) -> None:
     dialog = make_dialog(job_dir, ui_dirs)
     qtbot.addWidget(dialog)
-    link = GimpLink(dialog, dialog.model, job_dir, None)
+    link = GimpLink(dialog, job_dir, None)
     link._plugin_pid = -1  # as if GIMP had killed the plug-in: the dialog's parent is another process now
 
     async def scenario() -> None:
@@ -182,7 +182,7 @@ def test_gimps_cancel_while_idle_closes_at_once_when_nothing_is_left(qloop, qtbo
 def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, qtbot, job_dir, ui_dirs, ui_server):
     dialog = make_dialog(job_dir, ui_dirs, ui_server)
     qtbot.addWidget(dialog)
-    link = GimpLink(dialog, dialog.model, job_dir, None)
+    link = GimpLink(dialog, job_dir, None)
     found: list[QMessageBox] = []
 
     async def scenario() -> None:
@@ -194,7 +194,8 @@ def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, 
         qtbot.mouseClick(dialog.results_view.tiles[0].insert_button, Qt.MouseButton.LeftButton)
         await until(lambda: dialog.model.inserted == {0}, what="the insert")
         link._plugin_pid = -1
-        await until(lambda: link.__dict__.get("box") is not None, timeout=3, what="the notice")
+        await until(lambda: link.box is not None, timeout=3, what="the notice")
+        assert link.box is not None
         found.append(link.box)
         assert dialog.isVisible()  # it waits for the painter to read where the results are
         link.box.button(QMessageBox.StandardButton.Close).click()
@@ -202,7 +203,7 @@ def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, 
 
     qrun(qloop, scenario())
     box = found[0]
-    assert "GIMP's Cancel ended this GPT Image session" in box.text()
+    assert box.text().startswith("GIMP ended this GPT Image session (Cancel in its status bar, or GIMP closing)")
     assert box.informativeText().startswith("1 result(s) you did not insert are kept in history.")
     assert "History tab" in box.informativeText()
 

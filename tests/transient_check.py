@@ -26,7 +26,7 @@ def main() -> int:
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     dialog = make_dialog(job, {"config": Path(sys.argv[3]), "data": Path(sys.argv[4])}, show=False)
-    link = GimpLink(dialog, dialog.model, job, ParentWindow("x11", parent))
+    link = GimpLink(dialog, job, ParentWindow("x11", parent))
     assert link.foreign_parent is not None, QApplication.platformName()
     dialog.show()
 

@@ -83,47 +83,46 @@
 </context><context>
     <name>GimpLink</name>
     <message>
-        <location filename="../gimp_link.py" line="94" />
+        <location filename="../gimp_link.py" line="98" />
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="95" />
+        <location filename="../gimp_link.py" line="99" />
         <source>GPT Image: %1…</source>
         <translation>GPT Image：%1…</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="96" />
+        <location filename="../gimp_link.py" line="100" />
         <source>GPT Image dialog open (Cancel here closes it; results stay in its history)</source>
         <translation>GPT Image 对话框已打开（在此取消会关闭它；结果保留在其历史记录中）</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="124" />
-        <source>GPT Image</source>
-        <translation>GPT Image</translation>
-    </message>
-    <message>
-        <location filename="../gimp_link.py" line="125" />
-        <source>GIMP's Cancel ended this GPT Image session: results can no longer be inserted into the image.</source>
-        <translation>GIMP 的“取消”结束了本次 GPT Image 会话：结果已无法再插入图像。</translation>
+        <location filename="../gimp_link.py" line="130" />
+        <source>The run was cancelled; whatever had arrived is kept in history.</source>
+        <translation>运行已取消；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gimp_link.py" line="129" />
+        <location filename="../gimp_link.py" line="132" />
         <source>%n result(s) you did not insert are kept in history.</source>
         <translation>
             <numerusform>%n 个未插入的结果已保存在历史记录中。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="135" />
-        <location filename="../gimp_link.py" line="130" />
+        <location filename="../gimp_link.py" line="133" />
         <source>Open GPT Image again and insert them from its History tab.</source>
         <translation>请再次打开 GPT Image，在“历史记录”标签页中插入它们。</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="134" />
-        <source>The run was cancelled; whatever had arrived is kept in history.</source>
-        <translation>运行已取消；已收到的结果保存在历史记录中。</translation>
+        <location filename="../gimp_link.py" line="136" />
+        <source>GPT Image</source>
+        <translation>GPT Image</translation>
+    </message>
+    <message>
+        <location filename="../gimp_link.py" line="137" />
+        <source>GIMP ended this GPT Image session (Cancel in its status bar, or GIMP closing): results can no longer be inserted into the image.</source>
+        <translation>GIMP 结束了本次 GPT Image 会话（状态栏中的“取消”，或 GIMP 已关闭）：结果已无法再插入图像。</translation>
     </message>
 </context><context>
     <name>GptImageDialog</name>
