@@ -321,3 +321,27 @@ def test_a_flatpak_gimp_is_found_with_its_own_folder_and_a_warning(
     folder = tmp_path / ".var/app/org.gimp.GIMP/config/GIMP/3.0"
     assert f"GIMP 3.0.4 (Flatpak org.gimp.GIMP) has not been started yet: would create {folder}." in str(caught.value)
     assert "sandbox cannot start the dialog's Python" in str(caught.value)
+
+
+def cli_install(tmp_path: Path, display: str | None, hide: list[str] | None = None) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "gimp_gptimage", "install", "--gimp-dir", str(tmp_path / "gimp")]
+    env = {**probe_env(display), "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
+    return subprocess.run(hiding(hide, argv) if hide else argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_install_warns_when_the_dialog_could_not_open_and_says_what_to_install(tmp_path: Path) -> None:
+    with xvfb() as display:
+        run = cli_install(tmp_path, display, ["libxcb-cursor.so.0"])
+    assert run.returncode == 0 and run.stdout.startswith("installed: "), run.stderr
+    err = run.stderr.splitlines()
+    assert err[0] == "Warning: the GPT Image dialog will not open on this desktop yet."
+    assert err[1].startswith("dialog window: CANNOT OPEN: missing system libraries libxcb-cursor.so.0")
+    assert "    Debian/Ubuntu: sudo apt install libxcb-cursor0" in err
+
+
+def test_install_without_a_display_only_says_what_it_could_check(tmp_path: Path) -> None:
+    run = cli_install(tmp_path, None)
+    assert run.returncode == 0 and "Warning" not in run.stderr, run.stderr
+    assert (
+        "dialog window: not tried (no X display: $DISPLAY is not set); Qt's system libraries: all found" in run.stderr
+    )

@@ -367,7 +367,8 @@ def _cmd_install(args: argparse.Namespace, secret: list[str]) -> int:
     window = desktop.probe_window()
     if not window.ok:
         # Installed all the same (the libraries can come later); say now what would stop the dialog.
-        _say("Warning: the GPT Image dialog will not open on this desktop yet.")
+        if window.tried or window.missing:
+            _say("Warning: the GPT Image dialog will not open on this desktop yet.")
         for line in window.lines():
             _say(line)
     return EXIT_OK
