@@ -345,3 +345,13 @@ def test_install_without_a_display_only_says_what_it_could_check(tmp_path: Path)
     assert (
         "dialog window: not tried (no X display: $DISPLAY is not set); Qt's system libraries: all found" in run.stderr
     )
+
+
+def test_an_x11_gimp_window_asks_qt_for_xcb_unless_the_user_chose_a_platform() -> None:
+    x11 = {"system": "x11", "handle": 0x400007}
+    wayland_session = {"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "PYTHONPATH": "/usr/lib/gimp/python"}
+    env = ipc.worker_env(x11, wayland_session)
+    assert env["QT_QPA_PLATFORM"] == "xcb" and "PYTHONPATH" not in env  # GIMP's own Python path stays out
+    assert ipc.worker_env(x11, {**wayland_session, "QT_QPA_PLATFORM": "wayland"})["QT_QPA_PLATFORM"] == "wayland"
+    assert "QT_QPA_PLATFORM" not in ipc.worker_env({"system": "wayland", "handle": "h"}, wayland_session)
+    assert "QT_QPA_PLATFORM" not in ipc.worker_env(None, wayland_session)

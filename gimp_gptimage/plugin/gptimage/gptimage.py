@@ -132,15 +132,15 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     progress = host.ProgressBar("GPT Image: opening the dialog" if interactive else "GPT Image: waiting for the model")
     inserter = None
     log = keep.new_log(PLUGIN_DIR)
+    parent_window = host.window_handle() if interactive else None
     try:
         # Start the worker first: its Python start-up overlaps with GIMP exporting the pixels, and it
         # begins as soon as job.json (written last) appears.
-        proc = ipc.start_worker(python, job_dir, log)
+        proc = ipc.start_worker(python, job_dir, log, ipc.worker_env(parent_window))
         keep.record_pids(job_dir, proc.pid)
         try:
             job, files, anchor, whole_source = build_job(command, image, drawables, params, interactive)
-            if interactive:
-                job["parent_window"] = host.window_handle()
+            job["parent_window"] = parent_window
             ipc.write_job(job_dir, job, files)
         except BaseException:
             ipc.stop_worker(proc)

@@ -137,11 +137,23 @@ def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> 
     _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
 
 
-def start_worker(python: str, job_dir: Path, log: Path | None = None) -> subprocess.Popen:
-    """Run `python -m gimp_gptimage.worker JOB_DIR` in its own process group, output into `log`
-    (default: worker.log in the job folder)."""
-    env = {k: v for k, v in os.environ.items() if k not in _PYTHON_ENV_FROM_GIMP}
+def worker_env(parent_window: dict | None, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The worker's environment: GIMP's, without GIMP's Python settings. When GIMP's window is an X11 one
+    (GIMP on X, or on XWayland in a Wayland session) Qt is asked for xcb too, so the dialog can be made
+    transient for it; a platform the user chose (QT_QPA_PLATFORM) is kept."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in _PYTHON_ENV_FROM_GIMP}
     env["PYTHONUNBUFFERED"] = "1"
+    if parent_window and parent_window.get("system") == "x11" and env.get("DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "xcb")
+    return env
+
+
+def start_worker(
+    python: str, job_dir: Path, log: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """Run `python -m gimp_gptimage.worker JOB_DIR` in its own process group, output into `log`
+    (default: worker.log in the job folder), with `env` (default: worker_env(None))."""
+    env = worker_env(None) if env is None else env
     flags = 0
     if sys.platform == "win32":
         flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
