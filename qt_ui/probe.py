@@ -30,6 +30,7 @@ def open_window() -> str:
     window = QWidget(None, flags)
     window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
     window.setGeometry(-64, -64, 2, 2)  # off-screen: nothing flickers on the user's desktop
+    window.setWindowOpacity(0.0)  # and invisible where a window manager pulls it back on screen
     window.show()
     shown: list[bool] = []
 
