@@ -322,3 +322,29 @@ def test_gimps_cancel_kills_the_plugin_and_the_idle_dialog_ends_with_its_worker(
         if plugin.poll() is None:
             plugin.kill()
     assert not job.exists(), "the worker removes the job folder of a plug-in that is gone"
+
+
+def test_gimps_cancel_during_a_run_cancels_it_and_says_what_was_kept(qloop, qtbot, job_dir, ui_dirs) -> None:
+    from gimp_gptimage.history import HistoryStore
+
+    with LocalServer(latency=3.0) as server:
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+        link = GimpLink(dialog, job_dir, None)
+        texts: list[str] = []
+
+        async def scenario() -> None:
+            dialog.model.prompt = "a red flower"
+            dialog.run()
+            await until(lambda: dialog.model.stage == "generating", what="the request")
+            link._plugin_pid = -1
+            await until(lambda: link.box is not None, timeout=3, what="the notice")
+            assert link.box is not None
+            await until(lambda: dialog.model.state == "idle", timeout=3, what="the run to be cancelled")
+            texts.append(link.box.informativeText())
+            link.box.button(QMessageBox.StandardButton.Close).click()
+            await until(lambda: not dialog.isVisible(), timeout=3, what="the dialog to close")
+
+        qrun(qloop, scenario())
+    assert texts[0].startswith("The run was cancelled; whatever had arrived is kept in history.")
+    assert [e.status for e in HistoryStore(ui_dirs["data"] / "history").list()] == ["cancelled"]
