@@ -120,6 +120,7 @@ class DialogModel(QObject):
     references_changed = pyqtSignal()
     partial_changed = pyqtSignal(int, QImage)
     results_changed = pyqtSignal()
+    inserted_changed = pyqtSignal()
     violations_changed = pyqtSignal(object)
     preview_changed = pyqtSignal(QImage)
 
@@ -234,7 +235,9 @@ class DialogModel(QObject):
         self.results_changed.emit()
 
     def mark_inserted(self, indexes: list[int]) -> None:
-        self.inserted.update(indexes)
+        if not set(indexes) <= self.inserted:
+            self.inserted.update(indexes)
+            self.inserted_changed.emit()
 
     def clear_run(self) -> None:
         """Forget the previous run's output before a new one (history keeps it)."""

@@ -105,6 +105,7 @@ class ResultsView(QWidget):
         model.partial_changed.connect(self._partial)
         model.results_changed.connect(self._results)
         model.state_changed.connect(self._run_ended)
+        model.inserted_changed.connect(self._inserted)
 
     def prepare(self, count: int) -> None:
         """Lay out `count` empty tiles for a new run."""
@@ -126,6 +127,12 @@ class ResultsView(QWidget):
         if index not in self.tiles:
             self.prepare(max(index + 1, len(self.tiles)))
         return self.tiles[index]
+
+    def _inserted(self) -> None:
+        # "Insert again", not "Inserted": an undo in GIMP would make a state claim false, an offer stays true.
+        for index, tile in self.tiles.items():
+            if index in self.model.inserted:
+                tile.insert_button.setText(self.tr("Insert again"))
 
     def _run_ended(self, state: str) -> None:
         why = {"idle": self.tr("Cancelled"), "error": self.tr("Failed")}.get(state)

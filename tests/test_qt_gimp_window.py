@@ -143,6 +143,7 @@ def test_insert_is_reported_as_an_event_with_its_time(qloop, qtbot, job_dir, ui_
     # After Ctrl+Z in GIMP the layer is gone but this stays true: it says when, not that it is there now.
     assert re.search(r"Inserted at \d\d:\d\d: fog #1", dialog.run_view.info.text()), dialog.run_view.info.text()
     assert dialog.model.inserted == {0}
+    assert dialog.results_view.tiles[0].insert_button.text() == "Insert again"
 
 
 def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop, qtbot, job_dir, ui_dirs):

@@ -918,12 +918,17 @@
         <translation>全部插入</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="131" />
+        <location filename="../results_view.py" line="135" />
+        <source>Insert again</source>
+        <translation type="unfinished">再次插入</translation>
+    </message>
+    <message>
+        <location filename="../results_view.py" line="138" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../results_view.py" line="131" />
+        <location filename="../results_view.py" line="138" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
