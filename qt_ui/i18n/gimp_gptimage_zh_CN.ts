@@ -920,7 +920,7 @@
     <message>
         <location filename="../results_view.py" line="135" />
         <source>Insert again</source>
-        <translation type="unfinished">再次插入</translation>
+        <translation>再次插入</translation>
     </message>
     <message>
         <location filename="../results_view.py" line="138" />
