@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -131,7 +132,9 @@ class JobController(QObject):
         key = (backend.name, backend.base_url, backend.api_key)
         if key not in self._clients:
             self._clients[key] = await asyncio.to_thread(
-                ImagesClient, backend.base_url, backend.api_key, provider=backend.provider
+                functools.partial(
+                    ImagesClient, base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider
+                )
             )
         return self._clients[key]
 

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..api.client import ImagesClient, Timeouts
+from ..api.client import ImagesClient
 from ..api.errors import explain
 from ..api.params import ImageParams
+from ..api.timeouts import Timeouts
 from ..atomic import atomic_write_bytes
 from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
@@ -119,7 +120,9 @@ async def run_and_write(
     }
     results: list[JobResult] = []
     timeouts = Timeouts(read=args.timeout) if getattr(args, "timeout", None) else Timeouts()
-    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider, timeouts=timeouts) as client:
+    async with ImagesClient(
+        base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
+    ) as client:
         try:
             if inputs is not None:
                 request = EditRequest(

@@ -80,7 +80,7 @@ async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> No
     params = image_params(job.params, settings, configured.model if configured else None)
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
-    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+    async with ImagesClient(base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider) as client:
         await _run_request(job, params, settings, client, history, events)
     # The user's clean-up rules, if they set any (the default keeps everything); never this run's results.
     await asyncio.to_thread(history.prune, settings.history, events.history_ids)

@@ -315,7 +315,9 @@ async def run_edit(
         )
 
     job.compose = compose
-    return await _send(job, meta, lambda: client.edit(params, images, prep.mask_png, **_callbacks(job)))
+    return await _send(
+        job, meta, lambda: client.edit(params=params, images=images, mask=prep.mask_png, **_callbacks(job))
+    )
 
 
 async def run_generate(
@@ -350,7 +352,7 @@ async def run_generate(
         )
 
     job.compose = compose
-    return await _send(job, meta, lambda: client.generate(params, **_callbacks(job)))
+    return await _send(job, meta, lambda: client.generate(params=params, **_callbacks(job)))
 
 
 def _callbacks(job: _Job) -> dict[str, Any]:
