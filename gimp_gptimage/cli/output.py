@@ -15,7 +15,8 @@ from PIL import Image
 from ..api.client import ImagesClient
 from ..api.errors import explain
 from ..api.params import ImageParams
-from ..api.timeouts import Timeouts
+from ..api.timeouts import DEFAULT_TIMEOUTS, Timeouts
+from ..api.types import arrival_note
 from ..atomic import atomic_write_bytes
 from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
@@ -114,12 +115,13 @@ async def run_and_write(
         "command": args.command,
         "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
         "model": params.model,
+        "requested": params.n,
         "results": events.written,
         "request_id": None,
         "usage": None,
     }
     results: list[JobResult] = []
-    timeouts = Timeouts(read=args.timeout) if getattr(args, "timeout", None) else Timeouts()
+    timeouts = Timeouts(read=args.timeout or DEFAULT_TIMEOUTS.read, stall=args.stall_timeout or DEFAULT_TIMEOUTS.stall)
     async with ImagesClient(
         base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
     ) as client:
@@ -145,6 +147,17 @@ async def run_and_write(
 
             summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
     summary["results"] = sorted(events.written, key=lambda item: item["index"])
+    shortfall = arrival_note(len(events.written), params.n)
+    if shortfall and summary["ok"]:
+        # A clean answer with fewer images than asked for: what arrived is written, and the exit status says
+        # the request was not fully served (as when an error ends it after some results).
+        from .main import EXIT_ERROR
+
+        summary.update(
+            ok=False,
+            error=f"{shortfall}; the provider sent fewer images than asked for (those that arrived are written).",
+            exit_status=EXIT_ERROR,
+        )
     if results:
         summary["request_id"] = results[0].request_id
         summary["usage"] = results[0].usage

@@ -128,6 +128,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     job_dir = ipc.create_job_dir()
     progress = host.ProgressBar("GPT Image: waiting for the model")
     inserter = None
+    done: dict = {}
     try:
         # Start the worker first: its Python start-up overlaps with GIMP exporting the pixels, and it
         # begins as soon as job.json (written last) appears.
@@ -147,14 +148,18 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
             lambda p: progress.tick(p.text if p else None, p.fraction if p else None),
             read_whole_layer=whole_source,
         )
+        done = ipc.read_done(job_dir) or {}
     finally:
         if inserter is not None:
             inserter.finish()
         progress.end()
         ipc.remove_job_dir(job_dir)
+    notes = [f"GPT Image: {done['note']}."] if done.get("note") else []  # "1 of 2 images arrived"
     if inserter.skipped:
-        return f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
-    return None
+        notes.append(
+            f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
+        )
+    return " ".join(notes) or None
 
 
 def run(procedure, run_mode, image, drawables, config, data):
