@@ -21,9 +21,10 @@ from .params import FIXED_SIZES, parse_size
 
 # The API's per-file limit: "each image must be smaller than 50 MB", so 50 MB itself is refused.
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
-# Past any camera's photo or panorama a person edits, far below what a decompression bomb declares
-# (a 60,000 x 60,000 PNG of a few kilobytes). Checked from the header, before a pixel is decoded.
-MAX_DECODE_PIXELS = 1 << 27  # 134,217,728: e.g. 16384 x 8192
+# Above a 60-megapixel camera's photo and eight times the largest result a model returns, far below what a
+# decompression bomb declares (a 60,000 x 60,000 PNG of a few kilobytes); decoded as RGBA it is 256 MB.
+# Checked from the header, before a pixel is decoded.
+MAX_DECODE_PIXELS = 8192 * 8192
 API_FORMATS = ("PNG", "JPEG", "WEBP")
 
 FIXED_SIZE_TUPLES: tuple[tuple[int, int], ...] = tuple(wh for wh in map(parse_size, FIXED_SIZES) if wh is not None)
@@ -32,6 +33,14 @@ FIXED_SIZE_TUPLES: tuple[tuple[int, int], ...] = tuple(wh for wh in map(parse_si
 class UnreadableImage(ValueError):
     """Bytes or a file that are not a whole, sane image; the message is a phrase to put after "it is not a
     readable image: " (callers add what the image was)."""
+
+
+class UnknownImageFormat(UnreadableImage):
+    """Not an image format Pillow knows (or not an image at all: a web page, text)."""
+
+
+class ImageTooLarge(UnreadableImage):
+    """The header declares more pixels than MAX_DECODE_PIXELS: refused before decoding."""
 
 
 def too_large_upload(size_bytes: int) -> bool:
@@ -51,7 +60,7 @@ def open_image(source: bytes | Path, *, formats: tuple[str, ...] | None = None, 
             image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
         if image.width * image.height > MAX_DECODE_PIXELS:
             image.close()
-            raise UnreadableImage(
+            raise ImageTooLarge(
                 f"it claims {image.width}x{image.height} pixels, more than the {MAX_DECODE_PIXELS:,} allowed "
                 "(a decompression bomb)"
             )
@@ -66,12 +75,12 @@ def open_image(source: bytes | Path, *, formats: tuple[str, ...] | None = None, 
         raise
     except UnidentifiedImageError:
         if not isinstance(source, bytes):
-            raise UnreadableImage("unknown format") from None
+            raise UnknownImageFormat("unknown format") from None
         if source[:4096].lstrip()[:1] == b"<":
-            raise UnreadableImage(f"it is a web page ({_page_title(source[:4096], len(source))})") from None
-        raise UnreadableImage(f"unknown format, {len(source):,} bytes starting {source[:16]!r}") from None
+            raise UnknownImageFormat(f"it is a web page ({_page_title(source[:4096], len(source))})") from None
+        raise UnknownImageFormat(f"unknown format, {len(source):,} bytes starting {source[:16]!r}") from None
     except Image.DecompressionBombError:
-        raise UnreadableImage(
+        raise ImageTooLarge(
             f"it claims more than the {MAX_DECODE_PIXELS:,} pixels allowed (a decompression bomb)"
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from ..api.client import ImagesClient
 from ..api.errors import explain
+from ..api.image_rules import UnreadableImage, open_image
 from ..api.params import ImageParams
 from ..api.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from ..api.types import arrival_note
@@ -67,9 +68,9 @@ class CliEvents(JobEvents):
 
     def partial(self, index: int, data: bytes) -> None:
         try:
-            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            with open_image(data, load=False) as image:  # reads the header only
                 size = f" ({image.width}x{image.height})"
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        except UnreadableImage:
             size = " (unreadable)"
         print(f"partial image for result {index + 1}{size}", file=sys.stderr, flush=True)
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import io
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
+from ..api.download import decode_result
 from ..api.errors import ResultError, ValidationError, explain
 from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
@@ -106,12 +106,7 @@ def _extension(data: bytes) -> str:
 
 
 def _decode(data: bytes) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ResultError(f"A result image could not be decoded ({exc}).") from None
-    return image
+    return decode_result(data, "A result image")
 
 
 async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
