@@ -47,8 +47,7 @@ __all__ = ["EventCallback", "ImagesClient", "ProgressCallback", "Timeouts"]
 class ImagesClient:
     """Edits and generations against one provider; use as `async with ImagesClient(...) as client`.
 
-    `base_url` defaults to the provider's. `provider` and `base_url` are what a job records about where
-    its request went (see `jobs.backend.ImagesBackend`)."""
+    `base_url` defaults to the provider's. It implements `api.backend.ImagesBackend`, the surface jobs use."""
 
     def __init__(
         self,

@@ -21,8 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
+from ..api.backend import ImagesBackend
 from ..api.download import decode_result
-from ..api.errors import ResultError, ValidationError, explain
+from ..api.errors import APIError, ResultError, ValidationError, explain
 from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
@@ -238,12 +239,8 @@ class _Job:
         return [dataclasses.replace(r, usage=usage, request_id=response.request_id) for r in results]
 
 
-def _backend_meta(client: Any) -> dict[str, Any]:
-    provider = getattr(client, "provider", None)
-    return {
-        "provider": getattr(provider, "name", None) or "custom",
-        "base_url": getattr(client, "base_url", None),
-    }
+def _backend_meta(client: ImagesBackend) -> dict[str, Any]:
+    return {"provider": client.provider_name, "base_url": client.base_url}
 
 
 def _params_meta(params: ImageParams) -> dict[str, Any]:
@@ -253,7 +250,7 @@ def _params_meta(params: ImageParams) -> dict[str, Any]:
 
 
 async def run_edit(
-    req: EditRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: EditRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
 ) -> list[JobResult]:
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
@@ -316,7 +313,7 @@ async def run_edit(
 
 
 async def run_generate(
-    req: GenerateRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: GenerateRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
 ) -> list[JobResult]:
     """Generate new pictures; each result is scaled to cover the canvas (if given) and placed at (0, 0)."""
     job = _Job(history, events or JobEvents())
@@ -368,7 +365,7 @@ async def _send(
     except Exception as exc:
         # Results that arrived before the failure are paid for: deliver them, then report the failure.
         try:
-            arrived = getattr(exc, "partial", None)  # the client attaches what a failed answer did bring
+            arrived = exc.partial if isinstance(exc, APIError) else None  # what a failed answer did bring
             for image in arrived.images if arrived is not None else ():
                 with contextlib.suppress(Exception):
                     job.take(image.index, image.data, image.image)
