@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import cast
 
 from gimp_gptimage import keystore
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import explain
-from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams
+from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams, Quality
 from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.jobfile import (
@@ -66,7 +67,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
         model=p.model or d.model or provider_model or DEFAULT_MODEL,
         n=p.n,
         size=p.size or d.size,
-        quality=p.quality or d.quality,
+        quality=cast(Quality, p.quality) or d.quality,  # the job's text is checked with the whole request
         background=d.background,
         output_format=d.output_format,
         output_compression=d.output_compression,
