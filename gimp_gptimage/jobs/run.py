@@ -32,7 +32,6 @@ from ..pipeline import ContextOptions, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 T = TypeVar("T")
 
 
@@ -103,7 +102,7 @@ def _extension(data: bytes) -> str:
     content_type = sniff_content_type(data)
     if content_type is None:
         raise ResultError("The provider sent a result that is not a PNG, JPEG or WebP image.")
-    return _EXTENSIONS[content_type]
+    return content_type.removeprefix("image/")  # the API's format names are the MIME subtypes
 
 
 def _decode(data: bytes) -> Image.Image:

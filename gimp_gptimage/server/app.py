@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from ..api.image_rules import MAX_IMAGE_BYTES, UnreadableImage, has_alpha, mask_problem, too_large_upload
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
+from ..api.providers import is_loopback_host
 from ..api.types import IMAGE_CONTENT_TYPES
 from . import errors
 from .engine import OfflineEngine
@@ -45,7 +46,6 @@ ENGINE_HEADER = "x-gptimage-engine"
 KEEP_ALIVE_INTERVAL = 1.0
 MAX_FORM_FILES = 64
 MAX_FIELD_BYTES = 1024 * 1024
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _MODEL_CREATED = 1_745_000_000
 
 
@@ -370,7 +370,7 @@ async def _health(request: Request) -> Response:
 async def _control_faults(request: Request) -> Response:
     """Queue (POST, a JSON list of faults), list (GET) or clear (DELETE) faults; loopback clients only."""
     state: ServerState = request.app.state.gptimage
-    if request.client is None or request.client.host not in _LOOPBACK:
+    if request.client is None or not is_loopback_host(request.client.host):
         return JSONResponse({"error": "the control endpoint only answers loopback clients"}, status_code=403)
     if request.method == "DELETE":
         state.faults.clear()
