@@ -1,5 +1,6 @@
 """The Images API: parameters and their rules, the async client, providers, errors and result types."""
 
+from .backend import ImagesBackend
 from .client import ImagesClient
 from .errors import (
     APIConnectionError,
@@ -56,6 +57,7 @@ __all__ = [
     "ImageEvent",
     "ImageInput",
     "ImageParams",
+    "ImagesBackend",
     "ImagesClient",
     "ImagesResponse",
     "InternalServerError",
