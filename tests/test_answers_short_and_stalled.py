@@ -65,6 +65,17 @@ async def test_a_streamed_chat_answer_is_named_too() -> None:
         await generate(Script(sse_answer([(None, json.dumps(chunk))])), stream=True)
 
 
+def test_the_cli_names_a_relays_chat_answer_and_its_link(api: RecordedServer, home: Path) -> None:
+    api.faults.add(Fault("chat"))
+    proc = run_cli(
+        "generate", "--prompt", "a red fox", "--base-url", api.base_url, home=home, GPTIMAGE_API_KEY=FAULT_KEY
+    )
+    line = one_line_error(proc, 1)
+    assert "answered with a chat message instead of images; use its Images API endpoint" in line
+    assert "https://cdn.example.com/preview/task-42.png" in line and "not downloaded" in line
+    assert not (home / "out").exists()  # nothing was guessed from the text
+
+
 # -- fewer images than asked for ---------------------------------------------------------------------------
 
 

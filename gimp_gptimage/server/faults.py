@@ -39,6 +39,7 @@ FaultKind = Literal[
     "truncate",  # a 200 whose body is cut in half (Content-Length matches the cut body)
     "stall",  # the body stops after its first half for `seconds`, then the rest follows
     "fewer",  # a clean answer with only the first result (the first `events`, if set) of the n asked for
+    "chat",  # a 200 chat-completion answer instead of images, as a relay's chat path gives (`message`: its text)
     "empty_data",  # a 200 with `"data": []`
     "wrong_size",  # results of another pixel size than the response claims
     "delay",  # wait `seconds` before answering (longer than a client timeout, say)
@@ -60,6 +61,7 @@ NGINX_PAGE = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+CHAT_TEXT = "Task accepted.\n\n![preview](https://cdn.example.com/preview/task-42.png)\n\nTask id: task-42"
 PLAIN_TEXT = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 _REASONS |= {503: "Service Temporarily Unavailable", 504: "Gateway Time-out", 404: "Not Found"}
@@ -245,7 +247,7 @@ class FaultMiddleware:
         if kind == "delay":
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
-        elif kind in ("status", "html", "text", "reset", "result_missing", "result_html", "result_bomb"):
+        elif kind in ("status", "html", "text", "reset", "chat", "result_missing", "result_html", "result_bomb"):
             await _drain(receive)
             await self._answer(fault, receive, send)
         elif kind == "wrong_size":
@@ -276,11 +278,25 @@ class FaultMiddleware:
             await _send_plain(send, status, page.encode(), "text/html", headers)
         elif fault.kind == "text":
             await _send_plain(send, status, (fault.message or PLAIN_TEXT).encode(), "text/plain", headers)
+        elif fault.kind == "chat":
+            await _send_plain(send, 200, json.dumps(_chat_answer(fault.message)).encode(), "application/json", headers)
         elif fault.kind == "result_missing":
             page = NGINX_PAGE.format(status=404, reason="Not Found")
             await _send_plain(send, 404, page.encode(), "text/html", headers)
         elif fault.kind == "result_bomb":
             await _send_plain(send, 200, decompression_bomb_png(), "image/png", headers)
+
+
+def _chat_answer(text: str | None) -> dict[str, Any]:
+    """A chat completion in the shape relays document it (QuickRouter's own example, Crazyrouter's chat path)."""
+    message = {"role": "assistant", "content": CHAT_TEXT if text is None else text}
+    return {
+        "id": "chatcmpl-" + new_request_id()[4:],
+        "object": "chat.completion",
+        "created": 1_745_000_000,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21},
+    }
 
 
 class _ResetAfter:
