@@ -192,6 +192,14 @@ async def test_a_stream_keeps_its_own_limit(api: RecordedServer) -> None:
     assert len(result.images) == 1
 
 
+async def test_a_result_link_that_stalls_is_fetched_again(relay: RecordedServer) -> None:
+    relay.faults.add(Fault("stall", seconds=5, endpoint="results"))
+    async with ImagesClient(base_url=relay.base_url, api_key=FAULT_KEY, timeouts=Timeouts(stall=0.3)) as client:
+        result = await client.generate(params=ImageParams("x"))
+    assert len(result.images) == 1 and result.images[0].source_url
+    assert len(relay.recorder.paths("/v1/files/results/")) == 2  # the stalled GET, then the one that worked
+
+
 def test_the_cli_stall_timeout_option(api: RecordedServer, home: Path) -> None:
     api.faults.add(Fault("stall", seconds=5))
     args = ["generate", "--prompt", "a red fox", "--stall-timeout", "0.3"]

@@ -80,7 +80,11 @@ class ImagesClient:
             headers={"Authorization": f"Bearer {self._key}", "User-Agent": USER_AGENT},
         )
         self._downloader = Downloader(
-            timeout=timeouts.to_httpx(), limit_bytes=download_limit_bytes, transport=transport, user_agent=USER_AGENT
+            timeout=timeouts.to_httpx(),
+            limit_bytes=download_limit_bytes,
+            transport=transport,
+            user_agent=USER_AGENT,
+            stall=timeouts.stall,
         )
 
     @property

@@ -7,6 +7,7 @@ result must decode as an image with Pillow's decompression-bomb protection left 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import ssl
@@ -19,6 +20,7 @@ from PIL import Image
 from .errors import ResultError
 from .image_rules import UnreadableImage, open_image
 from .providers import is_loopback_host
+from .timeouts import DEFAULT_TIMEOUTS, stall_limited
 
 DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024  # a 3840x2160 RGBA PNG of pure noise is about 33 MB
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
@@ -74,8 +76,10 @@ class Downloader:
         limit_bytes: int = DEFAULT_DOWNLOAD_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "gimp-gptimage",
+        stall: float = DEFAULT_TIMEOUTS.stall,
     ) -> None:
         self.limit_bytes = limit_bytes
+        self.stall = stall
         # Deliberately no auth and no default headers beyond the user agent: the API key must never
         # reach the download host. Redirects are followed (CDNs use them); httpx only follows http(s).
         # Links on this computer (the local server) must not go through an HTTP(S)_PROXY from the environment.
@@ -100,7 +104,8 @@ class Downloader:
         request_id: str | None = None,
         on_fraction: Callable[[float | None], None] | None = None,
     ) -> bytes:
-        """The bytes at url; raises ResultError (bad link, too big, HTTP error) or httpx transport errors."""
+        """The bytes at url; raises ResultError (bad link, too big, HTTP error), BodyStalled or httpx transport
+        errors."""
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise ResultError(f"{what} link '{url[:200]}' is not an http(s) address.", request_id=request_id)
@@ -120,12 +125,14 @@ class Downloader:
             if declared is not None and declared > self.limit_bytes:
                 raise ResultError(self._too_big(what, declared), request_id=request_id)
             received = bytearray()
-            async for chunk in response.aiter_bytes():  # decoded, so a gzip bomb is capped too
-                received += chunk
-                if len(received) > self.limit_bytes:
-                    raise ResultError(self._too_big(what, len(received)), request_id=request_id)
-                if on_fraction is not None:
-                    on_fraction(min(len(received) / declared, 1.0) if declared else None)
+            # Decoded chunks, so a gzip bomb is capped too; a download that stops midway raises BodyStalled.
+            async with contextlib.aclosing(stall_limited(response.aiter_bytes(), self.stall)) as chunks:
+                async for chunk in chunks:
+                    received += chunk
+                    if len(received) > self.limit_bytes:
+                        raise ResultError(self._too_big(what, len(received)), request_id=request_id)
+                    if on_fraction is not None:
+                        on_fraction(min(len(received) / declared, 1.0) if declared else None)
         finally:
             await response.aclose()
         return bytes(received)

@@ -11,7 +11,7 @@ import contextlib
 import inspect
 import json
 import re
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -24,6 +24,7 @@ from .errors import APIError, GptImageError, ResultError
 from .payload import InvalidBase64, PayloadError, split_image_payload
 from .retry import RETRY_STATUSES, RetryPolicy
 from .sse import SSELineTooLong, aiter_sse
+from .timeouts import BodyStalled, stall_limited
 from .types import GeneratedImage, ImageEvent, ImagesResponse, Usage
 
 OFFLOAD_EVENT_CHARS = 64 * 1024  # streamed events bigger than this are decoded off the event loop
@@ -100,33 +101,18 @@ class ResultReader:
     async def _read_answer(self) -> bytes:
         limit = self._answer_limit(self.requested)
         body = bytearray()
-        async with contextlib.aclosing(self._body_chunks(body)) as chunks:
-            async for chunk in chunks:
-                body += chunk
-                if len(body) > limit:
-                    raise self._result_error(f"The answer is larger than {limit:,} bytes; refusing to read more.")
+        chunks = stall_limited(self.response.aiter_bytes(), self.options.errors.timeouts.stall)
+        try:
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    body += chunk
+                    if len(body) > limit:
+                        raise self._result_error(f"The answer is larger than {limit:,} bytes; refusing to read more.")
+        except BodyStalled as exc:
+            raise self.options.errors.stalled(
+                str(self.response.url), exc.received, request_id=self.request_id
+            ) from None
         return bytes(body)
-
-    async def _body_chunks(self, received: bytearray) -> AsyncGenerator[bytes, None]:
-        """The body's chunks: the first within the read timeout (the image is being drawn), every later one
-        within the stall limit (the answer is on its way and only the network can slow it)."""
-        chunks = self.response.aiter_bytes()  # closed with the response, by the client
-        async for first in chunks:
-            yield first
-            break
-        else:
-            return
-        while True:
-            try:
-                async with asyncio.timeout(self.options.errors.timeouts.stall):
-                    chunk = await anext(chunks)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise self.options.errors.stalled(
-                    str(self.response.url), len(received), request_id=self.request_id
-                ) from None
-            yield chunk
 
     async def _read_json(self, body: bytes) -> None:
         try:
@@ -285,8 +271,11 @@ class ResultReader:
                 return await self.options.downloader.fetch(
                     url, what=what, request_id=self.request_id, on_fraction=on_fraction
                 )
+            except BodyStalled as exc:
+                error: GptImageError = errors.stalled(url, exc.received, request_id=self.request_id)
+                retryable = True  # a GET of a finished image is safe to repeat
             except DownloadStatusError as exc:
-                error: GptImageError = exc
+                error = exc
                 retryable = exc.status_code in RETRY_STATUSES or exc.status_code >= 500
             except ResultError:
                 raise

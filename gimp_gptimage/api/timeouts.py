@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -24,3 +26,34 @@ class Timeouts:
 
 
 DEFAULT_TIMEOUTS = Timeouts()
+
+
+class BodyStalled(Exception):
+    """A body that had begun stopped arriving for the stall limit; `received` bytes had come."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the body stopped after {received:,} bytes")
+        self.received = received
+
+
+async def stall_limited(chunks: AsyncIterator[bytes], stall: float) -> AsyncGenerator[bytes, None]:
+    """The chunks of a body: the first within whatever limit the transport has (the read timeout: an image
+    may still be being drawn), every later one within `stall` seconds (the answer is on its way, and only the
+    network can slow it), else BodyStalled."""
+    received = 0
+    async for first in chunks:
+        received += len(first)
+        yield first
+        break
+    else:
+        return
+    while True:
+        try:
+            async with asyncio.timeout(stall):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyStalled(received) from None
+        received += len(chunk)
+        yield chunk
