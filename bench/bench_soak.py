@@ -92,7 +92,7 @@ async def _one_edit(base_url: str, history: HistoryStore, number: int, layer: np
         partial_images=1 if stream else None,
     )
     request = EditRequest(layer, sel, (0, 0), [], params, ContextOptions(blend_margin_px=0), "coffee.png")
-    async with ImagesClient(base_url, KEY) as client:
+    async with ImagesClient(base_url=base_url, api_key=KEY) as client:
         results = await run_edit(request, client, history)
     if len(results) != 1:
         raise RuntimeError(f"edit {number} returned {len(results)} results")

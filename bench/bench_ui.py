@@ -104,13 +104,13 @@ class TimedClient(ImagesClient):
 
     arrivals: ClassVar[dict[int, list[float]]] = defaultdict(list)
 
-    async def edit(self, params: Any, images: Any, mask: Any = None, *, on_event: Any = None, **kw: Any) -> Any:
+    async def edit(self, *, params: Any, images: Any, mask: Any = None, on_event: Any = None, **kw: Any) -> Any:
         def timed(event: Any) -> Any:
             if event.kind == "partial":
                 TimedClient.arrivals[event.index].append(time.perf_counter())
             return on_event(event) if on_event else None
 
-        return await super().edit(params, images, mask, on_event=timed, **kw)
+        return await super().edit(params=params, images=images, mask=mask, on_event=timed, **kw)
 
 
 async def until(condition: Any, timeout: float = 300.0) -> None:

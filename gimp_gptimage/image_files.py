@@ -3,13 +3,14 @@ pipeline takes, with one clear message per problem."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .api.errors import ValidationError
+from .api.image_rules import MAX_DECODE_PIXELS, ImageTooLarge, UnknownImageFormat, UnreadableImage
+from .api.image_rules import open_image as open_checked
 
 
 class InputFileError(ValidationError):
@@ -19,30 +20,24 @@ class InputFileError(ValidationError):
 def open_image(path: Path, what: str) -> Image.Image:
     """The image at `path`, fully loaded; InputFileError naming `what` and the path if it cannot be."""
     try:
-        with warnings.catch_warnings():
-            # A big photo the user chose is not an attack: no warning line; past twice the limit it is refused.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            image.load()
+        return open_checked(path)
     except FileNotFoundError:
         raise InputFileError(f"The {what} file {path} does not exist.") from None
     except IsADirectoryError:
         raise InputFileError(f"The {what} path {path} is a folder, not an image file.") from None
     except PermissionError:
         raise InputFileError(f"The {what} file {path} cannot be read (permission denied).") from None
-    except UnidentifiedImageError:
+    except UnknownImageFormat:
         raise InputFileError(
             f"The {what} file {path} is not an image this program can read; save it as PNG, JPEG or WebP."
         ) from None
-    except Image.DecompressionBombError:
-        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    except ImageTooLarge:
         raise InputFileError(
-            f"The {what} file {path} is too large to open safely (more than {limit:,} pixels); scale it down "
-            "or crop it first, or edit it in GIMP."
+            f"The {what} file {path} is too large to open safely (more than {MAX_DECODE_PIXELS:,} pixels); scale "
+            "it down or crop it first, or edit it in GIMP."
         ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputFileError(f"The {what} file {path} is damaged or truncated ({exc}).") from None
-    return image
+    except UnreadableImage as exc:
+        raise InputFileError(f"The {what} file {path} is {exc}.") from None
 
 
 def load_rgba(path: Path, what: str = "image") -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from .api.params import DEFAULT_MODEL, ImageParams
+from .api.params import DEFAULT_MODEL, Background, ImageParams, InputFidelity, Moderation, OutputFormat, Quality
 from .api.providers import PRESETS
 from .atomic import atomic_write_json
 from .history import HistoryPolicy, scrub
@@ -46,13 +46,13 @@ class ParamDefaults:
 
     model: str = ""  # empty: the provider's default model
     size: str = "auto"
-    quality: str = "auto"
+    quality: Quality = "auto"
     n: int = 1
-    background: str | None = None
-    output_format: str | None = None
+    background: Background | None = None
+    output_format: OutputFormat | None = None
     output_compression: int | None = None
-    input_fidelity: str | None = None
-    moderation: str | None = None
+    input_fidelity: InputFidelity | None = None
+    moderation: Moderation | None = None
     stream: bool = True
     partial_images: int | None = 2
 

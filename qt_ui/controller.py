@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -18,13 +19,14 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ConfigError, explain
-from gimp_gptimage.api.types import Usage
+from gimp_gptimage.api.types import Usage, arrival_note
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobResult, run_edit, run_generate
 from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
+from . import messages
 from .images import bytes_thumbnail, result_thumbnail, to_qimage
 from .insert import InsertItem, InsertTarget
 from .model import DialogModel, ResultItem
@@ -131,7 +133,9 @@ class JobController(QObject):
         key = (backend.name, backend.base_url, backend.api_key)
         if key not in self._clients:
             self._clients[key] = await asyncio.to_thread(
-                ImagesClient, backend.base_url, backend.api_key, provider=backend.provider
+                functools.partial(
+                    ImagesClient, base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider
+                )
             )
         return self._clients[key]
 
@@ -173,6 +177,7 @@ class JobController(QObject):
 
     async def _run(self) -> None:
         model = self.model
+        requested = model.params().n
         try:
             backend = await self.backend()
             self._secret = None if backend.is_local else backend.api_key
@@ -196,6 +201,9 @@ class JobController(QObject):
             if results and results[0].usage:
                 model.usage = usage_from(results[0].usage)
             model.info = self.tr("%n result(s) saved in history.", "", len(results))
+            shortfall = arrival_note(len(results), requested)
+            if shortfall:  # the provider ended cleanly with fewer than asked for: say so, keep what came
+                model.info = f"{messages.sentence(shortfall)} {model.info}"
             model.state = "done"
         except asyncio.CancelledError:
             await self._settle(cancel=True)

@@ -3,14 +3,13 @@ thread; the GUI thread only wraps a few hundred KB of ready RGBA bytes in a QIma
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 from PyQt6.QtGui import QImage
 
+from gimp_gptimage.api.image_rules import API_FORMATS, open_image
 from gimp_gptimage.pipeline import blend
 
 THUMB_PX = 256
@@ -90,13 +89,11 @@ def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
     the pixels are shrunk before any colour conversion, and JPEG decodes at a reduced scale.
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:  # the header only: a bomb is refused before any pixel
+        with open_image(data, load=False) as image:  # the header only: a bomb is refused before any pixel
             width, height, fmt = image.width, image.height, image.format
-            if width * height > (Image.MAX_IMAGE_PIXELS or float("inf")):
-                raise ValueError(f"the image claims {width}x{height} pixels")
-            if fmt not in ("PNG", "JPEG", "WEBP"):  # GIF, BMP...: formats OpenCV may lack
+            if fmt not in API_FORMATS:  # GIF, BMP...: formats OpenCV may lack
                 return _small_rgba(np.asarray(image.convert("RGBA")), _fit(width, height, box), bgr=False)
-    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError) as exc:  # a header that reads but pixels that do not (other formats)
         raise ValueError(str(exc)) from exc
     size = _fit(width, height, box)
     flags = cv2.IMREAD_UNCHANGED
@@ -107,7 +104,7 @@ def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
     if pixels is None:
         raise ValueError("the image data is damaged or incomplete")
     if pixels.dtype != np.uint8:  # 16-bit PNG: the high byte
-        pixels = (pixels >> 8).astype(np.uint8)
+        pixels = np.right_shift(np.asarray(pixels), 8).astype(np.uint8)
     return _small_rgba(pixels, size, bgr=True)
 
 

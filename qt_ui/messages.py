@@ -159,6 +159,13 @@ _SENTENCES.append(
     )
 )
 
+_SENTENCES.append(
+    (
+        re.compile(r"^(?P<arrived>\d+) of (?P<requested>\d+) images? arrived$"),
+        QT_TRANSLATE_NOOP("Messages", "{arrived} of {requested} images arrived."),
+    )
+)
+
 _RULE_SUFFIX = re.compile(r"\s*\[rule: [^\]]*\]$")
 
 

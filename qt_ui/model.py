@@ -15,7 +15,18 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QImage
 
 from gimp_gptimage.api.errors import UserMessage
-from gimp_gptimage.api.params import DEFAULT_MODEL, MAX_IMAGES, ImageParams, Violation, check_params, model_spec
+from gimp_gptimage.api.params import (
+    DEFAULT_MODEL,
+    MAX_IMAGES,
+    Background,
+    ImageParams,
+    Moderation,
+    OutputFormat,
+    Quality,
+    Violation,
+    check_params,
+    model_spec,
+)
 from gimp_gptimage.api.types import Usage
 
 T = TypeVar("T")
@@ -129,12 +140,12 @@ class DialogModel(QObject):
     provider: Prop[str] = Prop("local")
     model: Prop[str] = Prop(DEFAULT_MODEL)
     size: Prop[str] = Prop("auto")
-    quality: Prop[str] = Prop("auto")
+    quality: Prop[Quality] = Prop("auto")
     n: Prop[int] = Prop(1)
-    background: Prop[str] = Prop("auto")
-    output_format: Prop[str] = Prop("png")
+    background: Prop[Background] = Prop("auto")
+    output_format: Prop[OutputFormat] = Prop("png")
     compression: Prop[int] = Prop(90)
-    moderation: Prop[str] = Prop("auto")
+    moderation: Prop[Moderation] = Prop("auto")
     stream: Prop[bool] = Prop(True)
     partial_images: Prop[int] = Prop(2)
 

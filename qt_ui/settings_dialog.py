@@ -27,8 +27,8 @@ from PyQt6.QtWidgets import (
 )
 
 from gimp_gptimage import keystore
-from gimp_gptimage.api.client import connection_error
 from gimp_gptimage.api.download import shared_ssl_context
+from gimp_gptimage.api.error_mapping import connection_error
 from gimp_gptimage.api.errors import ConfigError, explain, redact, status_error_class
 from gimp_gptimage.api.params import DEFAULT_MODEL
 from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env

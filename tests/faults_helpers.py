@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jobs_samples import edit_request
 
-from gimp_gptimage.api.client import ImagesClient, Timeouts
+from gimp_gptimage.api import ImagesClient, Timeouts
 from gimp_gptimage.api.errors import UserMessage, explain
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.history import HistoryEntry, HistoryStore
@@ -479,7 +479,7 @@ def run_job(
 
     async def scenario() -> None:
         async with ImagesClient(
-            base_url, key, timeouts=timeouts or Timeouts(), max_retries=max_retries, sleep=no_wait
+            base_url=base_url, api_key=key, timeouts=timeouts or Timeouts(), max_retries=max_retries, sleep=no_wait
         ) as client:
             if request is not None:
                 job = request

@@ -39,7 +39,7 @@ WEBP = encoded(fmt="WEBP")
 
 def client_for(script: Script, **kwargs) -> ImagesClient:
     kwargs.setdefault("sleep", Sleeps())
-    return ImagesClient(API, KEY, transport=script.transport, **kwargs)
+    return ImagesClient(base_url=API, api_key=KEY, transport=script.transport, **kwargs)
 
 
 # -- edits: the multipart request --------------------------------------------------------------------------
@@ -66,7 +66,7 @@ async def test_edit_sends_every_field_and_all_images_as_repeated_image_parts() -
         ImageInput("ref2.webp", WEBP, "image/png"),
     ]
     async with client_for(script) as client:
-        await client.edit(params, images, mask_png())
+        await client.edit(params=params, images=images, mask=mask_png())
     (request,) = script.requests
     assert request.method == "POST" and str(request.url) == f"{API}/images/edits"
     assert request.headers["authorization"] == f"Bearer {KEY}"
@@ -102,7 +102,9 @@ async def test_a_single_image_is_also_sent_as_image_array_and_streaming_flags_ar
 
     script = Script(sse_answer([(None, {"type": "image_edit.completed", "b64_json": b64(PNG)})]))
     async with client_for(script) as client:
-        await client.edit(ImageParams("x", stream=True, partial_images=0), [ImageInput("a.png", PNG, "image/png")])
+        await client.edit(
+            params=ImageParams("x", stream=True, partial_images=0), images=[ImageInput("a.png", PNG, "image/png")]
+        )
     parts = multipart_parts(script.requests[0])
     assert [p.name for p in parts if p.filename] == ["image[]"]
     fields = form_fields(script.requests[0])
@@ -115,7 +117,7 @@ async def test_unicode_prompt_and_filename_survive_the_multipart_encoding() -> N
     script = Script(images_answer(PNG))
     async with client_for(script) as client:
         await client.edit(
-            ImageParams('Füge "Sonne" hinzu ☀\nzweite Zeile'), [ImageInput('bi"ld.png', PNG, "image/png")]
+            params=ImageParams('Füge "Sonne" hinzu ☀\nzweite Zeile'), images=[ImageInput('bi"ld.png', PNG, "image/png")]
         )
     parts = multipart_parts(script.requests[0])
     assert form_fields(script.requests[0])["prompt"] == 'Füge "Sonne" hinzu ☀\nzweite Zeile'
@@ -125,8 +127,8 @@ async def test_unicode_prompt_and_filename_survive_the_multipart_encoding() -> N
 async def test_quickrouter_gets_its_format_field_name_in_edits_and_generations() -> None:
     script = Script(images_answer(JPEG), images_answer(JPEG))
     async with client_for(script, provider=QUICKROUTER) as client:
-        await client.edit(ImageParams("x", output_format="jpeg"), [ImageInput("a.png", PNG, "image/png")])
-        await client.generate(ImageParams("x", output_format="jpeg"))
+        await client.edit(params=ImageParams("x", output_format="jpeg"), images=[ImageInput("a.png", PNG, "image/png")])
+        await client.generate(params=ImageParams("x", output_format="jpeg"))
     fields = form_fields(script.requests[0])
     assert fields["format"] == "jpeg" and "output_format" not in fields
     body = json.loads(script.requests[1].content)
@@ -139,7 +141,7 @@ async def test_quickrouter_gets_its_format_field_name_in_edits_and_generations()
 async def test_generate_posts_json_with_native_types() -> None:
     script = Script(images_answer(PNG))
     async with client_for(script) as client:
-        await client.generate(ImageParams("a lighthouse", n=3, size="2048x1152", moderation="low", stream=False))
+        await client.generate(params=ImageParams("a lighthouse", n=3, size="2048x1152", moderation="low", stream=False))
     (request,) = script.requests
     assert str(request.url) == f"{API}/images/generations"
     assert request.headers["content-type"] == "application/json"
@@ -174,7 +176,9 @@ async def test_edit_validation_errors_send_nothing(params, images, mask, message
     script = Script()
     async with client_for(script) as client:
         with pytest.raises(ValidationError) as info:
-            await client.edit(params, [ImageInput("in.png", data, "image/png") for data in images], mask)
+            await client.edit(
+                params=params, images=[ImageInput("in.png", data, "image/png") for data in images], mask=mask
+            )
     assert message in str(info.value) and "[rule: " in str(info.value)
     assert script.requests == []
 
@@ -184,7 +188,7 @@ async def test_an_image_over_50_mb_is_refused_before_sending() -> None:
     huge = PNG + bytes(50 * 1024 * 1024)
     async with client_for(script) as client:
         with pytest.raises(ValidationError, match=r"Image 1 \(big.png\) is 52\.\d MB; each image must be under 50 MB"):
-            await client.edit(ImageParams("x"), [ImageInput("big.png", huge, "image/png")])
+            await client.edit(params=ImageParams("x"), images=[ImageInput("big.png", huge, "image/png")])
     assert script.requests == []
 
 
@@ -192,7 +196,7 @@ async def test_generate_validation_error_sends_nothing() -> None:
     script = Script()
     async with client_for(script) as client:
         with pytest.raises(ValidationError, match=r"Unknown parameter: 'input_fidelity'"):
-            await client.generate(ImageParams("x", input_fidelity="high"))
+            await client.generate(params=ImageParams("x", input_fidelity="high"))
     assert script.requests == []
 
 
@@ -221,7 +225,7 @@ async def test_b64_results_with_metadata_usage_and_request_id() -> None:
         )
     )
     async with client_for(script) as client:
-        result = await client.generate(ImageParams("a fox", n=2))
+        result = await client.generate(params=ImageParams("a fox", n=2))
     assert [(i.index, i.data, i.revised_prompt, i.source_url) for i in result.images] == [
         (0, PNG, "a fox, detailed", None),
         (1, other, None, None),
@@ -252,7 +256,7 @@ async def test_url_results_are_downloaded_without_the_authorization_header() -> 
 
     script = Script(route, route, route)
     async with client_for(script) as client:
-        result = await client.generate(ImageParams("x", n=2))
+        result = await client.generate(params=ImageParams("x", n=2))
     api_request, first, second = script.requests
     assert api_request.headers["authorization"] == f"Bearer {KEY}"
     assert str(first.url) == "https://cdn.example.net/files/a.png?sig=1"
@@ -279,7 +283,7 @@ async def test_bad_downloads_are_result_errors(download: httpx.Response, message
     script = Script(json_answer({"data": [{"url": "https://cdn.example.net/x.png"}]}), download)
     async with client_for(script, download_limit_bytes=2000) as client:
         with pytest.raises(ResultError) as info:
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
     assert message in str(info.value) and info.value.request_id == "req_123"
 
 
@@ -294,14 +298,14 @@ async def test_a_streamed_download_without_length_is_capped_while_reading() -> N
     )
     async with client_for(script, download_limit_bytes=1_000_000) as client:
         with pytest.raises(ResultError, match="larger than the download limit"):
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
 
 
 async def test_non_http_links_are_refused() -> None:
     script = Script(json_answer({"data": [{"url": "file:///etc/passwd"}]}))
     async with client_for(script) as client:
         with pytest.raises(ResultError, match="is not an http\\(s\\) address"):
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
     assert len(script.requests) == 1
 
 
@@ -315,13 +319,13 @@ async def test_a_failing_download_is_retried_and_finally_names_the_link() -> Non
     )
     sleeps = Sleeps()
     async with client_for(ok_script, sleep=sleeps) as client:
-        result = await client.generate(ImageParams("x"))
+        result = await client.generate(params=ImageParams("x"))
     assert result.images[0].data == PNG and len(sleeps.delays) == 2
 
     bad_script = Script(json_answer({"data": [{"url": link}]}), *[httpx.Response(502)] * 3)
     async with client_for(bad_script) as client:
         with pytest.raises(ResultError) as info:
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
     assert "was generated but could not be downloaded" in str(info.value) and link in str(info.value)
 
 
@@ -349,7 +353,7 @@ async def test_unusable_answers_are_result_errors(body: bytes, message: str) -> 
     )
     async with client_for(script) as client:
         with pytest.raises(ResultError) as info:
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
     assert message in str(info.value) and info.value.request_id == "r9"
 
 
@@ -360,7 +364,7 @@ async def test_progress_stages_upload_fractions_then_generating_then_downloading
     script = Script(json_answer({"data": [{"url": "https://cdn.example.net/r.png"}]}), httpx.Response(200, content=PNG))
     stages: list[tuple[str, float | None]] = []
     async with client_for(script) as client:
-        await client.edit(ImageParams("x"), [image], on_progress=lambda s, f: stages.append((s, f)))
+        await client.edit(params=ImageParams("x"), images=[image], on_progress=lambda s, f: stages.append((s, f)))
     uploads = [f for s, f in stages if s == "uploading"]
     assert uploads[0] == 0.0 and uploads[-1] == 1.0 and len(uploads) >= 4
     assert uploads == sorted(uploads)
@@ -374,7 +378,7 @@ async def test_non_streaming_requests_do_not_call_on_event() -> None:
     events = []
     script = Script(images_answer(PNG))
     async with client_for(script) as client:
-        await client.generate(ImageParams("x"), on_event=events.append)
+        await client.generate(params=ImageParams("x"), on_event=events.append)
     assert events == []
 
 
@@ -384,25 +388,25 @@ async def test_non_streaming_requests_do_not_call_on_event() -> None:
 @pytest.mark.parametrize("key", ["", "   ", "sk-abc\ndef", "sk-ab c", "sk-ünicode"])
 def test_unusable_keys_are_config_errors_that_do_not_echo_the_key(key: str) -> None:
     with pytest.raises(ConfigError) as info:
-        ImagesClient(API, key)
+        ImagesClient(base_url=API, api_key=key)
     if key.strip():
         assert key.strip() not in str(info.value)
 
 
 def test_key_is_stripped_and_never_in_repr() -> None:
-    client = ImagesClient(API, f"  {KEY}\n")
+    client = ImagesClient(base_url=API, api_key=f"  {KEY}\n")
     assert KEY not in repr(client) and "api.test" in repr(client)
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"Refusing plain http:// for relay\.example\.com"):
-        ImagesClient("http://relay.example.com/v1", KEY)
+        ImagesClient(base_url="http://relay.example.com/v1", api_key=KEY)
 
 
 def test_provider_supplies_the_base_url_when_none_is_given() -> None:
-    client = ImagesClient(None, KEY, provider=LOCAL.with_base_url("http://127.0.0.1:9/v1"))
+    client = ImagesClient(base_url=None, api_key=KEY, provider=LOCAL.with_base_url("http://127.0.0.1:9/v1"))
     assert client.base_url == "http://127.0.0.1:9/v1"
-    assert ImagesClient("", KEY, provider=QUICKROUTER).base_url == "https://api.quickrouter.ai/v1"
+    assert ImagesClient(base_url="", api_key=KEY, provider=QUICKROUTER).base_url == "https://api.quickrouter.ai/v1"
 
 
 def test_timeouts_are_explicit() -> None:
@@ -421,7 +425,7 @@ async def test_an_endless_answer_is_refused_instead_of_filling_memory() -> None:
     script = Script(httpx.Response(200, content=endless(), headers={"content-type": "application/json"}))
     async with client_for(script, download_limit_bytes=100_000) as client:
         with pytest.raises(ResultError, match=r"The answer is larger than 1,181,909 bytes"):
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
 
 
 async def test_one_dead_link_does_not_cost_the_other_images() -> None:
@@ -437,7 +441,7 @@ async def test_one_dead_link_does_not_cost_the_other_images() -> None:
     script = Script(answer, httpx.Response(200, content=PNG), httpx.Response(404))
     async with client_for(script) as client:
         with pytest.raises(ResultError) as info:
-            await client.generate(ImageParams("x", n=3))
+            await client.generate(params=ImageParams("x", n=3))
     message = str(info.value)
     assert (
         "Image 2 of 3 was generated but could not be downloaded" in message
@@ -453,7 +457,7 @@ async def test_errors_without_any_image_carry_no_partial_result() -> None:
     script = Script(json_answer({"data": [{"url": "https://cdn.example.net/1.png"}]}), httpx.Response(404))
     async with client_for(script) as client:
         with pytest.raises(ResultError) as info:
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))
     assert info.value.partial is None
 
 
@@ -462,4 +466,4 @@ async def test_a_truncated_jpeg_result_is_refused() -> None:
     script = Script(images_answer(big_jpeg[: len(big_jpeg) // 2]))
     async with client_for(script) as client:
         with pytest.raises(ResultError, match="Image 1 of 1 is not a readable image"):
-            await client.generate(ImageParams("x"))
+            await client.generate(params=ImageParams("x"))

@@ -26,7 +26,8 @@ from gimp_gptimage.api import (
     Timeouts,
     explain,
 )
-from gimp_gptimage.api.client import parse_error_body, parse_retry_after
+from gimp_gptimage.api.error_mapping import parse_error_body
+from gimp_gptimage.api.retry import parse_retry_after, retry_delay
 
 
 def api_error(status: int, message: str = "boom", **extra) -> httpx.Response:
@@ -35,8 +36,10 @@ def api_error(status: int, message: str = "boom", **extra) -> httpx.Response:
 
 
 async def run(script: Script, sleeps: Sleeps | None = None, **kwargs):
-    async with ImagesClient(API, KEY, transport=script.transport, sleep=sleeps or Sleeps(), **kwargs) as client:
-        return await client.generate(ImageParams("x"))
+    async with ImagesClient(
+        base_url=API, api_key=KEY, transport=script.transport, sleep=sleeps or Sleeps(), **kwargs
+    ) as client:
+        return await client.generate(params=ImageParams("x"))
 
 
 # -- status errors -----------------------------------------------------------------------------------------------
@@ -82,8 +85,7 @@ async def test_retry_on_503_then_success_with_capped_jittered_backoff() -> None:
 
 
 def test_backoff_is_capped() -> None:
-    client = ImagesClient(API, KEY)
-    delays = [client._retry_delay(attempt, RuntimeError()) for attempt in range(12)]  # type: ignore[arg-type]
+    delays = [retry_delay(attempt) for attempt in range(12)]
     assert max(delays) <= 8.0 and delays[-1] >= 6.0
 
 
@@ -311,9 +313,9 @@ async def test_cancelling_the_task_aborts_the_request_at_once() -> None:
     server = await asyncio.start_server(slow_server, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with ImagesClient(f"http://127.0.0.1:{port}/v1", KEY) as client:
+        async with ImagesClient(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY) as client:
             task = asyncio.create_task(
-                client.edit(ImageParams("x"), [ImageInput("a.png", PNG_ANSWER_IMAGE, "image/png")])
+                client.edit(params=ImageParams("x"), images=[ImageInput("a.png", PNG_ANSWER_IMAGE, "image/png")])
             )
             await asyncio.wait_for(request_seen.wait(), 10)
             started = time.monotonic()

@@ -102,8 +102,8 @@ def _backend_factory(mode: str, made: list[Backend]) -> Make:
             recorder = RecordingApp(create_app(profile=profile, api_key=SERVER_KEY, latency=latency, faults=faults))
             base_url, transport = "http://127.0.0.1/v1", httpx.ASGITransport(app=recorder)
         client = ImagesClient(
-            base_url,
-            api_key,
+            base_url=base_url,
+            api_key=api_key,
             provider=provider,
             timeouts=timeouts or Timeouts(),
             max_retries=max_retries,
@@ -171,7 +171,7 @@ async def test_edit_with_every_field_several_images_and_a_mask(backend: Make) ->
         ImageInput("r.webp", encoded((30, 20), "WEBP"), "image/webp"),
     ]
     stages: list[str] = []
-    result = await b.client.edit(params, refs, MASK, on_progress=lambda s, f: stages.append(s))
+    result = await b.client.edit(params=params, images=refs, mask=MASK, on_progress=lambda s, f: stages.append(s))
     assert len(result.images) == 2
     for index, image in enumerate(result.images):
         assert image.index == index and image.source_url is None
@@ -193,9 +193,11 @@ async def test_edit_with_every_field_several_images_and_a_mask(backend: Make) ->
 
 async def test_gpt_image_2_free_size_edit_and_generation(backend: Make) -> None:
     b = backend()
-    edited = await b.client.edit(ImageParams("extend", size="1024x640", output_format="jpeg"), [IMG], MASK)
+    edited = await b.client.edit(
+        params=ImageParams("extend", size="1024x640", output_format="jpeg"), images=[IMG], mask=MASK
+    )
     assert decoded(edited.images[0].data).size == (1024, 640) and decoded(edited.images[0].data).format == "JPEG"
-    generated = await b.client.generate(ImageParams("a lighthouse at dusk", size="1280x720", moderation="low"))
+    generated = await b.client.generate(params=ImageParams("a lighthouse at dusk", size="1280x720", moderation="low"))
     assert decoded(generated.images[0].data).size == (1280, 720)
     assert generated.size == "1280x720" and generated.created
 
@@ -203,7 +205,9 @@ async def test_gpt_image_2_free_size_edit_and_generation(backend: Make) -> None:
 async def test_transparent_background_on_a_model_that_has_it(backend: Make) -> None:
     b = backend()
     result = await b.client.generate(
-        ImageParams("a sticker", model="gpt-image-1.5", size="1024x1024", background="transparent", output_format="png")
+        params=ImageParams(
+            "a sticker", model="gpt-image-1.5", size="1024x1024", background="transparent", output_format="png"
+        )
     )
     assert decoded(result.images[0].data).mode == "RGBA" and result.background == "transparent"
 
@@ -214,9 +218,9 @@ async def test_streaming_delivers_partials_then_the_final_image(backend: Make, k
     events: list[ImageEvent] = []
     params = ImageParams("a fox", size="1024x640", stream=True, partial_images=2)
     if kind == "edit":
-        result = await b.client.edit(params, [IMG], MASK, on_event=events.append)
+        result = await b.client.edit(params=params, images=[IMG], mask=MASK, on_event=events.append)
     else:
-        result = await b.client.generate(params, on_event=events.append)
+        result = await b.client.generate(params=params, on_event=events.append)
     assert [(e.kind, e.partial_index) for e in events] == [("partial", 0), ("partial", 1), ("completed", None)]
     for event in events:
         assert decoded(event.data).size == (1024, 640) and event.index == 0
@@ -228,7 +232,7 @@ async def test_streaming_several_images(backend: Make) -> None:
     b = backend()
     events: list[ImageEvent] = []
     result = await b.client.generate(
-        ImageParams("x", n=2, size="1024x640", stream=True, partial_images=1), on_event=events.append
+        params=ImageParams("x", n=2, size="1024x640", stream=True, partial_images=1), on_event=events.append
     )
     assert [(e.kind, e.index) for e in events] == [("partial", 0), ("completed", 0), ("partial", 1), ("completed", 1)]
     assert [i.index for i in result.images] == [0, 1]
@@ -238,9 +242,9 @@ async def test_relay_url_results_are_downloaded_without_the_key(backend: Make) -
     b = backend("crazyrouter", provider=CRAZYROUTER)
     stages: list[tuple[str, float | None]] = []
     result = await b.client.edit(
-        ImageParams("x", n=2, quality="hd", size="1024x1024"),
-        [IMG],
-        MASK,
+        params=ImageParams("x", n=2, quality="hd", size="1024x1024"),
+        images=[IMG],
+        mask=MASK,
         on_progress=lambda s, f: stages.append((s, f)),
     )
     assert len(result.images) == 2
@@ -257,12 +261,12 @@ async def test_relay_url_results_are_downloaded_without_the_key(backend: Make) -
 
 async def test_quickrouter_format_field(backend: Make) -> None:
     b = backend("quickrouter", provider=QUICKROUTER)
-    result = await b.client.generate(ImageParams("x", size="1024x1024", output_format="jpeg"))
+    result = await b.client.generate(params=ImageParams("x", size="1024x1024", output_format="jpeg"))
     assert decoded(result.images[0].data).format == "JPEG"
     # The same renamed field sent to a server that does not know it is refused, as OpenAI would.
     wrong = backend("openai", provider=QUICKROUTER)
     with pytest.raises(BadRequestError, match=r"Unknown parameter: 'format'\."):
-        await wrong.client.generate(ImageParams("x", output_format="jpeg"))
+        await wrong.client.generate(params=ImageParams("x", output_format="jpeg"))
 
 
 # -- errors the server gives -----------------------------------------------------------------------------------
@@ -271,7 +275,7 @@ async def test_quickrouter_format_field(backend: Make) -> None:
 async def test_wrong_key_is_an_authentication_error_without_the_key(backend: Make) -> None:
     b = backend(api_key="sk-wrong-key-abcdefghijklmnop")
     with pytest.raises(AuthenticationError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert info.value.status_code == 401 and info.value.code == "invalid_api_key"
     assert "sk-wrong-key-abcdefghijklmnop" not in str(info.value) and info.value.request_id
     assert len(b.image_posts) == 1  # 401 is never retried
@@ -280,7 +284,7 @@ async def test_wrong_key_is_an_authentication_error_without_the_key(backend: Mak
 async def test_unknown_model_is_not_found(backend: Make) -> None:
     b = backend()
     with pytest.raises(NotFoundError, match="The model `gpt-image-9` does not exist"):
-        await b.client.generate(ImageParams("x", model="gpt-image-9"))
+        await b.client.generate(params=ImageParams("x", model="gpt-image-9"))
 
 
 # -- every validation rule: refused locally, with the server's own words ---------------------------------------
@@ -328,7 +332,7 @@ async def test_validation_rules_match_the_servers_answer(
     b = backend()
     params = ImageParams("a prompt").replace(**changes)
     with pytest.raises(ValidationError) as info:
-        await b.client.edit(params, [IMG] * image_count)
+        await b.client.edit(params=params, images=[IMG] * image_count)
     assert b.recorder.requests == []  # refused before any network call
 
     # What the server says when the same request is sent anyway, bypassing the client's check.
@@ -344,7 +348,7 @@ async def test_generation_only_rule_matches_the_server(backend: Make) -> None:
     b = backend()
     params = ImageParams("x", model="gpt-image-1", input_fidelity="high")
     with pytest.raises(ValidationError) as info:
-        await b.client.generate(params)
+        await b.client.generate(params=params)
     async with httpx.AsyncClient(transport=b.transport, headers={"Authorization": f"Bearer {SERVER_KEY}"}) as raw:
         answer = await raw.post(f"{b.base_url}/images/generations", json=params.to_fields())
     assert str(info.value).startswith(answer.json()["error"]["message"])
@@ -356,7 +360,7 @@ async def test_generation_only_rule_matches_the_server(backend: Make) -> None:
 async def test_fault_429_is_retried_after_retry_after(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("status", status=429, retry_after=2))
-    result = await b.client.generate(ImageParams("x"))
+    result = await b.client.generate(params=ImageParams("x"))
     assert len(result.images) == 1 and b.sleeps.delays == [2.0] and len(b.image_posts) == 2
 
 
@@ -364,7 +368,7 @@ async def test_fault_429_every_time_gives_a_rate_limit_error(backend: Make) -> N
     b = backend()
     b.faults.add(Fault("status", status=429, retry_after=1, times=3))
     with pytest.raises(RateLimitError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert info.value.retry_after == 1.0 and info.value.code == "rate_limit_exceeded"
     assert "Rate limit reached" in str(info.value) and len(b.image_posts) == 3
 
@@ -373,7 +377,7 @@ async def test_fault_429_every_time_gives_a_rate_limit_error(backend: Make) -> N
 async def test_fault_gateway_statuses_are_retried(backend: Make, status: int) -> None:
     b = backend()
     b.faults.add(Fault("status", status=status, times=2))
-    result = await b.client.edit(ImageParams("x"), [IMG])
+    result = await b.client.edit(params=ImageParams("x"), images=[IMG])
     assert len(result.images) == 1 and len(b.sleeps.delays) == 2
 
 
@@ -382,7 +386,7 @@ async def test_fault_other_statuses_are_not_retried(backend: Make, status: int, 
     b = backend()
     b.faults.add(Fault("status", status=status, message="Injected failure.", code="injected"))
     with pytest.raises(cls) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert (info.value.message, info.value.code, info.value.status_code) == ("Injected failure.", "injected", status)
     assert len(b.image_posts) == 1 and b.sleeps.delays == []
 
@@ -391,28 +395,28 @@ async def test_fault_html_error_page(backend: Make) -> None:
     b = backend(max_retries=0)
     b.faults.add(Fault("html", status=502))
     with pytest.raises(InternalServerError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert info.value.message == "HTTP 502 from the provider: 502 Bad Gateway" and info.value.status_code == 502
 
 
 async def test_fault_html_page_then_success(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("html", status=504))
-    assert len((await b.client.generate(ImageParams("x"))).images) == 1
+    assert len((await b.client.generate(params=ImageParams("x"))).images) == 1
 
 
 async def test_fault_plain_text_error(backend: Make) -> None:
     b = backend(max_retries=0)
     b.faults.add(Fault("text", status=503))
     with pytest.raises(InternalServerError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert info.value.message.startswith("HTTP 503 from the provider: upstream connect error or disconnect/reset")
 
 
 async def test_fault_reset_before_answer_is_retried(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("reset"))
-    result = await b.client.edit(ImageParams("x"), [IMG], MASK)
+    result = await b.client.edit(params=ImageParams("x"), images=[IMG], mask=MASK)
     assert len(result.images) == 1 and len(b.image_posts) == 2
 
 
@@ -420,7 +424,7 @@ async def test_fault_reset_every_time_is_a_connection_error(backend: Make) -> No
     b = backend()
     b.faults.add(Fault("reset", times=3))
     with pytest.raises(APIConnectionError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert "broke before any answer arrived" in str(info.value) and len(b.image_posts) == 3
 
 
@@ -430,7 +434,9 @@ async def test_fault_reset_after_streamed_events_keeps_what_arrived(loopback: Ma
     events: list[ImageEvent] = []
     with pytest.raises(APIConnectionError) as info:
         await b.client.edit(
-            ImageParams("x", n=2, size="1024x640", stream=True, partial_images=1), [IMG], on_event=events.append
+            params=ImageParams("x", n=2, size="1024x640", stream=True, partial_images=1),
+            images=[IMG],
+            on_event=events.append,
         )
     assert [e.kind for e in events] == ["partial", "completed"]  # the first finished image is not lost
     assert info.value.partial is not None and info.value.partial.images[0].data == events[1].data
@@ -442,14 +448,14 @@ async def test_fault_reset_halfway_through_a_plain_answer(loopback: Make) -> Non
     b = loopback()
     b.faults.add(Fault("reset_after"))
     with pytest.raises(APIConnectionError, match="broke while receiving the result"):
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert len(b.image_posts) == 1
 
 
 async def test_fault_drip_still_delivers(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("drip", bytes_per_second=400_000))
-    result = await b.client.generate(ImageParams("x", size="1024x640"))
+    result = await b.client.generate(params=ImageParams("x", size="1024x640"))
     assert decoded(result.images[0].data).size == (1024, 640)
 
 
@@ -457,7 +463,7 @@ async def test_fault_truncated_body_is_a_result_error(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("truncate"))
     with pytest.raises(ResultError, match="not valid JSON"):
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert len(b.image_posts) == 1
 
 
@@ -465,13 +471,13 @@ async def test_fault_empty_data_is_a_result_error(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("empty_data"))
     with pytest.raises(ResultError, match="contains no images"):
-        await b.client.edit(ImageParams("x"), [IMG])
+        await b.client.edit(params=ImageParams("x"), images=[IMG])
 
 
 async def test_fault_wrong_size_results_are_passed_through_for_the_pipeline(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("wrong_size", size="512x512"))
-    result = await b.client.generate(ImageParams("x", size="1024x1024"))
+    result = await b.client.generate(params=ImageParams("x", size="1024x1024"))
     # The client delivers what was paid for; fitting it to the requested region is the pipeline's job.
     assert result.size == "1024x1024" and decoded(result.images[0].data).size == (512, 512)
 
@@ -479,7 +485,7 @@ async def test_fault_wrong_size_results_are_passed_through_for_the_pipeline(back
 async def test_fault_delay_then_success(backend: Make) -> None:
     b = backend()
     b.faults.add(Fault("delay", seconds=0.2))
-    assert len((await b.client.generate(ImageParams("x"))).images) == 1
+    assert len((await b.client.generate(params=ImageParams("x"))).images) == 1
 
 
 @pytest.mark.parametrize(
@@ -494,7 +500,7 @@ async def test_fault_bad_result_links(backend: Make, fault: Fault, message: str)
     b = backend("crazyrouter")
     b.faults.add(fault)
     with pytest.raises(ResultError) as info:
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert message in str(info.value) and info.value.request_id
     assert "/v1/files/results/" in str(info.value) or fault.kind != "result_missing"
 
@@ -502,7 +508,7 @@ async def test_fault_bad_result_links(backend: Make, fault: Fault, message: str)
 async def test_fault_result_link_failing_once_is_retried(backend: Make) -> None:
     b = backend("crazyrouter")
     b.faults.add(Fault("status", status=503, endpoint="results"))
-    result = await b.client.generate(ImageParams("x"))
+    result = await b.client.generate(params=ImageParams("x"))
     assert len(result.images) == 1 and len(b.sleeps.delays) == 1
 
 
@@ -513,7 +519,7 @@ async def test_fault_delay_beyond_the_read_timeout_is_a_timeout_error_without_re
     b = loopback(timeouts=Timeouts(read=0.3))
     b.faults.add(Fault("delay", seconds=1.0))
     with pytest.raises(APITimeoutError, match=r"within the read timeout of 0\.3 s"):
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
     assert len(b.image_posts) == 1
 
 
@@ -521,14 +527,18 @@ async def test_fault_slow_drip_trips_the_read_timeout(loopback: Make) -> None:
     b = loopback(timeouts=Timeouts(read=0.05))
     b.faults.add(Fault("drip", bytes_per_second=100))
     with pytest.raises(APITimeoutError):
-        await b.client.generate(ImageParams("x"))
+        await b.client.generate(params=ImageParams("x"))
 
 
 async def test_cancel_aborts_a_slow_request_at_once(loopback: Make) -> None:
     b = loopback(latency=20.0)
     generating = asyncio.Event()
     task = asyncio.create_task(
-        b.client.edit(ImageParams("x"), [IMG], on_progress=lambda s, f: generating.set() if s == "generating" else None)
+        b.client.edit(
+            params=ImageParams("x"),
+            images=[IMG],
+            on_progress=lambda s, f: generating.set() if s == "generating" else None,
+        )
     )
     await asyncio.wait_for(generating.wait(), 10)
     started = time.monotonic()
@@ -547,5 +557,5 @@ async def test_a_proxy_in_the_environment_does_not_capture_loopback_traffic(
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     b = loopback("crazyrouter")
-    result = await b.client.generate(ImageParams("x"))
+    result = await b.client.generate(params=ImageParams("x"))
     assert result.images[0].source_url and decoded(result.images[0].data)

@@ -57,10 +57,10 @@ def completed(data: bytes, prefix: str = "image_edit", **extra) -> tuple[str, di
 
 async def edit(script: Script, params: ImageParams = STREAM_PARAMS, **kwargs):
     events: list[ImageEvent] = []
-    async with ImagesClient(API, KEY, transport=script.transport, sleep=Sleeps()) as client:
+    async with ImagesClient(base_url=API, api_key=KEY, transport=script.transport, sleep=Sleeps()) as client:
         try:
             result = await client.edit(
-                params, [ImageInput("a.png", FINAL, "image/png")], on_event=events.append, **kwargs
+                params=params, images=[ImageInput("a.png", FINAL, "image/png")], on_event=events.append, **kwargs
             )
         except Exception as exc:
             exc.events = events  # type: ignore[attr-defined]
@@ -109,8 +109,8 @@ async def test_generation_stream_with_crlf_comments_keepalives_and_plain_end() -
 
     script = Script(httpx.Response(200, headers={"content-type": "text/event-stream; charset=utf-8"}, content=body()))
     events: list[ImageEvent] = []
-    async with ImagesClient(API, KEY, transport=script.transport) as client:
-        result = await client.generate(STREAM_PARAMS, on_event=events.append)
+    async with ImagesClient(base_url=API, api_key=KEY, transport=script.transport) as client:
+        result = await client.generate(params=STREAM_PARAMS, on_event=events.append)
     assert [e.kind for e in events] == ["partial", "completed"]
     assert result.images[0].data == FINAL
     assert json.loads(script.requests[0].content)["stream"] is True
@@ -132,8 +132,10 @@ async def test_events_are_delivered_while_the_stream_is_still_open() -> None:
         if event.kind == "partial":
             first_seen.set()
 
-    async with ImagesClient(API, KEY, transport=script.transport) as client:
-        result = await client.edit(STREAM_PARAMS, [ImageInput("a.png", FINAL, "image/png")], on_event=on_event)
+    async with ImagesClient(base_url=API, api_key=KEY, transport=script.transport) as client:
+        result = await client.edit(
+            params=STREAM_PARAMS, images=[ImageInput("a.png", FINAL, "image/png")], on_event=on_event
+        )
     assert result.images[0].data == FINAL
 
 
@@ -287,6 +289,8 @@ async def test_an_endless_event_line_is_refused() -> None:
             yield b"A" * 65536
 
     script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=endless()))
-    async with ImagesClient(API, KEY, transport=script.transport, download_limit_bytes=10_000) as client:
+    async with ImagesClient(
+        base_url=API, api_key=KEY, transport=script.transport, download_limit_bytes=10_000
+    ) as client:
         with pytest.raises(ResultError, match="The stream is unusable: an event line is longer than"):
-            await client.generate(STREAM_PARAMS)
+            await client.generate(params=STREAM_PARAMS)

@@ -31,7 +31,7 @@ from faults_helpers import (
 )
 from PIL import Image
 
-from gimp_gptimage.api.client import Timeouts
+from gimp_gptimage.api import Timeouts
 from gimp_gptimage.api.errors import (
     APIConnectionError,
     APIStatusError,

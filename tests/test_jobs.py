@@ -58,7 +58,7 @@ class Recorder(JobEvents):
 
 
 def _client(server: LocalServer, **kwargs: object) -> ImagesClient:
-    return ImagesClient(server.base_url, "sk-job-test-key-0123456789", **kwargs)  # type: ignore[arg-type]
+    return ImagesClient(base_url=server.base_url, api_key="sk-job-test-key-0123456789", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_edit_results_stored_before_reported_and_placed(server: LocalServer, tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ async def test_cpu_and_disk_work_runs_off_the_event_loop(
     each result is decoded once: by the client's check, whose image the job uses."""
     import threading
 
-    import gimp_gptimage.api.client as client_module
+    import gimp_gptimage.api.results as client_module
     import gimp_gptimage.jobs.run as run_module
 
     loop_thread = threading.get_ident()

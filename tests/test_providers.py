@@ -22,14 +22,24 @@ from gimp_gptimage.api.providers import (
 def test_presets_state_their_base_urls_and_result_styles() -> None:
     assert OPENAI.base_url == "https://api.openai.com/v1" and OPENAI.result_style == "b64_json"
     assert CRAZYROUTER.base_url == "https://cn.crazyrouter.com/v1" and CRAZYROUTER.result_style == "url"
-    assert CRAZYROUTER.accepts_hd_quality and not CRAZYROUTER.supports_transparent_on_v2
-    assert "output_compression" in CRAZYROUTER.notes and "hd" in CRAZYROUTER.notes
+    assert CRAZYROUTER.accepts_hd_quality and not OPENAI.accepts_hd_quality
     assert QUICKROUTER.base_url == "https://api.quickrouter.ai/v1" and QUICKROUTER.result_style == "url"
     assert dict(QUICKROUTER.field_renames) == {"output_format": "format"}
     assert LOCAL.base_url == ""
     assert set(PRESETS) == {"openai", "crazyrouter", "quickrouter", "local"}
     for preset in PRESETS.values():
-        assert preset.label and preset.notes
+        assert preset.label
+
+
+def test_the_local_servers_simulated_providers_are_the_presets() -> None:
+    from gimp_gptimage.server.parsing import PROFILES
+
+    assert set(PROFILES) == {"openai", "crazyrouter", "quickrouter"}
+    for name, profile in PROFILES.items():
+        preset = PRESETS[name]
+        assert (profile.result_style, profile.accepts_hd) == (preset.result_style, preset.accepts_hd_quality)
+        assert {wire: field for field, wire in preset.field_renames.items()} == dict(profile.aliases)
+    assert dict(PROFILES["quickrouter"].aliases) == {"format": "output_format"}
 
 
 def test_quickrouter_renames_output_format_only() -> None:

@@ -107,8 +107,8 @@ def test_see_through_pixels_do_not_darken_the_edges_around_them() -> None:
     ("damage", "words"),
     [
         (lambda d: d[: len(d) // 2], "damaged or incomplete"),
-        (lambda d: b"not an image at all", "cannot identify"),
-        (lambda d: b"", "cannot identify"),
+        (lambda d: b"not an image at all", "unknown format"),
+        (lambda d: b"", "unknown format"),
     ],
 )
 def test_damaged_data_is_a_value_error(damage, words: str) -> None:  # type: ignore[no-untyped-def]

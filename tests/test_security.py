@@ -238,8 +238,8 @@ def _images_answer(*urls: str) -> tuple[int, dict[str, str], bytes]:
 
 
 async def _generate(base_url: str, **client_kwargs: object):  # type: ignore[no-untyped-def]
-    async with ImagesClient(base_url, SECRET, max_retries=0, **client_kwargs) as client:  # type: ignore[arg-type]
-        return await client.generate(ImageParams(prompt="x"))
+    async with ImagesClient(base_url=base_url, api_key=SECRET, max_retries=0, **client_kwargs) as client:  # type: ignore[arg-type]
+        return await client.generate(params=ImageParams(prompt="x"))
 
 
 async def test_download_host_and_its_redirects_never_see_the_key() -> None:
@@ -288,7 +288,7 @@ def test_plain_http_to_another_computer_is_refused(url: str) -> None:
     with pytest.raises(ConfigError, match="unencrypted"):
         check_base_url(url)
     with pytest.raises(ConfigError, match="unencrypted"):
-        ImagesClient(url, SECRET)
+        ImagesClient(base_url=url, api_key=SECRET)
     assert check_base_url(url, allow_insecure=True) == url  # only when the user explicitly allows it
     assert custom(url, allow_insecure=True).base_url == url
 
@@ -328,7 +328,7 @@ def test_a_key_pasted_into_the_base_url_is_refused_without_echoing_it(template: 
 )
 def test_a_base_url_with_invisible_characters_is_refused_clearly(url: str) -> None:
     with pytest.raises(ConfigError, match="spaces or invisible characters"):
-        ImagesClient(url, SECRET)
+        ImagesClient(base_url=url, api_key=SECRET)
 
 
 async def test_a_result_link_that_is_not_a_valid_address_is_a_result_error() -> None:

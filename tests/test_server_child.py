@@ -34,8 +34,8 @@ def test_it_serves_the_api_on_loopback_and_stops_when_told() -> None:
         assert pid is not None and pid != os.getpid()
 
         async def generate() -> int:
-            async with ImagesClient(server.base_url, "sk-any") as client:
-                answer = await client.generate(ImageParams(prompt="a lighthouse", size="1024x1024", n=2))
+            async with ImagesClient(base_url=server.base_url, api_key="sk-any") as client:
+                answer = await client.generate(params=ImageParams(prompt="a lighthouse", size="1024x1024", n=2))
             return len(answer.images)
 
         assert asyncio.run(generate()) == 2

@@ -1,6 +1,7 @@
 """The Images API: parameters and their rules, the async client, providers, errors and result types."""
 
-from .client import EventCallback, ImagesClient, ProgressCallback, Timeouts
+from .backend import ImagesBackend
+from .client import ImagesClient
 from .errors import (
     APIConnectionError,
     APIError,
@@ -33,6 +34,8 @@ from .providers import (
     get_provider,
     key_from_env,
 )
+from .results import EventCallback, ProgressCallback
+from .timeouts import Timeouts
 from .types import GeneratedImage, ImageEvent, ImageInput, ImagesResponse, Usage
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "ImageEvent",
     "ImageInput",
     "ImageParams",
+    "ImagesBackend",
     "ImagesClient",
     "ImagesResponse",
     "InternalServerError",

@@ -7,23 +7,22 @@ result must decode as an image with Pillow's decompression-bomb protection left 
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import html
-import io
 import os
-import re
 import ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .errors import ResultError
+from .image_rules import UnreadableImage, open_image
 from .providers import is_loopback_host
+from .timeouts import DEFAULT_TIMEOUTS, stall_limited
 
 DEFAULT_DOWNLOAD_LIMIT = 64 * 1024 * 1024  # a 3840x2160 RGBA PNG of pure noise is about 33 MB
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
 
 
@@ -42,7 +41,7 @@ def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
 def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
     """Transports for this computer's addresses (the embedded server, plus any loopback `hosts`) that bypass
     an HTTP(S)_PROXY from the environment, while SSL_CERT_FILE / SSL_CERT_DIR still apply as everywhere."""
-    patterns = set(_LOOPBACK_PATTERNS)
+    patterns: set[str] = set(_LOOPBACK_PATTERNS)
     for host in hosts:
         if is_loopback_host(host):
             patterns.add(f"all://[{host}]" if ":" in host else f"all://{host}")
@@ -53,37 +52,10 @@ def decode_result(data: bytes, what: str, *, request_id: str | None = None) -> I
     """The decoded image, or ResultError if `data` is not a whole, sane image. The decode is the check, and
     its image travels on with the bytes (GeneratedImage.image), so nobody decodes a result twice."""
     try:
-        img = Image.open(io.BytesIO(data))
-        # Bombs above Pillow's limit are refused outright; Image.open only warns between 1x and 2x.
-        if img.width * img.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
-            raise ResultError(
-                f"{what} claims {img.width}x{img.height} pixels, more than any image model produces.",
-                request_id=request_id,
-            )
-        img.load()  # a full decode: catches truncated or corrupt data of every format, not just PNG
-    except ResultError:
-        raise
-    except UnidentifiedImageError:
-        if data.lstrip()[:1] == b"<":
-            raise ResultError(
-                f"{what} is not a readable image: it is a web page ({_page_title(data)}); the link may have "
-                "expired or need a login.",
-                request_id=request_id,
-            ) from None
-        raise ResultError(
-            f"{what} is not a readable image (unknown format, {len(data):,} bytes starting {data[:16]!r}).",
-            request_id=request_id,
-        ) from None
-    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise ResultError(f"{what} is not a readable image ({exc}).", request_id=request_id) from None
-    return img
-
-
-def _page_title(data: bytes) -> str:
-    text = data[:4096].decode("utf-8", errors="replace")
-    match = _TITLE.search(text)
-    title = " ".join(html.unescape(match.group(1)).split())[:80] if match else ""
-    return f"'{title}'" if title else f"{len(data):,} bytes of HTML"
+        return open_image(data)
+    except UnreadableImage as exc:
+        hint = "; the link may have expired or need a login" if str(exc).startswith("it is a web page") else ""
+        raise ResultError(f"{what} is not a readable image: {exc}{hint}.", request_id=request_id) from None
 
 
 class DownloadStatusError(ResultError):
@@ -104,8 +76,10 @@ class Downloader:
         limit_bytes: int = DEFAULT_DOWNLOAD_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "gimp-gptimage",
+        stall: float = DEFAULT_TIMEOUTS.stall,
     ) -> None:
         self.limit_bytes = limit_bytes
+        self.stall = stall
         # Deliberately no auth and no default headers beyond the user agent: the API key must never
         # reach the download host. Redirects are followed (CDNs use them); httpx only follows http(s).
         # Links on this computer (the local server) must not go through an HTTP(S)_PROXY from the environment.
@@ -130,7 +104,8 @@ class Downloader:
         request_id: str | None = None,
         on_fraction: Callable[[float | None], None] | None = None,
     ) -> bytes:
-        """The bytes at url; raises ResultError (bad link, too big, HTTP error) or httpx transport errors."""
+        """The bytes at url; raises ResultError (bad link, too big, HTTP error), BodyStalled or httpx transport
+        errors."""
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise ResultError(f"{what} link '{url[:200]}' is not an http(s) address.", request_id=request_id)
@@ -150,12 +125,14 @@ class Downloader:
             if declared is not None and declared > self.limit_bytes:
                 raise ResultError(self._too_big(what, declared), request_id=request_id)
             received = bytearray()
-            async for chunk in response.aiter_bytes():  # decoded, so a gzip bomb is capped too
-                received += chunk
-                if len(received) > self.limit_bytes:
-                    raise ResultError(self._too_big(what, len(received)), request_id=request_id)
-                if on_fraction is not None:
-                    on_fraction(min(len(received) / declared, 1.0) if declared else None)
+            # Decoded chunks, so a gzip bomb is capped too; a download that stops midway raises BodyStalled.
+            async with contextlib.aclosing(stall_limited(response.aiter_bytes(), self.stall)) as chunks:
+                async for chunk in chunks:
+                    received += chunk
+                    if len(received) > self.limit_bytes:
+                        raise ResultError(self._too_big(what, len(received)), request_id=request_id)
+                    if on_fraction is not None:
+                        on_fraction(min(len(received) / declared, 1.0) if declared else None)
         finally:
             await response.aclose()
         return bytes(received)

@@ -17,6 +17,12 @@ from typing import Literal
 from .errors import ValidationError
 
 Kind = Literal["edit", "generate"]
+# The API's fixed values, as types (the tuples below are the same values for checks at run time).
+Quality = Literal["low", "medium", "high", "auto"]
+Background = Literal["transparent", "opaque", "auto"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Moderation = Literal["low", "auto"]
+InputFidelity = Literal["high", "low"]
 
 FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
 QUALITIES = ("low", "medium", "high", "auto")
@@ -76,12 +82,12 @@ class ImageParams:
     model: str = DEFAULT_MODEL
     n: int = 1
     size: str = "auto"
-    quality: str = "auto"
-    background: str | None = None
-    output_format: str | None = None
+    quality: Quality = "auto"
+    background: Background | None = None
+    output_format: OutputFormat | None = None
     output_compression: int | None = None
-    input_fidelity: str | None = None
-    moderation: str | None = None
+    input_fidelity: InputFidelity | None = None
+    moderation: Moderation | None = None
     stream: bool = False
     partial_images: int | None = None
     user: str | None = None

@@ -20,20 +20,22 @@ from .errors import ConfigError, redact
 KEY_ENV_VARS = ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")
 
 
+ResultStyle = Literal["b64_json", "url"]
+
+
 @dataclass(frozen=True)
 class Provider:
-    """An OpenAI-compatible Images API endpoint and its known differences."""
+    """An OpenAI-compatible Images API endpoint and its known differences. The local server's simulated
+    providers (server/parsing.py) are built from these same presets, so the two never drift apart."""
 
     name: str
     label: str
     base_url: str
-    result_style: Literal["b64_json", "url"] = "b64_json"
+    result_style: ResultStyle = "b64_json"  # how results come back (the client reads both either way)
     # Wire-name changes applied to request fields, e.g. {"output_format": "format"}.
     field_renames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    supports_transparent_on_v2: bool = False
-    accepts_hd_quality: bool = False
+    accepts_hd_quality: bool = False  # takes quality "hd" as "high" (the client sends "high" anyway)
     allow_insecure: bool = False  # plain http:// to a non-loopback host, only when the user says so
-    notes: str = ""
 
     def with_base_url(self, base_url: str) -> Provider:
         return dataclasses.replace(self, base_url=check_base_url(base_url, allow_insecure=self.allow_insecure))
@@ -42,24 +44,20 @@ class Provider:
         return {self.field_renames.get(name, name): value for name, value in fields.items()}
 
 
-OPENAI = Provider(
-    "openai",
-    "OpenAI",
-    "https://api.openai.com/v1",
-    notes="The reference API: base64 results, streaming with partial images.",
-)
+# The reference API: base64 results, streaming with partial images.
+OPENAI = Provider("openai", "OpenAI", "https://api.openai.com/v1")
+# Answers with time-limited download links (data[].url), which the client fetches. Rejects response_format,
+# style, input_fidelity, transparent backgrounds on gpt-image-2 and output_compression with PNG, as the
+# shared rule table does. High quality can take minutes: prefer streaming.
 CRAZYROUTER = Provider(
     "crazyrouter",
     "Crazyrouter (image line)",
     "https://cn.crazyrouter.com/v1",
     result_style="url",
     accepts_hd_quality=True,
-    notes=(
-        "Answers with time-limited download links (data[].url), which the client fetches. Accepts quality 'hd' "
-        "as 'high'. Rejects response_format, style, input_fidelity, transparent backgrounds on gpt-image-2, "
-        "and output_compression with PNG. High quality can take minutes: prefer streaming."
-    ),
 )
+# Names the output format field 'format'. Its page shows a chat-style answer (a documentation error): expect
+# the Images format with download links like other relays; a chat answer is named as such by the client.
 QUICKROUTER = Provider(
     "quickrouter",
     "QuickRouter",
@@ -67,17 +65,10 @@ QUICKROUTER = Provider(
     result_style="url",
     accepts_hd_quality=True,
     field_renames=MappingProxyType({"output_format": "format"}),
-    notes=(
-        "Names the output format field 'format' instead of 'output_format'. Its page shows a chat-style answer "
-        "(a documentation error): expect the Images format, most likely with download links like other relays."
-    ),
 )
-LOCAL = Provider(
-    "local",
-    "Local offline engine",
-    "",  # the embedded server picks its port at run time: use LOCAL.with_base_url(server.base_url)
-    notes="The embedded server on this computer: no key, no network, results from the offline engine.",
-)
+# The embedded server on this computer: no key, no network, results from the offline engine. It picks its
+# port at run time: use LOCAL.with_base_url(server.base_url).
+LOCAL = Provider("local", "Local offline engine", "")
 
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
 

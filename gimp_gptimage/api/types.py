@@ -112,3 +112,15 @@ class ImagesResponse:
     quality: str | None = None
     background: str | None = None
     output_format: str | None = None
+    requested: int | None = None  # how many images were asked for (`n`)
+
+    def shortfall(self) -> str | None:
+        """ "1 of 2 images arrived" when fewer came than were asked for, else None."""
+        return arrival_note(len(self.images), self.requested or 0)
+
+
+def arrival_note(arrived: int, requested: int) -> str | None:
+    """The one wording for a clean answer that brought fewer images than asked for (CLI, dialog, batch)."""
+    if arrived >= requested:
+        return None
+    return f"{arrived} of {requested} image{'s' if requested != 1 else ''} arrived"

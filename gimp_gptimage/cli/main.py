@@ -76,6 +76,12 @@ def _add_image_options(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="give up when the provider sends nothing for S seconds (default 600: high quality takes minutes)",
     )
+    p.add_argument(
+        "--stall-timeout",
+        type=_seconds,
+        metavar="S",
+        help="give up when an answer that has begun stops arriving for S seconds (default 60; streams use --timeout)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..api.client import ImagesClient, Timeouts
+from ..api.client import ImagesClient
 from ..api.errors import explain
+from ..api.image_rules import UnreadableImage, open_image
 from ..api.params import ImageParams
+from ..api.timeouts import DEFAULT_TIMEOUTS, Timeouts
+from ..api.types import arrival_note
 from ..atomic import atomic_write_bytes
 from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
@@ -65,9 +68,9 @@ class CliEvents(JobEvents):
 
     def partial(self, index: int, data: bytes) -> None:
         try:
-            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            with open_image(data, load=False) as image:  # reads the header only
                 size = f" ({image.width}x{image.height})"
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        except UnreadableImage:
             size = " (unreadable)"
         print(f"partial image for result {index + 1}{size}", file=sys.stderr, flush=True)
 
@@ -113,13 +116,16 @@ async def run_and_write(
         "command": args.command,
         "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
         "model": params.model,
+        "requested": params.n,
         "results": events.written,
         "request_id": None,
         "usage": None,
     }
     results: list[JobResult] = []
-    timeouts = Timeouts(read=args.timeout) if getattr(args, "timeout", None) else Timeouts()
-    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider, timeouts=timeouts) as client:
+    timeouts = Timeouts(read=args.timeout or DEFAULT_TIMEOUTS.read, stall=args.stall_timeout or DEFAULT_TIMEOUTS.stall)
+    async with ImagesClient(
+        base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
+    ) as client:
         try:
             if inputs is not None:
                 request = EditRequest(
@@ -142,6 +148,17 @@ async def run_and_write(
 
             summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
     summary["results"] = sorted(events.written, key=lambda item: item["index"])
+    shortfall = arrival_note(len(events.written), params.n)
+    if shortfall and summary["ok"]:
+        # A clean answer with fewer images than asked for: what arrived is written, and the exit status says
+        # the request was not fully served (as when an error ends it after some results).
+        from .main import EXIT_ERROR
+
+        summary.update(
+            ok=False,
+            error=f"{shortfall}; the provider sent fewer images than asked for (those that arrived are written).",
+            exit_status=EXIT_ERROR,
+        )
     if results:
         summary["request_id"] = results[0].request_id
         summary["usage"] = results[0].usage

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import cast
 
 from gimp_gptimage import keystore
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import explain
-from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams
+from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams, Quality
+from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.jobfile import (
     Job,
@@ -65,7 +67,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
         model=p.model or d.model or provider_model or DEFAULT_MODEL,
         n=p.n,
         size=p.size or d.size,
-        quality=p.quality or d.quality,
+        quality=cast(Quality, p.quality) or d.quality,  # the job's text is checked with the whole request
         background=d.background,
         output_format=d.output_format,
         output_compression=d.output_compression,
@@ -75,15 +77,17 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
     )
 
 
-async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> None:
+async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> str | None:
+    """Run the job; returns a note for the user when fewer results arrived than were asked for."""
     configured = settings.find_provider(backend.name)
     params = image_params(job.params, settings, configured.model if configured else None)
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
-    async with ImagesClient(backend.base_url, backend.api_key, provider=backend.provider) as client:
+    async with ImagesClient(base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider) as client:
         await _run_request(job, params, settings, client, history, events)
     # The user's clean-up rules, if they set any (the default keeps everything); never this run's results.
     await asyncio.to_thread(history.prune, settings.history, events.history_ids)
+    return arrival_note(params.n - events.left, params.n)
 
 
 async def _run_request(
@@ -120,17 +124,18 @@ def run(job_dir: Path) -> bool:
     """Run the job and write done.json; returns whether it succeeded. The key never reaches the message."""
     job_dir = Path(job_dir)
     secret = None
+    note = None
     try:
         job = load_job(job_dir)
         settings = load_settings()
         with keystore.open_backend(settings, base_url=job.params.base_url or None) as backend:
             secret = backend.api_key
-            asyncio.run(run_job(job, settings, backend))
+            note = asyncio.run(run_job(job, settings, backend))
     except JobFileError as exc:  # the job folder itself: already a sentence for the user
         write_done(job_dir, str(exc))
         return False
     except Exception as exc:
         write_done(job_dir, explain(exc, secret).one_line())
         return False
-    write_done(job_dir)
+    write_done(job_dir, note=note)
     return True

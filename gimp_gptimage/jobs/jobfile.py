@@ -284,9 +284,11 @@ def write_progress(job_dir: Path, stage: str, fraction: float | None = None, tex
     _write_atomic(Path(job_dir) / "progress.json", json.dumps(payload).encode("utf-8"))
 
 
-def write_done(job_dir: Path, error: str | None = None) -> None:
-    """The last message of a job: success, or one line for the user."""
-    payload = {"ok": True} if error is None else {"ok": False, "error": error}
+def write_done(job_dir: Path, error: str | None = None, *, note: str | None = None) -> None:
+    """The last message of a job: success (with a `note` for the user, if any), or one line for the user."""
+    payload: dict[str, object] = {"ok": True} if error is None else {"ok": False, "error": error}
+    if note:
+        payload["note"] = note
     _write_atomic(Path(job_dir) / "done.json", json.dumps(payload).encode("utf-8"))
 
 

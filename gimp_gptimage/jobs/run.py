@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import io
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -22,7 +21,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
-from ..api.errors import ResultError, ValidationError, explain
+from ..api.backend import ImagesBackend
+from ..api.download import decode_result
+from ..api.errors import APIError, ResultError, ValidationError, explain
 from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
@@ -31,7 +32,6 @@ from ..pipeline import ContextOptions, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 T = TypeVar("T")
 
 
@@ -102,16 +102,11 @@ def _extension(data: bytes) -> str:
     content_type = sniff_content_type(data)
     if content_type is None:
         raise ResultError("The provider sent a result that is not a PNG, JPEG or WebP image.")
-    return _EXTENSIONS[content_type]
+    return content_type.removeprefix("image/")  # the API's format names are the MIME subtypes
 
 
 def _decode(data: bytes) -> Image.Image:
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ResultError(f"A result image could not be decoded ({exc}).") from None
-    return image
+    return decode_result(data, "A result image")
 
 
 async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -243,12 +238,8 @@ class _Job:
         return [dataclasses.replace(r, usage=usage, request_id=response.request_id) for r in results]
 
 
-def _backend_meta(client: Any) -> dict[str, Any]:
-    provider = getattr(client, "provider", None)
-    return {
-        "provider": getattr(provider, "name", None) or "custom",
-        "base_url": getattr(client, "base_url", None),
-    }
+def _backend_meta(client: ImagesBackend) -> dict[str, Any]:
+    return {"provider": client.provider_name, "base_url": client.base_url}
 
 
 def _params_meta(params: ImageParams) -> dict[str, Any]:
@@ -258,7 +249,7 @@ def _params_meta(params: ImageParams) -> dict[str, Any]:
 
 
 async def run_edit(
-    req: EditRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: EditRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
 ) -> list[JobResult]:
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
@@ -315,11 +306,13 @@ async def run_edit(
         )
 
     job.compose = compose
-    return await _send(job, meta, lambda: client.edit(params, images, prep.mask_png, **_callbacks(job)))
+    return await _send(
+        job, meta, lambda: client.edit(params=params, images=images, mask=prep.mask_png, **_callbacks(job))
+    )
 
 
 async def run_generate(
-    req: GenerateRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: GenerateRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
 ) -> list[JobResult]:
     """Generate new pictures; each result is scaled to cover the canvas (if given) and placed at (0, 0)."""
     job = _Job(history, events or JobEvents())
@@ -350,7 +343,7 @@ async def run_generate(
         )
 
     job.compose = compose
-    return await _send(job, meta, lambda: client.generate(params, **_callbacks(job)))
+    return await _send(job, meta, lambda: client.generate(params=params, **_callbacks(job)))
 
 
 def _callbacks(job: _Job) -> dict[str, Any]:
@@ -371,7 +364,7 @@ async def _send(
     except Exception as exc:
         # Results that arrived before the failure are paid for: deliver them, then report the failure.
         try:
-            arrived = getattr(exc, "partial", None)  # the client attaches what a failed answer did bring
+            arrived = exc.partial if isinstance(exc, APIError) else None  # what a failed answer did bring
             for image in arrived.images if arrived is not None else ():
                 with contextlib.suppress(Exception):
                     job.take(image.index, image.data, image.image)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from gimp_gptimage.api.image_rules import UnreadableImage, open_image
 from gimp_gptimage.pipeline.errors import PipelineInputError
 
 # Photographs: LZ77 matches are rare, so zlib level 1 with the RLE strategy on "average"-filtered rows
@@ -54,9 +53,8 @@ def as_rgba(image: Image.Image | bytes | np.ndarray, what: str = "result") -> np
     RGB inputs become opaque; an alpha channel is kept as it is."""
     if isinstance(image, bytes | bytearray | memoryview):
         try:
-            image = Image.open(io.BytesIO(bytes(image)))
-            image.load()
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            image = open_image(bytes(image))
+        except UnreadableImage as exc:
             raise PipelineInputError(f"The {what} is not an image this plug-in can read ({exc}).") from exc
     if isinstance(image, Image.Image):
         if image.mode not in ("RGB", "RGBA"):

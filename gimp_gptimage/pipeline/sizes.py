@@ -6,9 +6,9 @@ the client and the local server check requests against.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from gimp_gptimage.api.image_rules import nearest_fixed_size
 from gimp_gptimage.api.params import (
     EXPERIMENTAL_PIXELS,
     FIXED_SIZES,
@@ -27,8 +27,6 @@ from gimp_gptimage.pipeline.errors import PipelineInputError
 DEFAULT_PIXEL_BUDGET = EXPERIMENTAL_PIXELS
 # Below this a budget leaves too few grid sizes to keep every aspect ratio within one grid step.
 MIN_PIXEL_BUDGET = 1024 * 1024
-
-FIXED_SIZE_TUPLES: tuple[tuple[int, int], ...] = tuple(parse_size(s) for s in FIXED_SIZES)  # type: ignore[misc]
 
 
 def takes_free_sizes(model: str) -> bool:
@@ -57,8 +55,7 @@ def choose_size(
     if region_w < 1 or region_h < 1:
         raise PipelineInputError(f"The area to edit is empty ({region_w}x{region_h} pixels).")
     if not takes_free_sizes(model):
-        aspect = math.log(region_w / region_h)
-        return min(FIXED_SIZE_TUPLES, key=lambda wh: (abs(math.log(wh[0] / wh[1]) - aspect), wh[0] != wh[1]))
+        return nearest_fixed_size(region_w, region_h)
     cap = min(int(pixel_budget), MAX_PIXELS)
     if cap < MIN_PIXEL_BUDGET:
         raise PipelineInputError(

@@ -26,13 +26,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..api.image_rules import MAX_IMAGE_BYTES, UnreadableImage, has_alpha, mask_problem, too_large_upload
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
+from ..api.providers import is_loopback_host
 from ..api.types import IMAGE_CONTENT_TYPES
 from . import errors
 from .engine import OfflineEngine
 from .errors import ApiError, json_response, new_request_id
 from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan
-from .imaging import UndecodableImage, decode_image, encode_image, has_alpha, preview, resolve_size
+from .imaging import decode_image, encode_image, preview, resolve_size
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
 from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, REVISED_PREFIX, ResultInfo, error_event, usage
 from .results import RESULTS_PATH, ResultStore
@@ -44,8 +46,6 @@ ENGINE_HEADER = "x-gptimage-engine"
 KEEP_ALIVE_INTERVAL = 1.0
 MAX_FORM_FILES = 64
 MAX_FIELD_BYTES = 1024 * 1024
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _MODEL_CREATED = 1_745_000_000
 
 
@@ -142,10 +142,11 @@ async def _part_bytes(part: UploadFile | str, label: str) -> bytes:
     if content_type not in IMAGE_CONTENT_TYPES.values():
         raise errors.unsupported_mimetype(label, content_type)
     data = await part.read()
-    if len(data) > MAX_UPLOAD_BYTES:
+    if too_large_upload(len(data)):
         raise ApiError(
             400,
-            f"Invalid file '{label}': file too large ({len(data):,} bytes). Each image must be smaller than 50 MB.",
+            f"Invalid file '{label}': file too large ({len(data):,} bytes). Each image must be smaller than "
+            f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB.",
             param=label,
             code="file_too_large",
         )
@@ -156,7 +157,7 @@ async def _read_image(part: UploadFile | str, label: str, number: int) -> Image.
     data = await _part_bytes(part, label)
     try:
         return await run_in_threadpool(decode_image, data)
-    except UndecodableImage:
+    except UnreadableImage:
         raise errors.invalid_image(label, number) from None
 
 
@@ -164,14 +165,11 @@ async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
     data = await _part_bytes(part, "mask")
     try:
         mask = await run_in_threadpool(decode_image, data)
-    except UndecodableImage:
+    except UnreadableImage:
         raise errors.invalid_mask("mask image could not be decoded") from None
-    if mask.format != "PNG":
-        raise errors.invalid_mask("mask must be a PNG image")
-    if not has_alpha(mask):
-        raise errors.invalid_mask("mask image missing alpha channel")
-    if mask.size != first.size:
-        raise errors.invalid_mask("mask size does not match image size")
+    problem = mask_problem(mask, first.size)
+    if problem is not None:
+        raise errors.invalid_mask(problem[1])
     return mask
 
 
@@ -372,7 +370,7 @@ async def _health(request: Request) -> Response:
 async def _control_faults(request: Request) -> Response:
     """Queue (POST, a JSON list of faults), list (GET) or clear (DELETE) faults; loopback clients only."""
     state: ServerState = request.app.state.gptimage
-    if request.client is None or request.client.host not in _LOOPBACK:
+    if request.client is None or not is_loopback_host(request.client.host):
         return JSONResponse({"error": "the control endpoint only answers loopback clients"}, status_code=403)
     if request.method == "DELETE":
         state.faults.clear()

@@ -6,7 +6,7 @@ prints the banner once it accepts connections, and exits as soon as its standard
 when the parent stops it and also when the parent dies in any way, so no server is ever left behind.
 
     with ServerProcess() as server:
-        client = ImagesClient(server.base_url, "any-key")
+        client = ImagesClient(base_url=server.base_url, api_key="any-key")
 """
 
 from __future__ import annotations

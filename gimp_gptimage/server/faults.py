@@ -37,6 +37,9 @@ FaultKind = Literal[
     "reset_after",  # reset after `events` streamed events (non-streamed: after half the body)
     "drip",  # the body trickles at `bytes_per_second`
     "truncate",  # a 200 whose body is cut in half (Content-Length matches the cut body)
+    "stall",  # the body stops after its first half for `seconds`, then the rest follows
+    "fewer",  # a clean answer with only the first result (the first `events`, if set) of the n asked for
+    "chat",  # a 200 chat-completion answer instead of images, as a relay's chat path gives (`message`: its text)
     "empty_data",  # a 200 with `"data": []`
     "wrong_size",  # results of another pixel size than the response claims
     "delay",  # wait `seconds` before answering (longer than a client timeout, say)
@@ -50,13 +53,15 @@ ENDPOINTS: tuple[str, ...] = get_args(Endpoint)
 SCOPE_KEY = "gptimage.fault"  # where handlers find the fault they must act out themselves (wrong_size)
 
 _PRIMARY_ARG = {"status": "status", "html": "status", "text": "status", "reset_after": "events"}
-_PRIMARY_ARG |= {"drip": "bytes_per_second", "delay": "seconds", "wrong_size": "size"}
+_PRIMARY_ARG |= {"drip": "bytes_per_second", "delay": "seconds", "wrong_size": "size", "stall": "seconds"}
+_PRIMARY_ARG |= {"fewer": "events"}
 _DEFAULT_STATUS = {"status": 500, "html": 502, "text": 503}
 
 NGINX_PAGE = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+CHAT_TEXT = "Task accepted.\n\n![preview](https://cdn.example.com/preview/task-42.png)\n\nTask id: task-42"
 PLAIN_TEXT = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 _REASONS |= {503: "Service Temporarily Unavailable", 504: "Gateway Time-out", 404: "Not Found"}
@@ -242,7 +247,7 @@ class FaultMiddleware:
         if kind == "delay":
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
-        elif kind in ("status", "html", "text", "reset", "result_missing", "result_html", "result_bomb"):
+        elif kind in ("status", "html", "text", "reset", "chat", "result_missing", "result_html", "result_bomb"):
             await _drain(receive)
             await self._answer(fault, receive, send)
         elif kind == "wrong_size":
@@ -251,8 +256,10 @@ class FaultMiddleware:
             await self.app(scope, receive, _ResetAfter(fault.events, receive, send))
         elif kind == "drip":
             await self.app(scope, receive, _Drip(fault.bytes_per_second, send))
-        else:  # truncate, empty_data: rewrite the finished body
-            await self.app(scope, receive, _Rewrite(kind, send))
+        elif kind == "stall":
+            await self.app(scope, receive, _Stall(fault.seconds, send))
+        else:  # truncate, empty_data, fewer: rewrite the finished body
+            await self.app(scope, receive, _Rewrite(kind, send, keep=max(fault.events, 1)))
 
     async def _answer(self, fault: Fault, receive: Receive, send: Send) -> None:
         headers = {"x-request-id": new_request_id()}
@@ -271,11 +278,25 @@ class FaultMiddleware:
             await _send_plain(send, status, page.encode(), "text/html", headers)
         elif fault.kind == "text":
             await _send_plain(send, status, (fault.message or PLAIN_TEXT).encode(), "text/plain", headers)
+        elif fault.kind == "chat":
+            await _send_plain(send, 200, json.dumps(_chat_answer(fault.message)).encode(), "application/json", headers)
         elif fault.kind == "result_missing":
             page = NGINX_PAGE.format(status=404, reason="Not Found")
             await _send_plain(send, 404, page.encode(), "text/html", headers)
         elif fault.kind == "result_bomb":
             await _send_plain(send, 200, decompression_bomb_png(), "image/png", headers)
+
+
+def _chat_answer(text: str | None) -> dict[str, Any]:
+    """A chat completion in the shape relays document it (QuickRouter's own example, Crazyrouter's chat path)."""
+    message = {"role": "assistant", "content": CHAT_TEXT if text is None else text}
+    return {
+        "id": "chatcmpl-" + new_request_id()[4:],
+        "object": "chat.completion",
+        "created": 1_745_000_000,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21},
+    }
 
 
 class _ResetAfter:
@@ -333,11 +354,42 @@ class _Drip:
             await self.send(message)
 
 
-class _Rewrite:
-    """A send that buffers the whole answer, then truncates it or empties its `data`."""
+class _Stall:
+    """A send that stops in the middle of the first body part for `seconds` (a stalled answer)."""
 
-    def __init__(self, kind: str, send: Send) -> None:
-        self.kind, self.send = kind, send
+    def __init__(self, seconds: float, send: Send) -> None:
+        self.seconds, self.send = seconds, send
+        self.stalled = False
+
+    async def __call__(self, message: Message) -> None:
+        body = message.get("body", b"")
+        if message["type"] != "http.response.body" or self.stalled or len(body) < 2:
+            await self.send(message)
+            return
+        self.stalled = True
+        half = len(body) // 2
+        await self.send({"type": "http.response.body", "body": body[:half], "more_body": True})
+        await asyncio.sleep(self.seconds)
+        await self.send({**message, "body": body[half:]})
+
+
+def _first_results(blocks: list[bytes], keep: int) -> Iterable[bytes]:
+    """The stream's event blocks up to its `keep`-th completed image, then only what is not an image."""
+    completed = 0
+    for block in blocks:
+        image_event = block.startswith(b"event: ") and (b"partial_image" in block[:80] or b".completed" in block[:80])
+        if image_event and completed >= keep:
+            continue
+        completed += image_event and b".completed" in block[:80]
+        yield block
+
+
+class _Rewrite:
+    """A send that buffers the whole answer, then truncates it, empties its `data` or keeps only its first
+    `keep` results (of a JSON answer, or of a stream: its events for later results are left out)."""
+
+    def __init__(self, kind: str, send: Send, keep: int = 1) -> None:
+        self.kind, self.send, self.keep = kind, send, keep
         self.start: Message | None = None
         self.body = bytearray()
 
@@ -351,11 +403,13 @@ class _Rewrite:
         body = bytes(self.body)
         if self.kind == "truncate":
             body = body[: len(body) // 2]
+        elif self.kind == "fewer" and body.lstrip()[:1] != b"{":  # a stream: drop later results' events
+            body = b"\n\n".join(_first_results(body.split(b"\n\n"), self.keep))
         else:
             try:
                 parsed = json.loads(body)
                 if isinstance(parsed, dict) and "data" in parsed:
-                    parsed["data"] = []
+                    parsed["data"] = parsed["data"][: self.keep] if self.kind == "fewer" else []
                     body = json.dumps(parsed).encode()
             except ValueError:
                 pass  # not JSON (a stream or an error page): leave it alone

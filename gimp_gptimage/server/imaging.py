@@ -9,37 +9,17 @@ import zlib
 
 from PIL import Image, ImageFilter
 
-from ..api.params import FIXED_SIZES, GRID, MAX_EDGE, MAX_PIXELS, MAX_RATIO, MIN_PIXELS, model_spec
+from ..api.image_rules import API_FORMATS, nearest_fixed_size, open_image
+from ..api.params import GRID, MAX_EDGE, MAX_PIXELS, MAX_RATIO, MIN_PIXELS, model_spec
 
-# Refuse to decode absurdly large uploads (the real API caps files at 50 MB; this caps pixels too).
-MAX_UPLOAD_PIXELS = 8192 * 8192
 DEFAULT_QUALITY = 90  # encoder quality when output_compression is not given
 AUTO_PIXELS = 1024 * 1024  # size=auto aims at about a megapixel, like the real models
 
 
-class UndecodableImage(ValueError):
-    pass
-
-
 def decode_image(data: bytes) -> Image.Image:
-    """A fully loaded upload; UndecodableImage if it is not a readable PNG/JPEG/WebP of sane dimensions."""
-    try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
-        if image.format not in ("PNG", "JPEG", "WEBP"):
-            raise UndecodableImage(f"unsupported image format {image.format}")
-        # Checked before decoding, and below Pillow's own bomb warning threshold.
-        if image.width * image.height > MAX_UPLOAD_PIXELS:
-            raise UndecodableImage("image too large")
-        image.load()
-    except UndecodableImage:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UndecodableImage(str(exc)) from exc
-    return image
-
-
-def has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    """A fully loaded upload; UnreadableImage if it is not a PNG/JPEG/WebP within the one pixel limit that
+    every image from outside obeys (api.image_rules)."""
+    return open_image(data, formats=API_FORMATS)
 
 
 def _free_size_for_aspect(aspect: float) -> tuple[int, int]:
@@ -63,8 +43,7 @@ def resolve_size(size: str, model: str, source: tuple[int, int] | None) -> tuple
     spec = model_spec(model)
     aspect = source[0] / source[1] if source else 1.0
     if spec is not None and not spec.free_sizes:
-        candidates = [tuple(int(v) for v in s.split("x")) for s in FIXED_SIZES]
-        return min(candidates, key=lambda wh: abs(math.log((wh[0] / wh[1]) / aspect)))  # type: ignore[return-value]
+        return nearest_fixed_size(*source) if source else nearest_fixed_size(1, 1)
     return _free_size_for_aspect(aspect)
 
 

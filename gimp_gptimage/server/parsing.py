@@ -8,29 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from ..api.params import DEFAULT_MODEL, ImageParams, Kind, normalise
+from ..api.providers import CRAZYROUTER, OPENAI, QUICKROUTER, Provider, ResultStyle
 from .errors import ApiError, invalid_type, unknown_parameter
-
-ProfileName = Literal["openai", "crazyrouter", "quickrouter"]
 
 
 @dataclass(frozen=True)
 class Profile:
-    """What a simulated provider does differently from OpenAI's own API."""
+    """What a simulated provider does differently from OpenAI's own API: read from its `Provider` preset."""
 
-    name: ProfileName
-    result_style: Literal["b64_json", "url"]
+    name: str
+    result_style: ResultStyle
     accepts_hd: bool  # relays take `hd` and turn it into `high`; OpenAI rejects it
     aliases: Mapping[str, str]  # wire name -> ImageParams field
 
+    @classmethod
+    def of(cls, provider: Provider) -> Profile:
+        aliases = {wire: name for name, wire in provider.field_renames.items()}
+        return cls(provider.name, provider.result_style, provider.accepts_hd_quality, aliases)
 
-PROFILES: dict[str, Profile] = {
-    "openai": Profile("openai", "b64_json", accepts_hd=False, aliases={}),
-    "crazyrouter": Profile("crazyrouter", "url", accepts_hd=True, aliases={}),
-    "quickrouter": Profile("quickrouter", "url", accepts_hd=True, aliases={"format": "output_format"}),
-}
+
+PROFILES: dict[str, Profile] = {p.name: Profile.of(p) for p in (OPENAI, CRAZYROUTER, QUICKROUTER)}
 
 _TEXT_FIELDS = ("prompt", "model", "size", "quality", "background", "output_format", "input_fidelity")
 _TEXT_FIELDS += ("moderation", "user")

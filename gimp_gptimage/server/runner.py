@@ -66,7 +66,7 @@ class LocalServer:
     """The local Images API on an ephemeral loopback port, served by uvicorn in a background thread.
 
     with LocalServer(profile="crazyrouter") as server:
-        client = ImagesClient(server.base_url, "any-key")
+        client = ImagesClient(base_url=server.base_url, api_key="any-key")
         server.faults.add(Fault("status", status=429, retry_after=1))
     Works from synchronous code and from inside a running event loop (`async with` too).
     """

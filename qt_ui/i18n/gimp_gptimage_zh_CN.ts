@@ -306,26 +306,26 @@
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="198" />
+        <location filename="../controller.py" line="203" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="203" />
+        <location filename="../controller.py" line="211" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="209" />
+        <location filename="../controller.py" line="217" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="317" />
+        <location filename="../controller.py" line="325" />
         <source>Inserted at %1: %2</source>
         <translation>%1 已插入：%2</translation>
     </message>
@@ -655,6 +655,11 @@
         <location filename="../messages.py" line="158" />
         <source>The provider asks to wait {seconds} s; try again then, or check the quota.</source>
         <translation>服务商要求等待 {seconds} 秒；请届时重试，或检查配额。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="165" />
+        <source>{arrived} of {requested} images arrived.</source>
+        <translation>请求了 {requested} 张图像，收到 {arrived} 张。</translation>
     </message>
 </context><context>
     <name>MoreToggle</name>

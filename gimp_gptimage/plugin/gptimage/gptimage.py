@@ -133,6 +133,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     inserter = None
     log = keep.new_log(PLUGIN_DIR)
     parent_window = host.window_handle() if interactive else None
+    done: dict = {}
     try:
         # Start the worker first: its Python start-up overlaps with GIMP exporting the pixels, and it
         # begins as soon as job.json (written last) appears.
@@ -156,14 +157,18 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
             log=log,
             python=python,
         )
+        done = ipc.read_done(job_dir) or {}
     finally:
         if inserter is not None:
             inserter.finish()
         progress.end()
         ipc.remove_job_dir(job_dir)
+    notes = [f"GPT Image: {done['note']}."] if done.get("note") else []  # "1 of 2 images arrived"
     if inserter.skipped:
-        return f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
-    return None
+        notes.append(
+            f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
+        )
+    return " ".join(notes) or None
 
 
 def run(procedure, run_mode, image, drawables, config, data):
