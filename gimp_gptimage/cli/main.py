@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     edit.add_argument("--no-colour-match", action="store_true", help="do not match the result's colours")
 
+    from .expand import add_parser as add_expand_parser
+
+    add_expand_parser(sub, _int, _seconds)
+
     gen = sub.add_parser("generate", help="generate new images from a prompt")
     _add_image_options(gen)
 
@@ -284,6 +288,12 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))
 
 
+def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:
+    from .expand import run
+
+    return run(args, secret, UsageError)
+
+
 # -- serve ------------------------------------------------------------------------------------------------------
 
 
@@ -418,6 +428,7 @@ def _cmd_ui(args: argparse.Namespace, secret: list[str]) -> int:
 _HANDLERS: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
     "edit": _cmd_images,
     "generate": _cmd_images,
+    "expand": _cmd_expand,
     "serve": _cmd_serve,
     "history": _cmd_history,
     "install": _cmd_install,

@@ -1,0 +1,173 @@
+"""`gimp-gptimage expand IMAGE --to 16:9 | --size WxH | --left/--top/--right/--bottom PX`: Expand Canvas.
+
+Writes OUT/<stem>-expanded-N.png (the whole new canvas) as each result is assembled; with no provider the
+embedded offline engine paints the new area alone, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..jobs.expand import DEFAULT_PROMPT
+
+SIDES = ("left", "top", "right", "bottom")
+
+
+def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
+    from ..pipeline.expand_plan import ANCHORS
+
+    p = sub.add_parser("expand", help="expand the canvas: the model continues the picture beyond its edges")
+    p.add_argument("image", type=Path, help="PNG, JPEG or WebP image to expand")
+    how = p.add_argument_group("new canvas (one of)")
+    how.add_argument("--to", metavar="W:H", help="an aspect ratio, e.g. 16:9, 4:5, 1:1")
+    how.add_argument("--size", metavar="WxH", help="the new canvas size in pixels, e.g. 3000x2000")
+    for side in SIDES:
+        how.add_argument(f"--{side}", type=int_type, default=0, metavar="PX", help=f"new pixels on the {side}")
+    p.add_argument(
+        "--anchor", choices=tuple(ANCHORS), help="where the picture stays (with --to/--size; default center)"
+    )
+    p.add_argument("--prompt", default=DEFAULT_PROMPT, metavar="TEXT", help=f"default: '{DEFAULT_PROMPT}'")
+    p.add_argument("--model", metavar="M", help="e.g. gpt-image-2 (default: the provider's model)")
+    p.add_argument("--quality", default="auto", metavar="Q", help="auto, low, medium, high")
+    p.add_argument("-n", type=int_type, default=1, help="number of results (1-10)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--provider", metavar="NAME", help="openai, crazyrouter, quickrouter, local, or one from settings"
+    )
+    where.add_argument("--base-url", metavar="URL", help="any OpenAI-compatible API")
+    p.add_argument("--blend-margin", type=int_type, metavar="PX", help="soft edge this many px into the picture")
+    p.add_argument("--no-colour-match", action="store_true", help="do not match the new area's colours")
+    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: ./out)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.add_argument("--timeout", type=seconds_type, metavar="S", help="give up when the provider sends nothing for S s")
+
+
+def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
+    """The plan from the command line; PipelineInputError (a usage problem) when it is not one clear way."""
+    from ..pipeline.errors import PipelineInputError
+    from ..pipeline.expand_plan import plan_canvas
+
+    sides = tuple(getattr(args, side) for side in SIDES)
+    if any(sides) and args.anchor:
+        raise PipelineInputError("--anchor places the picture for --to or --size; per-side pixels place it already.")
+    return plan_canvas(
+        width, height, to=args.to, size=args.size, sides=sides if any(sides) else None, anchor=args.anchor or "center"
+    )
+
+
+def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception]) -> int:
+    from ..api.client import ImagesClient, Timeouts
+    from ..api.params import ImageParams
+    from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..pipeline import ContextOptions
+    from ..pipeline.errors import PipelineInputError
+    from ..settings import SettingsStore
+    from .inputs import has_alpha, load_rgba
+
+    store = SettingsStore()
+    settings = store.load()
+    if store.problem:
+        _say(store.problem)
+    if args.out.exists() and not args.out.is_dir():
+        raise usage_error(f"--out {args.out} is a file; give a folder for the results.")
+    picture = load_rgba(args.image, "image")
+    overrides: dict[str, Any] = {"blend_margin_px": args.blend_margin}
+    if args.no_colour_match:
+        overrides["colour_match"] = False
+    try:
+        plan = canvas_plan(args, picture.shape[1], picture.shape[0])
+        chosen = settings.context.to_kwargs() | {k: v for k, v in overrides.items() if v is not None}
+        options = ContextOptions(**chosen)
+    except PipelineInputError as exc:
+        raise usage_error(str(exc)) from None
+    with open_backend(settings, args.provider, args.base_url) as backend:
+        secret.append(backend.api_key)
+        if backend.is_local:
+            _say(OFFLINE_NOTICE + " The new area is painted by the offline inpainting engine alone.")
+        configured = settings.find_provider(backend.name)
+        params = ImageParams(
+            prompt=args.prompt,
+            model=args.model or (configured.model if configured else "") or "gpt-image-2",
+            n=args.n,
+            quality=args.quality,
+        )
+        timeouts = Timeouts(read=args.timeout) if args.timeout else Timeouts()
+        written = asyncio.run(
+            _expand(args, picture, plan, params, options, has_alpha(args.image), backend, timeouts, ImagesClient)
+        )
+    summary = {
+        "ok": True,
+        "command": "expand",
+        "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
+        "model": params.model,
+        "canvas": [plan.width, plan.height],
+        "picture_offset": list(plan.offset),
+        "results": written,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+async def _expand(
+    args: argparse.Namespace,
+    picture: np.ndarray,
+    plan: Any,
+    params: Any,
+    options: Any,
+    alpha: bool,
+    backend: Any,
+    timeouts: Any,
+    client_type: Any,
+) -> list[dict]:
+    from ..atomic import atomic_write_bytes
+    from ..history import HistoryStore
+    from ..jobs.expand import ExpandRequest, run_expand
+    from ..jobs.run import JobEvents, JobResult
+    from .output import _png, composite
+
+    stem = args.image.stem or "image"
+    written: list[dict] = []
+    p = plan.picture
+
+    class Events(JobEvents):
+        last = ""
+
+        def stage(self, stage: str, fraction: float | None) -> None:
+            if stage != self.last:
+                self.last = stage
+                _say(f"{stage}...")
+
+        def result(self, result: JobResult) -> None:
+            base = np.array(result.pixels, copy=True)
+            base[p.y : p.y + p.h, p.x : p.x + p.w] = picture  # the soft edge blends over the picture itself
+            path = args.out / f"{stem}-expanded-{result.index + 1}.png"
+            args.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, _png(composite(base, result), keep_alpha=alpha))
+            written.append(
+                {
+                    "index": result.index,
+                    "path": str(path),
+                    "width": plan.width,
+                    "height": plan.height,
+                    "history_id": result.history_id,
+                }
+            )
+            if not args.json:
+                print(path, flush=True)
+
+    request = ExpandRequest(picture, plan, params, options, args.image.name)
+    async with client_type(backend.base_url, backend.api_key, provider=backend.provider, timeouts=timeouts) as client:
+        await run_expand(request, client, HistoryStore(), Events())
+    return written
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,108 @@
+"""The Expand Canvas job: plan, pre-fill, send every window as an edit at once, and blend the results.
+
+Each window is an ordinary edit job (jobs.run.run_edit): its results are in history before anything else
+happens, so a window that arrived is never lost even when another one fails. The assembled canvas-sized
+results are reported through the caller's events, one per result index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..api.errors import ValidationError
+from ..api.params import ImageParams, validate
+from ..history import HistoryStore
+from ..pipeline import ContextOptions
+from ..pipeline.errors import PipelineInputError
+from ..pipeline.expand import PreparedExpansion, assemble, prepare_expansion
+from ..pipeline.expand_fill import Fill
+from ..pipeline.expand_plan import CanvasPlan
+from .run import EditRequest, JobEvents, JobEventsProtocol, JobResult, layer_name, run_edit
+
+DEFAULT_PROMPT = "continue the scene"
+
+
+@dataclass(frozen=True)
+class ExpandRequest:
+    picture: np.ndarray  # (h, w, 4) uint8: what stays, at plan.picture
+    plan: CanvasPlan
+    params: ImageParams
+    options: ContextOptions
+    source_name: str = ""
+    fill: Fill | None = None
+
+
+class _WindowEvents(JobEvents):
+    """A window's progress goes to the caller; its result waits for the others."""
+
+    def __init__(self, events: JobEventsProtocol) -> None:
+        self.events = events
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        self.events.stage(stage, fraction)
+
+
+async def run_expand(
+    req: ExpandRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+) -> list[JobResult]:
+    """Expand the picture to the planned canvas; returns canvas-sized results placed at (0, 0)."""
+    events = events or JobEvents()
+    events.stage("preparing", None)
+    params = req.params if req.params.prompt.strip() else req.params.replace(prompt=DEFAULT_PROMPT)
+    validate(params, kind="edit", image_count=1)
+    try:
+        prep = await asyncio.to_thread(
+            prepare_expansion, req.picture, req.plan, model=params.model, options=req.options, fill=req.fill
+        )
+    except PipelineInputError as exc:
+        raise ValidationError(str(exc), rule="expand canvas") from exc
+    window_events = _WindowEvents(events)
+    count = len(prep.tiles)
+    edits = [
+        EditRequest(
+            layer=tile.layer,
+            selection=tile.selection,
+            layer_offset=(tile.window.x, tile.window.y),
+            references=[],
+            params=params,
+            options=prep.tile_options,
+            source_name=f"{req.source_name} (expand canvas, part {i + 1} of {count})" if count > 1 else req.source_name,
+        )
+        for i, tile in enumerate(prep.tiles)
+    ]
+    outcomes = await asyncio.gather(
+        *(run_edit(edit, client, history, window_events) for edit in edits), return_exceptions=True
+    )
+    for outcome in outcomes:  # every window that arrived is in history already
+        if isinstance(outcome, BaseException):
+            raise outcome
+    windows: list[list[JobResult]] = [o for o in outcomes if not isinstance(o, BaseException)]
+    events.stage("finishing", None)
+    results = []
+    for index in range(min(len(w) for w in windows)):
+        result = await asyncio.to_thread(_assembled, prep, [w[index] for w in windows], params.prompt, index)
+        events.result(result)
+        results.append(result)
+    return results
+
+
+def _assembled(prep: PreparedExpansion, parts: Sequence[JobResult], prompt: str, index: int) -> JobResult:
+    out = assemble(prep, [part.pixels for part in parts])
+    first = parts[0]
+    return JobResult(
+        index=index,
+        image=first.image,
+        pixels=out.pixels,
+        offset=out.offset,
+        alpha=out.alpha,
+        name=layer_name(prompt, index),
+        history_id=first.history_id,
+        history_path=first.history_path if len(parts) == 1 else None,
+        usage=first.usage,
+        request_id=first.request_id,
+    )
