@@ -1,0 +1,161 @@
+"""Expand Canvas end to end: the job against the real local server, and the `expand` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_helpers import RESOURCES, photo_layer
+from test_cli import _assert_one_line_error, cli
+
+from gimp_gptimage.api.client import ImagesClient
+from gimp_gptimage.api.errors import BadRequestError, ValidationError
+from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
+from gimp_gptimage.jobs.run import JobEvents, JobResult
+from gimp_gptimage.keystore import OFFLINE_NOTICE
+from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.pipeline.expand_fill import new_area
+from gimp_gptimage.pipeline.expand_plan import plan_canvas, plan_requests
+from gimp_gptimage.server import Fault, LocalServer
+
+pytest_plugins = ["conftest_jobs"]
+
+
+class Collect(JobEvents):
+    def __init__(self) -> None:
+        self.results: list[JobResult] = []
+        self.stages: list[str] = []
+
+    def stage(self, stage: str, fraction: float | None) -> None:
+        self.stages.append(stage)
+
+    def result(self, result: JobResult) -> None:
+        self.results.append(result)
+
+
+def _client(server: LocalServer) -> ImagesClient:
+    return ImagesClient(server.base_url, "sk-expand-test-key-0123456789")
+
+
+async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_history(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    picture = photo_layer(3000, 400, seed=7)
+    plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
+    windows = plan_requests(plan, "gpt-image-2")
+    assert len(windows) >= 2
+    history, events = HistoryStore(tmp_path), Collect()
+    request = ExpandRequest(picture, plan, ImageParams(prompt="", n=2), ContextOptions(blend_margin_px=0), "wide.png")
+    async with _client(server) as client:
+        results = await run_expand(request, client, history, events)
+    assert [r.index for r in results] == [0, 1] == [r.index for r in events.results]
+    entries = history.list()
+    assert len(entries) == len(windows)  # one request per window, each stored with both results
+    assert all(e.prompt == DEFAULT_PROMPT and len(e.results) == 2 for e in entries)
+    regions = sorted(tuple(e.record["region"]) for e in entries)
+    assert all(e.record["offset"] in [list(w[:2]) for w in windows] for e in entries), regions
+    new = new_area(plan) > 0
+    for result in results:
+        assert result.pixels.shape == (800, 3000, 4) and result.offset == (0, 0)
+        assert np.array_equal(result.pixels[400:], picture)
+        assert (result.alpha[new] == 255).all() and (result.alpha[~new] == 0).all()
+    # The offline engine filled the new area: no copy of the pre-fill's smooth band, and n results differ.
+    assert not np.array_equal(results[0].pixels[:400], results[1].pixels[:400])
+
+
+async def test_a_failed_window_fails_the_job_but_keeps_the_others(server: LocalServer, tmp_path: Path) -> None:
+    server.faults.add(Fault("status", status=400, message="Refused.", code="moderation_blocked", times=1))
+    plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
+    history = HistoryStore(tmp_path)
+    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="a sky"), ContextOptions())
+    async with _client(server) as client:
+        with pytest.raises(BadRequestError, match="Refused"):
+            await run_expand(request, client, history)
+    statuses = sorted(e.status for e in history.list())
+    assert statuses.count("failed") == 1 and len(statuses) == len(plan_requests(plan, "gpt-image-2"))
+    assert all(len(e.results) == 1 for e in history.list() if e.status != "failed")
+
+
+async def test_an_impossible_expansion_sends_nothing(server: LocalServer, tmp_path: Path) -> None:
+    plan = plan_canvas(300, 1000, sides=(0, 1900, 0, 0))
+    history = HistoryStore(tmp_path)
+    request = ExpandRequest(photo_layer(300, 1000), plan, ImageParams(prompt="x"), ContextOptions())
+    async with _client(server) as client:
+        with pytest.raises(ValidationError, match="without distorting"):
+            await run_expand(request, client, history)
+    assert history.list() == []
+
+
+async def test_cancelling_cancels_every_window(server: LocalServer, tmp_path: Path) -> None:
+    server.faults.add(Fault("delay", seconds=60, times=10))
+    plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
+    history = HistoryStore(tmp_path)
+    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="x"), ContextOptions())
+    async with _client(server) as client:
+        task = asyncio.ensure_future(run_expand(request, client, history))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if len(history.list()) == len(plan_requests(plan, "gpt-image-2")):
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+    assert {e.status for e in history.list()} == {"cancelled"}
+
+
+# -- the command ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    image = Image.open(RESOURCES / "coffee.png").convert("RGB")
+    image.save(tmp_path / "coffee.png")
+    return tmp_path
+
+
+def test_expand_command_offline_writes_the_canvas_and_says_who_painted_it(photo_dir: Path) -> None:
+    proc = cli("expand", "coffee.png", "--to", "16:9", "--anchor", "left", "--json", cwd=photo_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert OFFLINE_NOTICE in proc.stderr and "offline inpainting engine alone" in proc.stderr
+    summary = json.loads(proc.stdout)
+    source = np.asarray(Image.open(photo_dir / "coffee.png"))
+    h, w = source.shape[:2]
+    assert summary["canvas"] == [round(h * 16 / 9), h] and summary["picture_offset"] == [0, 0]
+    (written,) = summary["results"]
+    out = np.asarray(Image.open(photo_dir / written["path"]))
+    assert out.shape == (h, round(h * 16 / 9), 3)  # an RGB source stays RGB
+    assert np.array_equal(out[:, :w], source)  # the default blend margin (settings) is 0: bit-exact
+
+
+def test_expand_command_per_side_with_margin(photo_dir: Path) -> None:
+    proc = cli("expand", "coffee.png", "--left", "40", "--bottom", "120", "--blend-margin", "6", cwd=photo_dir)
+    assert proc.returncode == 0, proc.stderr
+    path = Path(proc.stdout.strip())
+    assert path == Path("out/coffee-expanded-1.png")
+    source = np.asarray(Image.open(photo_dir / "coffee.png"))
+    out = np.asarray(Image.open(photo_dir / path))
+    h, w = source.shape[:2]
+    assert out.shape == (h + 120, w + 40, 3)
+    assert np.array_equal(out[: h - 6, 46:], source[: h - 6, 6:])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--size", "10x10"], "smaller than the picture"),
+        (["--left", "0"], "one way"),
+        (["--to", "1:9"], "more than 3:1"),
+        (["--left", "5", "--anchor", "top"], "--anchor places the picture"),
+        (["--to", "4:3", "--size", "2000x2000"], "one way"),
+    ],
+)
+def test_expand_command_bad_input_is_one_line(photo_dir: Path, args: list[str], needle: str) -> None:
+    proc = cli("expand", "coffee.png", *args, cwd=photo_dir)
+    _assert_one_line_error(proc, 2, needle)
+    assert not (photo_dir / "out").exists()
