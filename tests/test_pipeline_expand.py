@@ -114,13 +114,14 @@ def test_uneven_sides_keep_the_picture_beyond_the_margin(sides: tuple[int, int, 
 
 def test_request_mask_marks_the_new_area_for_editing_and_the_picture_as_kept() -> None:
     plan = plan_canvas(W, H, sides=(200, 0, 0, 0))
-    prep = prepare_expansion(photo_layer(W, H), plan, options=ContextOptions(grow_px=4, feather_px=0))
+    # The user's grow/feather shape selections; an expansion's mask is the new area plus the blend margin.
+    prep = prepare_expansion(photo_layer(W, H), plan, options=ContextOptions(blend_margin_px=4, grow_px=30))
     (tile,) = prep.tiles
     edit = prepare_edit(tile.layer, tile.selection, options=prep.tile_options)
     alpha = request_mask_alpha(edit)
     sx = edit.request_size[0] / tile.window.w
     assert (alpha[:, : int(200 * sx) - 1] == 0).all()  # new area: edit
-    assert (alpha[:, int((200 + 4) * sx) + 2 :] == 255).all()  # the picture beyond the grow: keep
+    assert (alpha[:, int((200 + 4) * sx) + 2 :] == 255).all()  # the picture beyond the margin: keep
 
 
 def test_colour_drift_of_the_model_is_matched_to_the_kept_picture() -> None:

@@ -51,8 +51,11 @@ class PreparedExpansion:
 
     @property
     def tile_options(self) -> ContextOptions:
-        """Every window is sent whole: the planner already chose the context."""
-        return dataclasses.replace(self.options, mode="whole")
+        """Every window is sent whole (the planner chose the context), and the mask marks exactly the new
+        area plus the blend margin as "edit": a model told it may repaint picture beyond what is pasted
+        continues from there instead of from the seam."""
+        margin = self.options.blend_margin_px
+        return dataclasses.replace(self.options, mode="whole", grow_px=margin, feather_px=0)
 
 
 def prepare_expansion(
