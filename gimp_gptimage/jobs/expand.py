@@ -53,7 +53,9 @@ async def run_expand(
     """Expand the picture to the planned canvas; returns canvas-sized results placed at (0, 0)."""
     events = events or JobEvents()
     events.stage("preparing", None)
-    params = req.params if req.params.prompt.strip() else req.params.replace(prompt=DEFAULT_PROMPT)
+    # Each window gets the size the planner chose for it (a fixed size would letterbox every window).
+    prompt = req.params.prompt if req.params.prompt.strip() else DEFAULT_PROMPT
+    params = req.params.replace(size="auto", prompt=prompt)
     validate(params, kind="edit", image_count=1)
     try:
         prep = await asyncio.to_thread(

@@ -49,6 +49,7 @@ class OutboxEvents(JobEvents):
         self.outbox = Outbox(job_dir)
         self.left = expected  # results of this run still to come: they share one undo step in GIMP
         self.history_ids: set[str] = set()
+        self.canvas: tuple[int, int, int, int] | None = None  # Expand Canvas: the image's new size and offset
 
     def stage(self, stage: str, fraction: float | None) -> None:
         write_progress(self.job_dir, stage, fraction, STAGE_TEXT.get(stage, f"GPT Image: {stage}"))
@@ -56,7 +57,9 @@ class OutboxEvents(JobEvents):
     def result(self, result: JobResult) -> None:
         self.left = max(0, self.left - 1)
         self.history_ids.add(result.history_id)
-        self.outbox.put(result.name, result.pixels, result.offset, result.alpha, result.history_id, self.left)
+        self.outbox.put(
+            result.name, result.pixels, result.offset, result.alpha, result.history_id, self.left, canvas=self.canvas
+        )
 
 
 def image_params(p: JobParams, settings: Settings, provider_model: str | None) -> ImageParams:
@@ -93,6 +96,11 @@ async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> st
 async def _run_request(
     job: Job, params: ImageParams, settings: Settings, client: ImagesClient, history: HistoryStore, events: OutboxEvents
 ) -> None:
+    if job.command == "expand":
+        from gimp_gptimage.jobs.expand_job import run_expand_job
+
+        await run_expand_job(job, params, settings, client, history, events)
+        return
     if job.command == "generate":
         canvas = (job.image.width, job.image.height)
         request = GenerateRequest(params, canvas_size=canvas, source_name=job.image.name)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 SUPPORTED_VERSION = 1
-COMMANDS = ("edit", "generate", "fuse")
+COMMANDS = ("edit", "generate", "fuse", "expand")
 
 
 class JobFileError(ValueError):
@@ -86,6 +86,8 @@ class JobParams:
     size: str
     quality: str
     base_url: str
+    # Expand Canvas only: aspect ("16:9"), canvas_size ("WxH"), left/top/right/bottom px, anchor; empty = none.
+    expand: dict[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def _parse(job_dir: Path, raw: dict) -> Job:
             raise JobFileError("The job has a selection but no layer.")
         selection = _memmap(job_dir / raw["selection"]["file"], (layer.height, layer.width))
     references = [_layer(job_dir, ref) for ref in raw.get("references") or []]
-    if command in ("edit", "fuse") and layer is None:
+    if command in ("edit", "fuse", "expand") and layer is None:
         raise JobFileError(f"A {command} job needs a layer.")
     p = raw["params"]
     params = JobParams(
@@ -157,6 +159,7 @@ def _parse(job_dir: Path, raw: dict) -> Job:
         size=str(p.get("size", "")),
         quality=str(p.get("quality", "")),
         base_url=str(p.get("base_url", "")),
+        expand=_expand_params(p.get("expand") or {}),
     )
     return Job(
         job_dir,
@@ -169,6 +172,12 @@ def _parse(job_dir: Path, raw: dict) -> Job:
         params,
         _parent_window(raw.get("parent_window")),
     )
+
+
+def _expand_params(raw: dict) -> dict[str, str | int]:
+    out: dict[str, str | int] = {k: str(raw.get(k) or "") for k in ("aspect", "canvas_size", "anchor")}
+    out.update({k: int(raw.get(k) or 0) for k in ("left", "top", "right", "bottom")})
+    return out
 
 
 def _layer(job_dir: Path, entry: dict) -> LayerData:
@@ -243,12 +252,14 @@ class Outbox:
         mask: np.ndarray | None = None,
         history_id: str | None = None,
         batch_left: int = 0,
+        canvas: tuple[int, int, int, int] | None = None,
     ) -> Path:
         """Write one result for the plug-in to insert; pixels (h, w, 4) uint8, mask (h, w) uint8.
 
         `batch_left` counts the results still to come that belong to the same user action: the plug-in keeps
         one undo group open until it reaches 0, so a run undoes in one step without swallowing the user's
-        own edits made in GIMP while the dialog stays open."""
+        own edits made in GIMP while the dialog stays open. `canvas` (width, height, x, y): resize the image to
+        width x height with its old content at (x, y) before inserting (Expand Canvas), in the same undo step."""
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
         if pixels.ndim != 3 or pixels.shape[2] != 4:
             raise ValueError(f"result pixels must be (h, w, 4), got {pixels.shape}")
@@ -274,6 +285,8 @@ class Outbox:
             "history_id": history_id,
             "batch_left": max(0, int(batch_left)),
         }
+        if canvas is not None:
+            message["canvas"] = [int(v) for v in canvas]
         path = self.dir / f"{stem}.json"
         _write_atomic(path, json.dumps(message).encode("utf-8"))
         return path

@@ -98,7 +98,7 @@ def plan_canvas(
         if min(left, top, right, bottom) < 0:
             raise PipelineInputError("Pixels per side cannot be negative: expanding only adds canvas.")
         plan = CanvasPlan(picture_w + left + right, picture_h + top + bottom, Rect(left, top, picture_w, picture_h))
-        return _checked(plan)
+        return check_plan(plan)
     if to:
         ratio = parse_ratio(to)
         if picture_w / picture_h < ratio:
@@ -119,10 +119,11 @@ def plan_canvas(
             )
     fx, fy = _anchor(anchor)
     x, y = round((width - picture_w) * fx), round((height - picture_h) * fy)
-    return _checked(CanvasPlan(width, height, Rect(x, y, picture_w, picture_h)))
+    return check_plan(CanvasPlan(width, height, Rect(x, y, picture_w, picture_h)))
 
 
-def _checked(plan: CanvasPlan) -> CanvasPlan:
+def check_plan(plan: CanvasPlan) -> CanvasPlan:
+    """`plan` if it adds canvas within the limits, else PipelineInputError saying what is wrong."""
     p = plan.picture
     if (plan.width, plan.height) == (p.w, p.h):
         raise PipelineInputError("Nothing to expand: the new canvas is the size of the picture.")

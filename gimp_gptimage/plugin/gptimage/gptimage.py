@@ -15,6 +15,7 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
+import gptimage_expand as expand  # noqa: E402
 import gptimage_host as host  # noqa: E402
 import gptimage_ipc as ipc  # noqa: E402
 import gptimage_keep as keep  # noqa: E402
@@ -38,6 +39,11 @@ PROCEDURES = {
         "fuse",
         "_Fuse Layers...",
         "Combine the selected layers (the active one first) into a new picture from a prompt",
+    ),
+    "python-fu-gptimage-expand": (
+        "expand",
+        "E_xpand Canvas...",
+        "Enlarge the canvas and let the model continue the picture into the new area",
     ),
 }
 
@@ -173,8 +179,15 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
 
 def run(procedure, run_mode, image, drawables, config, data):
     command = PROCEDURES[procedure.get_name()][0]
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
     try:
-        note = run_job(command, image, list(drawables), read_params(config), run_mode == Gimp.RunMode.INTERACTIVE)
+        if command == "expand":
+            if interactive and not expand.show_dialog(procedure, config):
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+            params = {**read_params(config), "expand": expand.read_expand(config)}
+            note = expand.run_job(image, list(drawables), params, PLUGIN_DIR)
+        else:
+            note = run_job(command, image, list(drawables), read_params(config), interactive)
     except ipc.JobError as exc:
         return _failure(procedure, str(exc))
     except Exception as exc:
@@ -224,6 +237,8 @@ class GptImage(Gimp.PlugIn):
         procedure.add_string_argument(
             "base-url", "Base URL", "OpenAI-compatible endpoint (empty: the configured provider)", "", flags
         )
+        if command == "expand":
+            expand.add_arguments(procedure)
         return procedure
 
 

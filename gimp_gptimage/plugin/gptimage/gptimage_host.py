@@ -136,6 +136,10 @@ class ResultInserter:
         if not self._group_open:
             self.image.undo_group_start()
             self._group_open = True
+        if result.canvas is not None and (self.image.get_width(), self.image.get_height()) != result.canvas[:2]:
+            # Expand Canvas: the new size comes with the result, so canvas and layer are one undo step and a
+            # failed run leaves the canvas as it was.
+            self.image.resize(*result.canvas)
         gray = self.image.get_base_type() == Gimp.ImageBaseType.GRAY
         kind = Gimp.ImageType.GRAYA_IMAGE if gray else Gimp.ImageType.RGBA_IMAGE
         layer = Gimp.Layer.new(self.image, result.name, result.width, result.height, kind, 100.0, Gimp.LayerMode.NORMAL)

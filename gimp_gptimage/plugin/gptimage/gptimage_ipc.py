@@ -48,6 +48,7 @@ class OutboxResult:
     mask: bytes | None  # width * height bytes of coverage, or None for "fully visible"
     history_id: str | None
     batch_left: int = 0  # more results of the same run / click follow; 0 closes the undo group
+    canvas: tuple[int, int, int, int] | None = None  # Expand Canvas: resize the image to (w, h), old content at (x, y)
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ class OutboxReader:
                 mask=mask,
                 history_id=msg.get("history_id"),
                 batch_left=max(0, int(msg.get("batch_left") or 0)),
+                canvas=_canvas(msg.get("canvas")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise JobError(f"The worker wrote an unreadable result ({name}): {exc}") from exc
@@ -237,6 +239,15 @@ class OutboxReader:
         if mask is not None and len(mask) != width * height:
             raise JobError(f"The worker's result {name} has a mask of {len(mask)} bytes for {width}x{height}.")
         return result
+
+
+def _canvas(value: object) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    width, height, x, y = (int(v) for v in value)  # type: ignore[union-attr]
+    if width <= 0 or height <= 0:
+        raise ValueError(f"canvas {value!r}")
+    return width, height, x, y
 
 
 def read_progress(job_dir: Path) -> Progress | None:
