@@ -11,8 +11,9 @@ replication (what a plain canvas enlarge plus smear gives) and the pre-fill alon
 Figures, on the new band only (the truth is the photo that was cropped away):
 - coarse MAE: mean absolute error (0-255) after a Gaussian blur of sigma 4 px on both images: right colour
   and structure in the right place;
-- texture: high-frequency energy (luma minus its sigma-1.5 blur, mean absolute) in the band relative to a
-  ring of kept picture beside it: about 1 when the band is as textured as the picture, near 0 for a blur;
+- texture: fine detail (luma minus its sigma-1.5 blur, differentiated along x and along y, the weaker of the
+  two) in the band relative to a ring of kept picture beside it: about 1 when the band is as textured as the
+  picture, near 0 for a blur or a smear (a smear has stripes across it, nothing along it);
 - seam: mean absolute step across the seam line relative to the photo's own step there (truth): 1 is
   invisible, higher is a visible edge.
 """
@@ -63,18 +64,23 @@ def coarse_mae(out: np.ndarray, truth: np.ndarray, band: np.ndarray) -> float:
     return float(np.abs(a - b)[band].mean())
 
 
-def detail(rgb: np.ndarray) -> np.ndarray:
-    y = luma(rgb)
-    return np.abs(y - cv2.GaussianBlur(y, (0, 0), DETAIL_SIGMA))
-
-
 def texture_ratio(out: np.ndarray, band: np.ndarray) -> float:
+    """Fine detail in the band relative to the ring, taken along the axis where it is weaker: a smear
+    (edge replication) has stripes across it and nothing along it, so it scores near 0 like a blur."""
     ring = cv2.dilate(band.astype(np.uint8), np.ones((2 * RING_PX + 1,) * 2, np.uint8)).astype(bool) & ~band
-    energy = detail(out)
     # The band's outer canvas edge is excluded: the blur there sees the border, not texture.
     inner = band.copy()
     inner[:4], inner[-4:], inner[:, :4], inner[:, -4:] = False, False, False, False
-    return float(energy[inner].mean() / max(energy[ring].mean(), 1e-6))
+    d = luma(out) - cv2.GaussianBlur(luma(out), (0, 0), DETAIL_SIGMA)
+    along_x = np.zeros_like(d)
+    along_y = np.zeros_like(d)
+    along_x[:, 1:] = np.abs(np.diff(d, axis=1))
+    along_y[1:] = np.abs(np.diff(d, axis=0))
+
+    def energy(where: np.ndarray) -> float:
+        return min(float(along_x[where].mean()), float(along_y[where].mean()))
+
+    return energy(inner) / max(energy(ring), 1e-6)
 
 
 def seam_step(out: np.ndarray, truth: np.ndarray, plan: CanvasPlan) -> float:
@@ -184,10 +190,11 @@ def write(rows, summary, load_start: str) -> None:  # type: ignore[no-untyped-de
         f"- machine: {cpu_name()}, {ram_gib():.1f} GiB RAM, {__import__('os').cpu_count()} logical CPUs (shared)",
         f"- load average (1/5/15 min): at start {load_start}, at end {load_average()}",
         f"- photos: {', '.join(PHOTOS)} (resources/); cases: {', '.join(CASES)}",
-        f"- coarse MAE: 0-255 after Gaussian sigma {SIGMA:g} on both; texture: high-frequency energy "
-        f"(luma minus sigma-{DETAIL_SIGMA:g} blur) in the band / in a {RING_PX}-px ring of picture beside it "
-        "(1 = as textured as the picture, 0 = flat); seam: step across the seam line / the photo's own step "
-        "there (1 = invisible). The kept picture was checked bit-exact in every output.",
+        f"- coarse MAE: 0-255 after Gaussian sigma {SIGMA:g} on both; texture: fine detail (luma minus "
+        f"sigma-{DETAIL_SIGMA:g} blur, differentiated along x and y, the weaker axis) in the band / in a "
+        f"{RING_PX}-px ring of picture beside it (1 = as textured as the picture, 0 = flat or smeared); seam: "
+        "step across the seam line / the photo's own step there (1 = as in the photo; 0 = the edge pixels "
+        "copied outward). The kept picture was checked bit-exact in every output.",
         "",
         "## Mean over all photos and cases",
         "",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from test_plugin_worker import H, OX, OY, W, ipc, photo, run_worker, server, worker_env, write_job  # noqa: F401
+from test_plugin_worker import OX, OY, H, W, ipc, photo, run_worker, write_job
 
 from gimp_gptimage.jobs.expand_job import job_plan
 from gimp_gptimage.jobs.jobfile import load_job
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.server import LocalServer
+
+pytest_plugins = ["test_plugin_worker"]  # its server and worker_env fixtures
 
 
 def result_arrays(result: ipc.OutboxResult) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +57,7 @@ def test_an_expansion_beyond_3_to_1_is_a_clear_message_and_sends_nothing(
     tmp_path: Path, server: LocalServer, worker_env: Path
 ) -> None:
     write_job(tmp_path, "expand", {"base_url": server.base_url, "expand": {"left": 5000}})
-    proc = ipc.start_worker(__import__("sys").executable, tmp_path)
+    proc = ipc.start_worker(sys.executable, tmp_path)
     try:
         ipc.wait_for_job(proc, tmp_path, lambda r: None, lambda _p: None, 0.02)
     except ipc.JobError as exc:
