@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,3 +80,11 @@ def test_a_layer_that_covers_the_canvas_needs_a_new_size(tmp_path: Path) -> None
     (tmp_path / "job.json").write_text(json.dumps(raw))
     plan, picture, resize = job_plan(load_job(tmp_path))
     assert resize == (W + 64, H, 64, 0) and plan.picture == (64, 0, W, H) and picture.shape == (H, W, 4)
+
+
+def test_without_provider_the_offline_engine_expands_and_says_so(tmp_path: Path, worker_env: Path) -> None:
+    os.environ.pop("GPTIMAGE_API_KEY")  # worker_env's monkeypatch restores it
+    write_job(tmp_path, "expand", {"expand": {"bottom": 40}})
+    (result,) = run_worker(tmp_path)
+    assert result.name == "continue the scene #1 (offline engine)"
+    assert (result.width, result.height) == (W + 100, H + 140) and result.canvas == (W + 100, H + 140, 0, 0)

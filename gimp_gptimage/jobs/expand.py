@@ -35,6 +35,7 @@ class ExpandRequest:
     options: ContextOptions
     source_name: str = ""
     fill: Fill | None = None
+    layer_suffix: str = ""  # e.g. " (offline engine)": who painted it, said in the layer name
 
 
 class _WindowEvents(JobEvents):
@@ -87,22 +88,23 @@ async def run_expand(
     events.stage("finishing", None)
     results = []
     for index in range(min(len(w) for w in windows)):
-        result = await asyncio.to_thread(_assembled, prep, [w[index] for w in windows], params.prompt, index)
+        parts = [w[index] for w in windows]
+        result = await asyncio.to_thread(_assembled, prep, parts, layer_name(params.prompt, index) + req.layer_suffix)
         events.result(result)
         results.append(result)
     return results
 
 
-def _assembled(prep: PreparedExpansion, parts: Sequence[JobResult], prompt: str, index: int) -> JobResult:
+def _assembled(prep: PreparedExpansion, parts: Sequence[JobResult], name: str) -> JobResult:
     out = assemble(prep, [part.pixels for part in parts])
     first = parts[0]
     return JobResult(
-        index=index,
+        index=first.index,
         image=first.image,
         pixels=out.pixels,
         offset=out.offset,
         alpha=out.alpha,
-        name=layer_name(prompt, index),
+        name=name,
         history_id=first.history_id,
         history_path=first.history_path if len(parts) == 1 else None,
         usage=first.usage,

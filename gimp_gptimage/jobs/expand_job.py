@@ -13,6 +13,7 @@ import numpy as np
 
 from ..api.errors import ValidationError
 from ..api.params import ImageParams
+from ..api.providers import LOCAL
 from ..history import HistoryStore
 from ..pipeline import ContextOptions
 from ..pipeline.errors import PipelineInputError
@@ -20,6 +21,8 @@ from ..pipeline.expand_plan import CanvasPlan, Rect, check_plan, plan_canvas
 from ..settings import Settings
 from .expand import ExpandRequest, run_expand
 from .jobfile import Job
+
+OFFLINE_SUFFIX = " (offline engine)"  # no provider: the layer says the offline inpainting painted it
 
 if TYPE_CHECKING:
     from .headless import OutboxEvents
@@ -70,4 +73,8 @@ async def run_expand_job(
         raise ValidationError(str(exc), rule="expand canvas") from exc
     events.canvas = resize
     options = ContextOptions(**settings.context.to_kwargs())
-    await run_expand(ExpandRequest(picture, plan, params, options, job.image.name), client, history, events)
+    offline = getattr(getattr(client, "provider", None), "name", "") == LOCAL.name
+    request = ExpandRequest(
+        picture, plan, params, options, job.image.name, layer_suffix=OFFLINE_SUFFIX if offline else ""
+    )
+    await run_expand(request, client, history, events)
