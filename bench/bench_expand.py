@@ -12,8 +12,8 @@ Figures, on the new band only (the truth is the photo that was cropped away):
 - coarse MAE: mean absolute error (0-255) after a Gaussian blur of sigma 4 px on both images: right colour
   and structure in the right place;
 - texture: fine detail (luma minus its sigma-1.5 blur, differentiated along x and along y, the weaker of the
-  two) in the band relative to a ring of kept picture beside it: about 1 when the band is as textured as the
-  picture, near 0 for a blur or a smear (a smear has stripes across it, nothing along it);
+  two) in each band beside the picture relative to the picture strip next to it (corners left out): about 1
+  when the band is as textured as the picture, near 0 for a blur or a smear (stripes across, nothing along);
 - seam: mean absolute step across the seam line relative to the photo's own step there (truth): 1 is
   invisible, higher is a visible edge.
 """
@@ -64,23 +64,32 @@ def coarse_mae(out: np.ndarray, truth: np.ndarray, band: np.ndarray) -> float:
     return float(np.abs(a - b)[band].mean())
 
 
-def texture_ratio(out: np.ndarray, band: np.ndarray) -> float:
-    """Fine detail in the band relative to the ring, taken along the axis where it is weaker: a smear
-    (edge replication) has stripes across it and nothing along it, so it scores near 0 like a blur."""
-    ring = cv2.dilate(band.astype(np.uint8), np.ones((2 * RING_PX + 1,) * 2, np.uint8)).astype(bool) & ~band
-    # The band's outer canvas edge is excluded: the blur there sees the border, not texture.
-    inner = band.copy()
-    inner[:4], inner[-4:], inner[:, :4], inner[:, -4:] = False, False, False, False
+def texture_ratio(out: np.ndarray, plan: CanvasPlan) -> float:
+    """Fine detail in each new band beside the picture relative to the picture strip next to it, taken along
+    the axis where it is weaker: a smear (edge replication) has stripes across it and nothing along it, so it
+    scores near 0 like a blur. Bands are weighted by their area; corners are left out (no single axis)."""
     d = luma(out) - cv2.GaussianBlur(luma(out), (0, 0), DETAIL_SIGMA)
-    along_x = np.zeros_like(d)
-    along_y = np.zeros_like(d)
+    along_x, along_y = np.zeros_like(d), np.zeros_like(d)
     along_x[:, 1:] = np.abs(np.diff(d, axis=1))
     along_y[1:] = np.abs(np.diff(d, axis=0))
 
-    def energy(where: np.ndarray) -> float:
-        return min(float(along_x[where].mean()), float(along_y[where].mean()))
+    def energy(rows: slice, cols: slice) -> float:
+        return min(float(along_x[rows, cols].mean()), float(along_y[rows, cols].mean()))
 
-    return energy(inner) / max(energy(ring), 1e-6)
+    p, (left, top, right, bottom) = plan.picture, plan.sides
+    rows, cols = slice(p.y, p.y + p.h), slice(p.x, p.x + p.w)
+    sides = [
+        (left, (rows, slice(2, p.x)), (rows, slice(p.x, p.x + RING_PX))),
+        (right, (rows, slice(p.x + p.w, plan.width - 2)), (rows, slice(p.x + p.w - RING_PX, p.x + p.w))),
+        (top, (slice(2, p.y), cols), (slice(p.y, p.y + RING_PX), cols)),
+        (bottom, (slice(p.y + p.h, plan.height - 2), cols), (slice(p.y + p.h - RING_PX, p.y + p.h), cols)),
+    ]
+    ratios, weights = [], []
+    for depth, band, ring in sides:
+        if depth > 4:  # the outer 2 px are left out: the blur there sees the canvas border
+            ratios.append(energy(*band) / max(energy(*ring), 1e-6))
+            weights.append(depth)
+    return float(np.average(ratios, weights=weights))
 
 
 def seam_step(out: np.ndarray, truth: np.ndarray, plan: CanvasPlan) -> float:
@@ -168,7 +177,7 @@ def main() -> None:
                 assert np.array_equal(out[p.y : p.y + p.h, p.x : p.x + p.w], picture[:, :, :3])
                 figures = {
                     "mae": coarse_mae(out, truth, band),
-                    "texture": texture_ratio(out, band),
+                    "texture": texture_ratio(out, plan),
                     "seam": seam_step(out, truth, plan),
                     "seconds": seconds,
                     "requests": float(len(plan_requests(plan, "gpt-image-2"))) if "full" in engine else 0.0,
@@ -191,8 +200,9 @@ def write(rows, summary, load_start: str) -> None:  # type: ignore[no-untyped-de
         f"- load average (1/5/15 min): at start {load_start}, at end {load_average()}",
         f"- photos: {', '.join(PHOTOS)} (resources/); cases: {', '.join(CASES)}",
         f"- coarse MAE: 0-255 after Gaussian sigma {SIGMA:g} on both; texture: fine detail (luma minus "
-        f"sigma-{DETAIL_SIGMA:g} blur, differentiated along x and y, the weaker axis) in the band / in a "
-        f"{RING_PX}-px ring of picture beside it (1 = as textured as the picture, 0 = flat or smeared); seam: "
+        f"sigma-{DETAIL_SIGMA:g} blur, differentiated along x and y, the weaker axis) in each band beside "
+        f"the picture / in the {RING_PX}-px strip of picture next to it, corners left out (1 = as textured as "
+        "the picture, 0 = flat or smeared); seam: "
         "step across the seam line / the photo's own step there (1 = as in the photo; 0 = the edge pixels "
         "copied outward). The kept picture was checked bit-exact in every output.",
         "",

@@ -17,7 +17,7 @@ from gimp_gptimage.api.errors import BadRequestError, ValidationError
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
-from gimp_gptimage.jobs.run import JobEvents, JobResult
+from gimp_gptimage.jobs.run import STAGES, JobEvents, JobResult
 from gimp_gptimage.keystore import OFFLINE_NOTICE
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.pipeline.expand_fill import new_area
@@ -55,6 +55,8 @@ async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_hist
     async with _client(server) as client:
         results = await run_expand(request, client, history, events)
     assert [r.index for r in results] == [0, 1] == [r.index for r in events.results]
+    order = [STAGES.index(stage) for stage in events.stages]
+    assert order == sorted(order) and events.stages[-1] == "finishing"  # the windows' progress as one
     entries = history.list()
     assert len(entries) == len(windows)  # one request per window, each stored with both results
     assert all(e.prompt == DEFAULT_PROMPT and len(e.results) == 2 for e in entries)

@@ -22,7 +22,7 @@ from ..pipeline.errors import PipelineInputError
 from ..pipeline.expand import PreparedExpansion, assemble, prepare_expansion
 from ..pipeline.expand_fill import Fill
 from ..pipeline.expand_plan import CanvasPlan
-from .run import EditRequest, JobEvents, JobEventsProtocol, JobResult, layer_name, run_edit
+from .run import STAGES, EditRequest, JobEvents, JobEventsProtocol, JobResult, layer_name, run_edit
 
 DEFAULT_PROMPT = "continue the scene"
 
@@ -39,13 +39,18 @@ class ExpandRequest:
 
 
 class _WindowEvents(JobEvents):
-    """A window's progress goes to the caller; its result waits for the others."""
+    """The windows' progress as one: a stage is reported when the first window reaches it (never back to an
+    earlier one); each window's result waits for the others."""
 
     def __init__(self, events: JobEventsProtocol) -> None:
         self.events = events
+        self.reached = 0
 
     def stage(self, stage: str, fraction: float | None) -> None:
-        self.events.stage(stage, fraction)
+        step = STAGES.index(stage) if stage in STAGES else -1
+        if step > self.reached or (step == self.reached and fraction is not None):
+            self.reached = step
+            self.events.stage(stage, fraction)
 
 
 async def run_expand(
