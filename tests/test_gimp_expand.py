@@ -23,7 +23,7 @@ pytestmark = pytest.mark.gimp
 
 PHOTO = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
 
-BATCH = r"""
+COMMON = r"""
 import subprocess
 
 EXPAND = "python-fu-gptimage-expand"
@@ -50,8 +50,9 @@ def wait_for_change(image, before, seconds=15):
     while time.time() < deadline and shape(image) == before:
         time.sleep(0.05)
     return shape(image)
+"""
 
-
+GUI_BATCH = r"""
 @scenario
 def by_ratio_then_undo():
     image, source = photo(400, 300)
@@ -68,8 +69,9 @@ def by_ratio_then_undo():
     report["after_redo"] = wait_for_change(image, report["after_undo"])
     report["keys"] = [undo_key, redo_key]
     return report
+"""
 
-
+CONSOLE_BATCH = r"""
 @scenario
 def canvas_enlarged_first():
     image, source = photo(400, 300)
@@ -98,17 +100,29 @@ def refusals():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[tuple[GimpSession, dict]]:
+def run() -> Iterator[dict]:
+    """Undo needs the GUI (keys pressed with xdotool); everything else runs in gimp-console, where a failed
+    procedure's message reaches the caller as in the other GIMP suites. Two sessions, one report."""
     prepare_root()
-    session = new_session()
-    shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
-    installed = session.install_plugin()
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    sessions = [new_session(), new_session()]
+    report: dict = {}
     with LocalServer() as server:
-        prelude = f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\nBASE_URL = {server.base_url!r}\n"
-        proc = session.run_gui_batch(prelude + BATCH, {"GPTIMAGE_API_KEY": "local-test-key"}, timeout=400)
-    yield session, read_report(session.host_dir / "out" / "report.json", proc)
-    session.remove()
+        for session, batch, gui in ((sessions[0], GUI_BATCH, True), (sessions[1], CONSOLE_BATCH, False)):
+            shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
+            installed = session.install_plugin()
+            assert installed.returncode == 0, installed.stdout + installed.stderr
+            prelude = f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\nBASE_URL = {server.base_url!r}\n"
+            runner = session.run_gui_batch if gui else session.run_batch
+            proc = runner(prelude + COMMON + batch, {"GPTIMAGE_API_KEY": "local-test-key"}, timeout=400)
+            report |= {k: (session, v) for k, v in read_report(session.host_dir / "out" / "report.json", proc).items()}
+    yield report
+    for session in sessions:
+        session.remove()
+
+
+def scenario(report: dict, name: str) -> tuple[GimpSession, dict]:
+    session, _ = report.get(name, (None, None))
+    return session, scenario_result({k: v for k, (_, v) in report.items()}, name)
 
 
 def raw(session: GimpSession, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -122,8 +136,7 @@ def new_area(width: int, height: int, x: int, y: int, w: int, h: int) -> np.ndar
 
 
 def test_ratio_resizes_the_canvas_and_one_undo_restores_it(run) -> None:
-    session, report = run
-    r = scenario_result(report, "by_ratio_then_undo")
+    session, r = scenario(run, "by_ratio_then_undo")
     assert r["call"]["status"] == "success", r["call"]
     assert r["after_run"] == [533, 300, 2]
     top, source = r["stack"]
@@ -142,8 +155,7 @@ def test_ratio_resizes_the_canvas_and_one_undo_restores_it(run) -> None:
 
 
 def test_a_canvas_enlarged_first_gets_its_uncovered_part_filled(run) -> None:
-    session, report = run
-    r = scenario_result(report, "canvas_enlarged_first")
+    session, r = scenario(run, "canvas_enlarged_first")
     assert r["call"]["status"] == "success", r["call"]
     assert r["size"] == [480, 300, 2]
     top, source = r["stack"]
@@ -157,8 +169,7 @@ def test_a_canvas_enlarged_first_gets_its_uncovered_part_filled(run) -> None:
 
 
 def test_per_side_pixels_on_a_grayscale_image(run) -> None:
-    session, report = run
-    r = scenario_result(report, "per_side_grayscale")
+    session, r = scenario(run, "per_side_grayscale")
     assert r["call"]["status"] == "success", r["call"]
     assert r["size"] == [400, 370, 2]
     top, source = r["stack"]
@@ -169,8 +180,7 @@ def test_per_side_pixels_on_a_grayscale_image(run) -> None:
 
 
 def test_refusals_are_one_line_and_change_nothing(run) -> None:
-    _, report = run
-    r = scenario_result(report, "refusals")
+    _, r = scenario(run, "refusals")
     assert r["nothing"]["status"] == "execution-error", r
     assert "already covers the canvas" in (r["nothing"]["error"] or ""), r
     assert r["too_far"]["status"] == "execution-error", r

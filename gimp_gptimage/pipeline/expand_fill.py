@@ -53,15 +53,14 @@ def new_area(plan: CanvasPlan) -> np.ndarray:
 def prefill_canvas(picture: np.ndarray, plan: CanvasPlan, fill: Fill | None = None) -> np.ndarray:
     """The new canvas as RGBA: the picture bit for bit where it stays, the new area filled (opaque)."""
     p = plan.picture
-    canvas = np.empty((plan.height, plan.width, 4), np.uint8)
     # Edge replication first: a cheap, structure-free start that any fill improves on.
     sides = (p.y, plan.height - p.y - p.h, p.x, plan.width - p.x - p.w)
-    canvas[:, :, :3] = cv2.copyMakeBorder(np.ascontiguousarray(picture[:, :, :3]), *sides, cv2.BORDER_REPLICATE)
+    rgb = cv2.copyMakeBorder(np.ascontiguousarray(picture[:, :, :3]), *sides, cv2.BORDER_REPLICATE)
     hole = new_area(plan) > 0
-    filled = (fill or default_fill())(canvas[:, :, :3], hole)
-    if filled.shape != (*canvas.shape[:2], 3) or filled.dtype != np.uint8:
+    filled = (fill or default_fill())(rgb, hole)
+    if filled.shape != rgb.shape or filled.dtype != np.uint8:
         raise ValueError(f"the fill returned {filled.shape} {filled.dtype} for a {plan.width}x{plan.height} canvas")
-    np.copyto(canvas[:, :, :3], filled, where=hole[:, :, None])
-    canvas[:, :, 3] = 255
+    np.copyto(rgb, filled, where=hole[:, :, None])
+    canvas = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)  # the new area opaque
     canvas[p.y : p.y + p.h, p.x : p.x + p.w] = picture
     return canvas
