@@ -27,9 +27,10 @@ from gimp_gptimage.pipeline.expand_plan import CanvasPlan, overlap_for, plan_req
 from gimp_gptimage.pipeline.masks import paste_alpha
 from gimp_gptimage.pipeline.paste import PasteResult, blend
 from gimp_gptimage.pipeline.prepare import ContextOptions, check_layer
-from gimp_gptimage.pipeline.region import Rect
+from gimp_gptimage.pipeline.region import Rect, selection_bounds
 
 _FAR = np.float32(1e9)
+_STRIP_ROWS = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,8 +97,7 @@ def assemble(prep: PreparedExpansion, tile_pixels: Sequence[np.ndarray]) -> Past
         if pixels.shape != (w.h, w.w, 4):
             raise PipelineInputError(f"A result of {pixels.shape[1]}x{pixels.shape[0]} for a {w.w}x{w.h} window.")
         box = (slice(w.y, w.y + w.h), slice(w.x, w.x + w.w))
-        weight = _fade_in(w, covered[box], plan)
-        out[box] = blend(out[box], pixels, weight)
+        _lay(out[box], pixels, _fade_in(w, covered[box], plan))
         covered[box] = 1
     alpha = paste_alpha(prep.new, prep.options.blend_margin_px)
     p = plan.picture
@@ -106,25 +106,49 @@ def assemble(prep: PreparedExpansion, tile_pixels: Sequence[np.ndarray]) -> Past
     return PasteResult(pixels=out, offset=(0, 0), alpha=alpha, region=Rect(0, 0, plan.width, plan.height))
 
 
+def _lay(under: np.ndarray, over: np.ndarray, weight: np.ndarray) -> None:
+    """under = lerp(under, over, weight / 255) in place. Per strip of rows only the columns where the weight
+    is below 255 (the windows' overlaps) are blended; the rest is copied."""
+    for top in range(0, under.shape[0], _STRIP_ROWS):
+        rows = slice(top, top + _STRIP_ROWS)
+        cols = np.flatnonzero((weight[rows] < 255).any(axis=0))
+        if cols.size == 0:
+            under[rows] = over[rows]
+            continue
+        first, last = int(cols[0]), int(cols[-1]) + 1
+        under[rows, :first] = over[rows, :first]
+        under[rows, last:] = over[rows, last:]
+        part = (rows, slice(first, last))
+        under[part] = blend(under[part], over[part], weight[part])
+
+
 def _fade_in(window: Rect, prior: np.ndarray, plan: CanvasPlan) -> np.ndarray:
     """uint8 weight of a window over what earlier windows painted: 255 where nothing was painted yet,
     rising from 0 at the window's inner edges to 255 where the earlier coverage ends."""
-    if not prior.any():
-        return np.full(prior.shape, 255, np.uint8)
+    weight = np.full(prior.shape, 255, np.uint8)
+    box = selection_bounds(prior)
+    if box is None:
+        return weight
     h, w = prior.shape
-    cols, rows = np.arange(w, dtype=np.float32) + 1, np.arange(h, dtype=np.float32) + 1
-    to_edge = np.full((h, w), _FAR, np.float32)
+    # Only the earlier coverage (plus the pixel ring where it ends) needs distances: elsewhere it is 255.
+    x0, y0 = max(box.x - 1, 0), max(box.y - 1, 0)
+    x1, y1 = min(box.x + box.w + 1, w), min(box.y + box.h + 1, h)
+    sub = prior[y0:y1, x0:x1]
+    cols = np.arange(x0, x1, dtype=np.float32) + 1
+    rows = np.arange(y0, y1, dtype=np.float32) + 1
+    to_edge = np.full(sub.shape, _FAR, np.float32)
     if window.x > 0:
         np.minimum(to_edge, cols[None, :], out=to_edge)
     if window.x + w < plan.width:
-        np.minimum(to_edge, cols[::-1][None, :], out=to_edge)
+        np.minimum(to_edge, (w + 1 - cols)[None, :], out=to_edge)
     if window.y > 0:
         np.minimum(to_edge, rows[:, None], out=to_edge)
     if window.y + h < plan.height:
-        np.minimum(to_edge, rows[::-1][:, None], out=to_edge)
-    if prior.all():  # wholly inside earlier windows: blend in over an overlap's width from the edges
-        ramp = np.clip(to_edge / overlap_for(min(w, h)), 0, 1)
+        np.minimum(to_edge, (h + 1 - rows)[:, None], out=to_edge)
+    if sub.all():  # wholly inside earlier windows: blend in over an overlap's width from the edges
+        ramp = np.minimum(to_edge / np.float32(overlap_for(min(w, h))), np.float32(1))
     else:
-        to_new = cv2.distanceTransform(prior, cv2.DIST_L2, 5)
-        ramp = np.where(prior > 0, to_edge / (to_edge + to_new), 1.0)
-    return np.clip(ramp * 255 + 0.5, 0, 255).astype(np.uint8)
+        to_new = cv2.distanceTransform(sub, cv2.DIST_L2, 5)
+        ramp = np.where(sub > 0, to_edge / (to_edge + to_new), np.float32(1))
+    weight[y0:y1, x0:x1] = np.clip(ramp * 255 + 0.5, 0, 255).astype(np.uint8)
+    return weight
