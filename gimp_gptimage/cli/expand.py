@@ -113,6 +113,9 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     }
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
+    from .main import _prune_history  # the user's clean-up policy, as after every edit
+
+    _prune_history(settings, written[0]["history_id"] if written else None)
     return 0
 
 
