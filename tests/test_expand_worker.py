@@ -88,3 +88,16 @@ def test_without_provider_the_offline_engine_expands_and_says_so(tmp_path: Path,
     (result,) = run_worker(tmp_path)
     assert result.name == "continue the scene #1 (offline engine)"
     assert (result.width, result.height) == (W + 100, H + 140) and result.canvas == (W + 100, H + 140, 0, 0)
+
+
+def test_the_plugin_refuses_a_malformed_canvas_in_a_result(tmp_path: Path) -> None:
+    from gimp_gptimage.jobs.jobfile import Outbox
+
+    Outbox(tmp_path).put("x", np.zeros((2, 3, 4), np.uint8), (0, 0), canvas=(3, 2, 0, 0))
+    (ok,) = ipc.OutboxReader(tmp_path).new_results()
+    assert ok.canvas == (3, 2, 0, 0)
+    message = tmp_path / "outbox" / "0000.json"
+    raw = json.loads(message.read_text())
+    (tmp_path / "outbox" / "0001.json").write_text(json.dumps({**raw, "canvas": [0, 2, 0, 0]}))
+    with pytest.raises(ipc.JobError, match="unreadable result"):
+        ipc.OutboxReader(tmp_path).new_results()
