@@ -133,7 +133,7 @@ async def offline_expand(
     server: LocalServer, picture: np.ndarray, plan: CanvasPlan, history: HistoryStore
 ) -> np.ndarray:
     request = ExpandRequest(picture, plan, ImageParams(prompt="continue the scene"), ContextOptions(blend_margin_px=0))
-    async with ImagesClient(server.base_url, "bench-key") as client:
+    async with ImagesClient(base_url=server.base_url, api_key="bench-key") as client:
         (result,) = await run_expand(request, client, history)
     return result.pixels[:, :, :3]
 

@@ -40,7 +40,7 @@ class Collect(JobEvents):
 
 
 def _client(server: LocalServer) -> ImagesClient:
-    return ImagesClient(server.base_url, "sk-expand-test-key-0123456789")
+    return ImagesClient(base_url=server.base_url, api_key="sk-expand-test-key-0123456789")
 
 
 async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_history(

@@ -167,7 +167,9 @@ async def _expand(
                 print(path, flush=True)
 
     request = ExpandRequest(picture, plan, params, options, args.image.name)
-    async with client_type(backend.base_url, backend.api_key, provider=backend.provider, timeouts=timeouts) as client:
+    async with client_type(
+        base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
+    ) as client:
         await run_expand(request, client, HistoryStore(), Events())
     return written
 
