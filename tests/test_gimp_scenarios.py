@@ -1,4 +1,4 @@
-"""The whole product in real GIMP 3.0.4: plug-in, worker (the root's venv), local server over real HTTP.
+"""The whole product in real GIMP 3.0 and 3.2: plug-in, worker (the root's venv), local server over real HTTP.
 
 The local server runs in this test process on 127.0.0.1; the Debian root shares the network, so the
 worker started by GIMP inside the root reaches it through the procedures' `base-url` argument. All
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from gimp_harness import GimpSession, new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 from gimp_gptimage.pipeline import ContextOptions, prepare_edit
 from gimp_gptimage.server import Fault, LocalServer
@@ -118,9 +118,8 @@ def api_error():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[tuple[GimpSession, dict]]:
-    prepare_root()
-    session = new_session()
+def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict]]:
+    session = new_session(gimp_root)
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
     installed = session.install_plugin()
     assert installed.returncode == 0, installed.stdout + installed.stderr
