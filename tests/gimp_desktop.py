@@ -29,13 +29,14 @@ from PyQt6.QtWidgets import QApplication
 app = QApplication(["grab"])
 sys.exit(0 if app.primaryScreen().grabWindow(0).save(sys.argv[1]) else 1)
 """
-RENDER_BUTTON = """
+RENDER_LABEL = """
 import sys
-from PyQt6.QtWidgets import QApplication, QPushButton
+from PyQt6.QtWidgets import QApplication, QLabel, QPushButton
 app = QApplication(["render"])
-button = QPushButton(sys.argv[2])
-button.adjustSize()
-sys.exit(0 if button.grab().save(sys.argv[1]) else 1)
+widget = QPushButton(sys.argv[2]) if sys.argv[3] == "button" else QLabel(sys.argv[2])
+widget.setStyleSheet(sys.argv[4])
+widget.adjustSize()
+sys.exit(0 if widget.grab().save(sys.argv[1]) else 1)
 """
 
 
@@ -57,12 +58,12 @@ class Desktop:
             pytest.fail(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}", pytrace=False)
         return done.stdout.strip()
 
-    def wait_window(self, title_regex: str, timeout: float = 60, exclude: tuple[str, ...] = ()) -> str:
+    def wait_window(self, title_regex: str, timeout: float = 60) -> str:
         """The id of a visible window whose title matches, waiting for it to appear."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.run(["xdotool", "search", "--onlyvisible", "--name", title_regex])
-            ids = [w for w in found.stdout.split() if w not in exclude]
+            ids = found.stdout.split()
             if ids:
                 return ids[-1]
             time.sleep(0.2)
@@ -83,9 +84,12 @@ class Desktop:
         target.write_bytes(self.session.host(inner).read_bytes())
         return cv2.imread(str(target), cv2.IMREAD_COLOR)
 
-    def find_button(self, label: str, shot_name: str, timeout: float = 20) -> tuple[int, int]:
-        """Screen coordinates of the centre of the button labelled `label`, found by its rendered text."""
-        template = self._label_template(label)
+    def find_text(
+        self, label: str, shot_name: str, kind: str = "button", style: str = "", timeout: float = 20
+    ) -> tuple[int, int, int]:
+        """Screen coordinates of the centre of `label` on a button (or a label with a style sheet), found by
+        its rendered text; plus the text's height."""
+        template = self._label_template(label, kind, style)
         deadline = time.monotonic() + timeout
         best = 0.0
         while time.monotonic() < deadline:
@@ -93,7 +97,7 @@ class Desktop:
             scores = cv2.matchTemplate(gray, template, cv2.TM_CCOEFF_NORMED)
             _, best, _, (x, y) = cv2.minMaxLoc(scores)
             if best > 0.9:
-                return x + template.shape[1] // 2, y + template.shape[0] // 2
+                return x + template.shape[1] // 2, y + template.shape[0] // 2, template.shape[0]
             time.sleep(0.5)
         pytest.fail(f"button {label!r} not found on screen (best match {best:.2f})", pytrace=False)
 
@@ -101,10 +105,10 @@ class Desktop:
         self.xdotool("windowactivate", "--sync", window)
         self.xdotool("mousemove", "--sync", str(x), str(y), "click", "1")
 
-    def _label_template(self, label: str) -> np.ndarray:
-        """The label's text as the root's Qt draws it on a button: the dark pixels' box, with a small margin."""
-        inner = f"{self.session.inner_dir}/out/button-{len(label)}-{abs(hash(label))}.png"
-        done = self.run([VENV_PYTHON, "-c", RENDER_BUTTON, inner, label])
+    def _label_template(self, label: str, kind: str, style: str) -> np.ndarray:
+        """The text as the root's Qt draws it on that widget: the dark pixels' box, with a small margin."""
+        inner = f"{self.session.inner_dir}/out/label-{abs(hash((label, kind, style)))}.png"
+        done = self.run([VENV_PYTHON, "-c", RENDER_LABEL, inner, label, kind, style])
         if done.returncode != 0:
             pytest.fail(f"rendering the button {label!r} failed: {done.stderr[-2000:]}", pytrace=False)
         button = cv2.imread(str(self.session.host(inner)), cv2.IMREAD_GRAYSCALE)

@@ -49,6 +49,13 @@ class GimpRoot:
     def stamp(self) -> Path:
         return self.path / ".gimp-gptimage-packages"
 
+    def gimp_package_version(self) -> str:
+        """The Debian gimp package's upstream version, e.g. 3.2.6."""
+        status = (self.path / "var/lib/dpkg/status").read_text(encoding="utf-8")
+        block = next(b for b in status.split("\n\n") if b.startswith("Package: gimp\n"))
+        version = next(line.split(": ", 1)[1] for line in block.splitlines() if line.startswith("Version: "))
+        return version.split(":")[-1].split("-")[0].split("~")[0]
+
 
 def unavailable(reason: str) -> None:
     """Fail under CI (the real-GIMP tests are required there), skip on a developer machine."""
@@ -167,6 +174,18 @@ class GimpSession:
             argv = [VENV_PYTHON, "-c", code]
         return self.chroot(argv, timeout=60)
 
+    def venv_without_qt(self) -> str:
+        """A venv inside the session with the project but without PyQt6 (installed with --no-deps, seeing only
+        Debian's packages); returns its Python as seen inside the root."""
+        venv = f"{self.inner_dir}/no-qt"
+        script = (
+            f"python3 -m venv --system-site-packages {venv} && {venv}/bin/pip -q --disable-pip-version-check "
+            f"install --no-deps --no-index --no-build-isolation /opt/gptimage-src"
+        )
+        done = self.chroot(["sh", "-c", script], timeout=120)
+        assert done.returncode == 0, done.stderr
+        return f"{venv}/bin/python"
+
     def remove(self) -> None:
         """Delete the scratch folder, unless GPTIMAGE_KEEP_GIMP_SESSION is set (to look at the dumps)."""
         if not os.environ.get("GPTIMAGE_KEEP_GIMP_SESSION"):
@@ -206,6 +225,9 @@ def new_session(root: GimpRoot) -> GimpSession:
     session = GimpSession(root, host_dir, "/" + str(host_dir.relative_to(root.path)))
     for sub in ("gimp", "home", "out"):
         (host_dir / sub).mkdir()
+    # A user folder that has seen this version already: no welcome window over the image, no update check.
+    settings = f'(config-version "{root.gimp_package_version()}")\n(show-welcome-dialog no)\n(check-updates no)\n'
+    (host_dir / "gimp" / "gimprc").write_text(settings, encoding="utf-8")
     return session
 
 
