@@ -1,10 +1,10 @@
 """GIMP 3.2's layer kinds as the active layer: a text layer, a vector layer (drawn from a path) and a link
 layer (showing an outside file). With the stand-in worker, in real GIMP 3.2.
 
-Decided per kind (the plug-in's gptimage_host.layer_kind): each command works on what the layer shows, its
+Decided per kind (see gptimage_host.as_layer): each command works on what the layer shows, its
 rendered pixels, and inserts its result as a normal pixel layer above it; the text, vector or link layer
-itself is never written to, stays of its kind (not rasterized) and keeps its pixels. A link layer whose file
-cannot be shown is refused with a message naming the file, since its pixels would be a placeholder.
+itself is never written to, stays of its kind (not rasterized) and keeps its pixels. Nothing is refused: a
+link layer whose file has gone keeps showing its last pixels in GIMP, and those are edited.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ for KIND in KINDS:
 
 
 @scenario
-def link_missing_file():
+def link_file_gone():
     image = Gimp.Image.new(W, H, Gimp.ImageBaseType.RGB)
     pattern_layer(image, "Background", W, H)
     copy = os.path.join(OUT, "gone.png")
@@ -118,10 +118,11 @@ def link_missing_file():
     layer = Gimp.LinkLayer.new(image, Gio.File.new_for_path(copy))
     image.insert_layer(layer, None, 0)
     os.remove(copy)
-    layer.set_file(Gio.File.new_for_path(copy))  # GIMP notices the file is gone
-    names = [lay.get_name() for lay in image.get_layers()]
-    out = call(EDIT, image, [layer], prompt="invert", n=1)
-    out["unchanged"] = names == [lay.get_name() for lay in image.get_layers()]
+    layer.set_file(Gio.File.new_for_path(copy))  # GIMP looks again: the file is gone, the pixels stay
+    shown = dump(layer, "gone-shown.rgba", "R'G'B'A u8")
+    out = {"call": call(EDIT, image, [layer], prompt="invert", n=1), "shown": shown,
+           "size": [layer.get_width(), layer.get_height()]}
+    out.update(after(image, layer, "gone"))
     return out
 """
 
@@ -188,9 +189,15 @@ def test_fuse_and_generate_put_a_normal_layer_above_the_active_one(run, kind: st
     check_source_kept(session, r, kind, f"{kind}-{command}")
 
 
-def test_link_layer_without_its_file_is_refused_with_the_files_name(run) -> None:
-    _, report = run
-    r = result_of(report, "link_missing_file")
-    assert r["status"] == "execution-error", r
-    assert "gone.png" in r["error"] and "link layer" in r["error"], r["error"]
-    assert r["unchanged"]
+def test_link_layer_whose_file_is_gone_edits_the_pixels_it_still_shows(run) -> None:
+    """GIMP keeps showing a link layer's last pixels when its file disappears: those are what the painter
+    sees, so they are what is edited (nothing to refuse)."""
+    session, report = run
+    r = result_of(report, "link_file_gone")
+    assert r["call"]["status"] == "success", r["call"]
+    assert r["kinds"][:2] == ["pixels", "link"], r["kinds"]
+    w, h = r["size"]
+    shown = raw(session, r["shown"], (h, w, 4))
+    assert shown[..., 3].min() == 255 and shown[..., :3].std() > 10, "the photo's pixels, not a placeholder"
+    result = r["stack"][0]
+    assert np.array_equal(raw(session, result["pixels"], (h, w, 4))[..., :3], 255 - shown[..., :3])
