@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from gimp_harness import VENV_PYTHON, GimpSession
 
-SCREEN = "1280x1024x24"
+SCREEN = "2320x880x24"  # GIMP's window and the dialog side by side, for screenshots a reader can follow
 
 # Run by the root's venv Python (PyQt6 from PyPI, as the README installs it) on the test's display.
 GRAB_SCREEN = """

@@ -146,6 +146,7 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     """The painter's side; returns what it saw (window ids, timings)."""
     seen: dict = {}
     dialog = desk.wait_window(DIALOG_TITLE, timeout=90)
+    desk.xdotool("windowmove", "--sync", dialog, "1130", "28")  # beside GIMP's window, as a painter would
     time.sleep(1.5)  # let the dialog paint its preview
     desk.screenshot("1-dialog-open")
     click_prompt(desk, dialog, "1-dialog-open")
@@ -173,6 +174,7 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     (out / "go-streaming").touch()
 
     second = desk.wait_window(DIALOG_TITLE, timeout=90)  # X may give it the first one's id again
+    desk.xdotool("windowmove", "--sync", second, "1130", "28")
     time.sleep(1.0)
     click_prompt(desk, second, "6-second-dialog")
     desk.xdotool("type", "--delay", "30", PROMPT + " at night")
