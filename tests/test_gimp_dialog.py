@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gimp_desktop import Desktop, desktop, processes_in
-from gimp_harness import PROJECT, GimpRoot, GimpSession, new_session, read_report, scenario_result
+from gimp_harness import PROJECT, VENV_PYTHON, GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 from gimp_gptimage.server import LocalServer
 
@@ -72,7 +72,7 @@ def workers(seconds):
                     cmd = f.read().replace(b"\0", b" ").decode()
             except (OSError, ValueError):
                 continue
-            if "gimp_gptimage" in cmd:
+            if cmd.startswith(WORKER_PYTHON):  # /proc here is the host's: other processes show too
                 found.append(cmd)
         if not found or time.time() > deadline:
             return found
@@ -202,7 +202,7 @@ def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict, dict]]:
         (config / "settings.json").write_text(settings(fast.base_url))
         prelude = (
             f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\nSIZE = {SIZE!r}\nELLIPSE = {ELLIPSE!r}\n"
-            f"FEATHER = {FEATHER}\n"
+            f"FEATHER = {FEATHER}\nWORKER_PYTHON = {VENV_PYTHON!r}\n"
         )
         with desktop(session, shots) as desk:
             gimp = session.start_gui_batch(prelude + BATCH, desk.display, {"GPTIMAGE_API_KEY": KEY})
@@ -214,7 +214,7 @@ def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict, dict]]:
                     desk.screenshot("failure")
                     gimp.kill()
                     gimp.wait()
-            seen["left_in_root"] = processes_in(gimp_root.path, "gimp_gptimage")
+            seen["left_in_root"] = processes_in(gimp_root.path, VENV_PYTHON)
     report = read_report(session.host_dir / "out" / "report.json", gimp)
     yield session, report, seen
     session.remove()
