@@ -26,7 +26,7 @@ python3-python-multipart xvfb xauth xdotool openbox fonts-dejavu-core \
 libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-xkb1 libxcb-image0 \
 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libfontconfig1 libdbus-1-3"
 # The wheels are what pip still needs after apt: the project's own dependencies (read from pyproject.toml, so
-# they are written once) plus onnxruntime for the offline engine. pip installs only those that the system
+# they are written once) plus onnxruntime for the offline engine until pyproject.toml names it. pip installs only those that the system
 # packages do not already satisfy (opencv, PyQt6 with its Qt and sip, qasync, onnxruntime).
 EXTRA_WHEELS="onnxruntime"
 WHEELS=/opt/gptimage-wheels
@@ -38,12 +38,14 @@ die() { echo "gimp-root: ERROR: $*" >&2; exit 1; }
 trap 'die "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 requirements() {
-    python3 - "$PROJECT/pyproject.toml" <<'PY'
-import sys, tomllib
+    # The project's dependencies, then each extra wheel pyproject.toml does not name already.
+    python3 - "$PROJECT/pyproject.toml" $EXTRA_WHEELS <<'PY'
+import re, sys, tomllib
 with open(sys.argv[1], "rb") as f:
-    print("\n".join(tomllib.load(f)["project"]["dependencies"]))
+    deps = tomllib.load(f)["project"]["dependencies"]
+names = {re.split(r"[^A-Za-z0-9._-]", d, maxsplit=1)[0].lower() for d in deps}
+print("\n".join(deps + [extra for extra in sys.argv[2:] if extra.lower() not in names]))
 PY
-    printf '%s\n' $EXTRA_WHEELS
 }
 
 build_root() {
@@ -125,7 +127,7 @@ $(requirements)"
         --exclude=./build --exclude=./dist --exclude=./.ci --exclude=./bench --exclude=./tests -cf - . |
         tar -C "$root$SRC" -xf -
     "${in_root[@]}" "$VENV/bin/pip" --disable-pip-version-check --no-cache-dir -q install --no-build-isolation \
-        --no-index --find-links "$WHEELS" "$SRC" $EXTRA_WHEELS
+        --no-index --find-links "$WHEELS" -r "$WHEELS/requirements.txt" "$SRC"
     "${in_root[@]}" "$VENV/bin/python" -c "import gimp_gptimage, numpy, PIL, httpx, cv2, onnxruntime, qasync
 from PyQt6 import QtWidgets"
     log "ready in $((SECONDS - started)) s: $root (GIMP $version, worker python $VENV/bin/python)"
