@@ -33,7 +33,7 @@ SIZE = (1000, 750)
 ELLIPSE = (350, 250, 300, 240)  # x, y, w, h on the canvas
 FEATHER = 30
 PROMPT = "a small green teapot"
-DIALOG_TITLE = "^GPT Image"
+DIALOG_TITLE = "^Edit Selection — "  # the dialog names the command it runs
 KEY = "local-test-key"
 
 BATCH = r'''
