@@ -2,8 +2,8 @@
 # One entry point for people and CI.
 #   ./dev.sh demo   set up once, then edit the bundled sample photo (embedded offline backend unless a
 #                   provider is configured) and write the result to ./out
-#   ./dev.sh test   set up once (virtual environment, system packages, the GIMP 3 test root), then lint and
-#                   run the whole test suite
+#   ./dev.sh test   set up once (virtual environment, system packages, the GIMP 3.0 and 3.2 test roots),
+#                   then lint and run the whole test suite, real GIMP in both versions included
 # Set-up is idempotent: a second run reuses what the first one built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"

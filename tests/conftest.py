@@ -15,3 +15,5 @@ for _var in ("GPTIMAGE_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GIMP3_DIR
 # The fail backend refuses every call: a test that needs a keychain installs an in-memory one itself.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from gimp_harness import gimp_root  # noqa: E402, F401  (the real-GIMP tests' per-version fixture)

@@ -1,4 +1,7 @@
-"""Run real GIMP 3.0.4 headless inside the Debian trixie root built by .ci/gimp-root.sh.
+"""Run real GIMP 3 inside the Debian roots built by .ci/gimp-root.sh: GIMP 3.0 (trixie) and GIMP 3.2 (forky).
+
+Every real-GIMP test module takes the `gimp_root` fixture, parametrised over the versions (GIMP_VERSIONS,
+default "3.0 3.2"), module-scoped so each module's GIMP launch happens once per version.
 
 The plug-in is installed the way the README tells a user (`gimp-gptimage install --gimp-dir DIR`, run by the
 root's venv Python so the recorded worker Python is valid inside the root), into a private GIMP user folder
@@ -22,17 +25,41 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
-ROOT = Path(os.environ.get("GIMP_GPTIMAGE_ROOT", "/var/cache/gimp-gptimage-ci/trixie-root"))
-STAMP = ROOT / ".gimp-gptimage-packages"
+CACHE = Path("/var/cache/gimp-gptimage-ci")
+SUITES = {"3.0": "trixie", "3.2": "forky"}
+VERSIONS = os.environ.get("GIMP_VERSIONS", "3.0 3.2").split()
 VENV_PYTHON = "/opt/gptimage-venv/bin/python"
-GIMP_CONSOLE = "/usr/bin/gimp-console-3.0"
-GIMP_GUI = "/usr/bin/gimp-3.0"
+GIMP_CONSOLE = "/usr/bin/gimp-console"
+GIMP_GUI = "/usr/bin/gimp"
 SETUP_SCRIPT = PROJECT / ".ci" / "gimp-root.sh"
+
+
+@dataclass(frozen=True)
+class GimpRoot:
+    """One Debian root with one GIMP version, as .ci/gimp-root.sh VERSION builds it."""
+
+    version: str
+    path: Path
+
+    @classmethod
+    def for_version(cls, version: str) -> GimpRoot:
+        return cls(version, CACHE / f"{SUITES[version]}-root")
+
+    @property
+    def stamp(self) -> Path:
+        return self.path / ".gimp-gptimage-packages"
+
+    def gimp_package_version(self) -> str:
+        """The Debian gimp package's upstream version, e.g. 3.2.6."""
+        status = (self.path / "var/lib/dpkg/status").read_text(encoding="utf-8")
+        block = next(b for b in status.split("\n\n") if b.startswith("Package: gimp\n"))
+        version = next(line.split(": ", 1)[1] for line in block.splitlines() if line.startswith("Version: "))
+        return version.split(":")[-1].split("-")[0].split("~")[0]
 
 
 def unavailable(reason: str) -> None:
     """Fail under CI (the real-GIMP tests are required there), skip on a developer machine."""
-    message = f"real GIMP 3 unavailable: {reason}. Build it with: sudo bash .ci/gimp-root.sh"
+    message = f"real GIMP unavailable: {reason}. Build it with: sudo bash .ci/gimp-root.sh"
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
@@ -42,6 +69,7 @@ def unavailable(reason: str) -> None:
 class GimpSession:
     """A private GIMP user folder with the plug-in installed, plus a scratch folder, inside the root."""
 
+    root: GimpRoot
     host_dir: Path  # scratch folder as seen from the host
     inner_dir: str  # the same folder as seen inside the root
 
@@ -50,7 +78,7 @@ class GimpSession:
         return f"{self.inner_dir}/gimp"
 
     def host(self, inner: str) -> Path:
-        return ROOT / inner.lstrip("/")
+        return self.root.path / inner.lstrip("/")
 
     def env(self, extra: dict[str, str] | None = None) -> list[str]:
         home = f"{self.inner_dir}/home"
@@ -68,7 +96,7 @@ class GimpSession:
         return [f"{k}={v}" for k, v in values.items()]
 
     def chroot(self, argv: list[str], extra_env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
-        command = ["chroot", str(ROOT), "/usr/bin/env", "-i", *self.env(extra_env), *argv]
+        command = ["chroot", str(self.root.path), "/usr/bin/env", "-i", *self.env(extra_env), *argv]
         return subprocess.run(command, capture_output=True, text=True, **kwargs)
 
     def run_batch(
@@ -87,7 +115,16 @@ class GimpSession:
         """Like run_batch, but in GIMP's real GUI on a private Xvfb display (for what only the GUI can do)."""
         read_fd, write_fd = os.pipe()
         xvfb = subprocess.Popen(
-            ["chroot", str(ROOT), "/usr/bin/Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24"],
+            [
+                "chroot",
+                str(self.root.path),
+                "/usr/bin/Xvfb",
+                "-displayfd",
+                str(write_fd),
+                "-screen",
+                "0",
+                "1280x1024x24",
+            ],
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -105,6 +142,23 @@ class GimpSession:
             xvfb.terminate()
             xvfb.wait(timeout=10)
 
+    def start_gui_batch(self, code: str, display: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start GIMP's GUI on `display` running batch code, without waiting; its output goes to gimp.log."""
+        argv = [GIMP_GUI, "-n", "--no-splash", "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
+        env = self.env({"DISPLAY": display, **(extra_env or {})})
+        with open(self.host_dir / "gimp.log", "wb") as log:
+            proc = subprocess.Popen(
+                ["chroot", str(self.root.path), "/usr/bin/env", "-i", *env, *argv],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        assert proc.stdin is not None
+        proc.stdin.write(batch_script(self, code))
+        proc.stdin.close()
+        return proc
+
     def install_plugin(self, worker_python: str | None = None) -> subprocess.CompletedProcess:
         """`gimp-gptimage install --gimp-dir DIR` run by the root's venv, as a user would run it.
 
@@ -120,37 +174,60 @@ class GimpSession:
             argv = [VENV_PYTHON, "-c", code]
         return self.chroot(argv, timeout=60)
 
+    def venv_without_qt(self) -> str:
+        """A venv inside the session with the project but without PyQt6 (installed with --no-deps, seeing only
+        Debian's packages); returns its Python as seen inside the root."""
+        venv = f"{self.inner_dir}/no-qt"
+        script = (
+            f"python3 -m venv --system-site-packages {venv} && {venv}/bin/pip -q --disable-pip-version-check "
+            f"install --no-deps --no-index --no-build-isolation /opt/gptimage-src"
+        )
+        done = self.chroot(["sh", "-c", script], timeout=120)
+        assert done.returncode == 0, done.stderr
+        return f"{venv}/bin/python"
+
     def remove(self) -> None:
         """Delete the scratch folder, unless GPTIMAGE_KEEP_GIMP_SESSION is set (to look at the dumps)."""
         if not os.environ.get("GPTIMAGE_KEEP_GIMP_SESSION"):
             shutil.rmtree(self.host_dir, ignore_errors=True)
 
 
-_prepared = False
+_prepared: set[str] = set()
 
 
-def prepare_root() -> None:
-    """Check the root exists, then refresh the project inside it once per test run (everything else is cached)."""
-    global _prepared
-    if _prepared:
-        return
+def prepare_root(version: str) -> GimpRoot:
+    """Check the version's root exists, then refresh the project inside it once per test run (everything
+    else is cached)."""
+    root = GimpRoot.for_version(version)
+    if version in _prepared:
+        return root
     if os.geteuid() != 0:
         unavailable("the tests need root to chroot")
-    if not (STAMP.is_file() and (ROOT / GIMP_CONSOLE.lstrip("/")).exists()):
-        unavailable(f"no GIMP root at {ROOT}")
-    done = subprocess.run(["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=900)
+    if not (root.stamp.is_file() and (root.path / GIMP_CONSOLE.lstrip("/")).exists()):
+        unavailable(f"no GIMP {version} root at {root.path}")
+    done = subprocess.run(["bash", str(SETUP_SCRIPT), version], capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
-        pytest.fail(f".ci/gimp-root.sh failed:\n{done.stderr[-3000:]}", pytrace=False)
-    _prepared = True
+        pytest.fail(f".ci/gimp-root.sh {version} failed:\n{done.stderr[-3000:]}", pytrace=False)
+    _prepared.add(version)
+    return root
 
 
-def new_session() -> GimpSession:
-    scratch = ROOT / "tmp"
+@pytest.fixture(scope="module", params=VERSIONS, ids=lambda v: f"gimp{v}")
+def gimp_root(request: pytest.FixtureRequest) -> GimpRoot:
+    """The GIMP root of one version; module scope, so pytest runs a module's tests version by version."""
+    return prepare_root(request.param)
+
+
+def new_session(root: GimpRoot) -> GimpSession:
+    scratch = root.path / "tmp"
     host_dir = Path(tempfile.mkdtemp(prefix="gptimage-gimp-", dir=scratch))
     host_dir.chmod(0o755)
-    session = GimpSession(host_dir, "/" + str(host_dir.relative_to(ROOT)))
+    session = GimpSession(root, host_dir, "/" + str(host_dir.relative_to(root.path)))
     for sub in ("gimp", "home", "out"):
         (host_dir / sub).mkdir()
+    # A user folder that has seen this version already: no welcome window over the image, no update check.
+    settings = f'(config-version "{root.gimp_package_version()}")\n(show-welcome-dialog no)\n(check-updates no)\n'
+    (host_dir / "gimp" / "gimprc").write_text(settings, encoding="utf-8")
     return session
 
 
@@ -178,13 +255,13 @@ PDB = Gimp.get_pdb()
 REPORT = {}
 
 
-def call(name, image, drawables, **args):
-    """Run one of our procedures non-interactively; returns status, error message and wall time."""
+def call(name, image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
+    """Run one of our procedures (non-interactively unless told); returns status, error message and wall time."""
     proc = PDB.lookup_procedure(name)
     if proc is None:
         raise RuntimeError("procedure %s is not registered" % name)
     cfg = proc.create_config()
-    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("run-mode", run_mode)
     cfg.set_property("image", image)
     cfg.set_core_object_array("drawables", list(drawables))
     for key, value in args.items():

@@ -1,4 +1,4 @@
-"""Bad input that only GIMP can produce, in real GIMP 3.0.4 with the stand-in worker: a layer group or a text
+"""Bad input that only GIMP can produce, in real GIMP 3.0 and 3.2 with the stand-in worker: a layer group or a text
 layer as the active drawable, no image at all. Each ends in a clear message or correct handling, never a
 traceback, and a failed run adds nothing to the image. (Indexed images and a selection outside the layer are
 covered in test_gimp_plugin_roundtrip.py.)"""
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gimp_harness import new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, new_session, read_report, scenario_result
 
 pytestmark = pytest.mark.gimp
 
@@ -59,9 +59,8 @@ def no_image():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[dict]:
-    prepare_root()
-    session = new_session()
+def run(gimp_root: GimpRoot) -> Iterator[dict]:
+    session = new_session(gimp_root)
     fake = session.host_dir / "fake-python"
     shutil.copyfile(FAKE_WORKER, fake)
     fake.chmod(0o755)

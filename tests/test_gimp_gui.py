@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gimp_harness import GimpSession, new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 from gimp_gptimage.server import LocalServer
 
@@ -83,9 +83,8 @@ def close_while_waiting():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[tuple[GimpSession, dict]]:
-    prepare_root()
-    session: GimpSession = new_session()
+def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict]]:
+    session: GimpSession = new_session(gimp_root)
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
     installed = session.install_plugin()
     assert installed.returncode == 0, installed.stdout + installed.stderr

@@ -1,4 +1,4 @@
-"""The GIMP side of the plug-in in real GIMP 3.0.4, with a stand-in worker (tests/gimp_fake_worker.py).
+"""The GIMP side of the plug-in in real GIMP 3.0 and 3.2, with a stand-in worker (tests/gimp_fake_worker.py).
 
 Proves what the plug-in itself must get right, independent of the model: what it exports (8-bit sRGB RGBA
 for any precision/mode, selection coverage in layer coordinates, offsets), where and how results land
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gimp_harness import GimpSession, new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 pytestmark = pytest.mark.gimp
 
@@ -102,9 +102,8 @@ def failures():
 
 
 @pytest.fixture(scope="module")
-def run() -> tuple[GimpSession, dict]:
-    prepare_root()
-    session = new_session()
+def run(gimp_root: GimpRoot) -> tuple[GimpSession, dict]:
+    session = new_session(gimp_root)
     fake = session.host_dir / "fake-python"
     shutil.copyfile(FAKE_WORKER, fake)
     fake.chmod(0o755)

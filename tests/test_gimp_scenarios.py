@@ -1,4 +1,4 @@
-"""The whole product in real GIMP 3.0.4: plug-in, worker (the root's venv), local server over real HTTP.
+"""The whole product in real GIMP 3.0 and 3.2: plug-in, worker (the root's venv), local server over real HTTP.
 
 The local server runs in this test process on 127.0.0.1; the Debian root shares the network, so the
 worker started by GIMP inside the root reaches it through the procedures' `base-url` argument. All
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from gimp_harness import GimpSession, new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 from gimp_gptimage.pipeline import ContextOptions, prepare_edit
 from gimp_gptimage.server import Fault, LocalServer
@@ -97,7 +97,13 @@ def fuse_three():
 
 @scenario
 def interactive_without_qt():
-    # The root's venv has no PyQt6: an interactive run must reach the worker and come back with the reason.
+    # Installed from a Python without PyQt6: an interactive run must reach the worker and come back with the
+    # reason. The plug-in reads the recorded Python at each run, so this scenario points it elsewhere.
+    record = os.path.join(GIMP_DIR, "plug-ins", "gptimage", "gptimage_python.json")
+    with open(record) as f:
+        installed = f.read()
+    with open(record, "w") as f:
+        json.dump({"python": NO_QT_PYTHON}, f)
     image, source = photo(400, 300)
     proc = PDB.lookup_procedure(EDIT)
     cfg = proc.create_config()
@@ -105,6 +111,8 @@ def interactive_without_qt():
     cfg.set_property("image", image)
     cfg.set_core_object_array("drawables", [source])
     result = proc.run(cfg)
+    with open(record, "w") as f:
+        f.write(installed)
     return {"status": result.index(0).value_nick, "error": PDB.get_last_error(), "layers": len(image.get_layers())}
 
 
@@ -118,17 +126,17 @@ def api_error():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[tuple[GimpSession, dict]]:
-    prepare_root()
-    session = new_session()
+def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict]]:
+    session = new_session(gimp_root)
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
     installed = session.install_plugin()
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    no_qt = session.venv_without_qt()
     refusal = Fault("status", status=400, message=MODERATION_MESSAGE, code="moderation_blocked", times=10)
     with LocalServer() as server, LocalServer(faults=[refusal]) as refusing:
         prelude = (
             f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\nBASE_URL = {server.base_url!r}\n"
-            f"REFUSING_URL = {refusing.base_url!r}\n"
+            f"REFUSING_URL = {refusing.base_url!r}\nGIMP_DIR = {session.gimp_dir!r}\nNO_QT_PYTHON = {no_qt!r}\n"
         )
         # The local server takes any key; a custom base URL needs one to be set.
         proc = session.run_batch(prelude + BATCH, {"GPTIMAGE_API_KEY": "local-test-key"}, timeout=400)
@@ -254,4 +262,4 @@ def test_interactive_run_reaches_the_worker_and_explains_a_missing_dialog(run) -
     _, report = run
     r = scenario_result(report, "interactive_without_qt")
     assert r["status"] == "execution-error" and r["layers"] == 1
-    assert "needs PyQt6 and qasync" in r["error"] and "/opt/gptimage-venv/bin/python" in r["error"]
+    assert "needs PyQt6 and qasync" in r["error"] and "/no-qt/bin/python" in r["error"]

@@ -47,7 +47,13 @@ def image_info(image: Gimp.Image) -> dict:
 
 
 def as_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
-    """The layer behind a selected drawable (a selected layer mask stands for its layer)."""
+    """The layer behind a selected drawable (a selected layer mask stands for its layer).
+
+    Every layer kind is read as the pixels it shows and never written to: a group as its composite, and
+    text, vector (3.2) and link (3.2) layers as their rendered pixels, so they stay editable as text, path
+    or link; results always land as new pixel layers above. A link layer whose file has gone keeps showing
+    its last pixels in GIMP, which are then what is edited.
+    """
     if isinstance(drawable, Gimp.LayerMask):
         return Gimp.Layer.from_mask(drawable)
     if isinstance(drawable, Gimp.Layer):
