@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gimp_harness import GimpSession, new_session, prepare_root, read_report, scenario_result
+from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenario_result
 
 from gimp_gptimage.server import LocalServer
 
@@ -100,11 +100,10 @@ def refusals():
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[dict]:
+def run(gimp_root: GimpRoot) -> Iterator[dict]:
     """Undo needs the GUI (keys pressed with xdotool); everything else runs in gimp-console, where a failed
     procedure's message reaches the caller as in the other GIMP suites. Two sessions, one report."""
-    prepare_root()
-    sessions = [new_session(), new_session()]
+    sessions = [new_session(gimp_root), new_session(gimp_root)]
     report: dict = {}
     with LocalServer() as server:
         for session, batch, gui in ((sessions[0], GUI_BATCH, True), (sessions[1], CONSOLE_BATCH, False)):
