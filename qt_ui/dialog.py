@@ -28,6 +28,7 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.run import JobResult
 from gimp_gptimage.keystore import Backend
 from gimp_gptimage.settings import Settings, SettingsStore
 
@@ -230,7 +231,7 @@ class GptImageDialog(QDialog):
         self.results_view.enlarge_requested.connect(self._enlarge)
         self.references_view.add_requested.connect(self._add_reference_file)
         self.references_view.files_dropped.connect(self.references.add_paths)
-        self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
+        self.history_view.insert_requested.connect(lambda result: self._spawn(self.controller.insert_one(result)))
         self.history_view.source = self.source
         m.violations_changed.connect(self._update_run_button)
         m.state_changed.connect(self._update_run_button)
@@ -363,10 +364,10 @@ class GptImageDialog(QDialog):
                 return
             self._show_viewer(index, image)
             return
-        self._spawn(self._enlarge_result(index, item.payload))
+        self._spawn(self._enlarge_result(index, item.result))
 
-    async def _enlarge_result(self, index: int, result: Any) -> None:
-        raw = await asyncio.to_thread(array_thumbnail, result.pixels, 1024)
+    async def _enlarge_result(self, index: int, result: JobResult) -> None:
+        raw = await asyncio.to_thread(array_thumbnail, result.placed.pixels, 1024)
         self._show_viewer(index, to_qimage(raw))
 
     def _show_viewer(self, index: int, image: Any) -> None:

@@ -365,11 +365,12 @@ def test_results_of_an_unexpected_size_are_placed_exactly(
     with Image.open(outcome.entry.results[0].path) as stored:
         assert stored.size == (width, height)  # history keeps what the provider really sent
     if mode == "generate":
-        assert result.pixels.shape[:2] == (height, width)
+        assert result.placed.pixels.shape[:2] == (height, width)
         return
     x, y, w, h = outcome.entry.record["region"]
-    assert result.pixels.shape[:2] == (h, w) and result.offset == (x, y)  # still exactly over the region
-    assert result.alpha is not None and result.alpha.shape == (h, w)
+    placed = result.placed
+    assert placed.pixels.shape[:2] == (h, w) and placed.offset == (x, y)  # still exactly over the region
+    assert placed.alpha is not None and placed.alpha.shape == (h, w)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -480,7 +481,7 @@ def test_disk_full_when_the_result_arrives_still_delivers_it(
     outcome = run_job(api.base_url, "edit", tmp_path)
     (result,) = outcome.events.results
     *_, w, h = outcome.entry.record["region"]
-    assert result.history_path is None and result.pixels.shape[:2] == (h, w)
+    assert result.history_path is None and result.placed.pixels.shape[:2] == (h, w)
     assert isinstance(outcome.error, OSError)
     assert outcome.message.title == "The disk is full" and "Free some disk space" in outcome.line
 
@@ -502,4 +503,4 @@ def test_fault_free_run_is_the_baseline(api: RecordedServer, tmp_path: Path) -> 
     assert outcome.error is None
     (result,) = outcome.results
     assert outcome.entry.status == "done"
-    assert np.asarray(result.pixels).dtype == np.uint8
+    assert np.asarray(result.placed.pixels).dtype == np.uint8

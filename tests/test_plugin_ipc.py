@@ -248,13 +248,14 @@ def test_a_worker_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_batch_marks_written_by_the_worker_reach_the_plugin(tmp_path: Path) -> None:
     import numpy as np
+    from jobs_samples import placed_result
 
     from gimp_gptimage.jobs.jobfile import Outbox
 
     outbox = Outbox(tmp_path)
     pixels = np.zeros((2, 3, 4), np.uint8)
     for left in (2, 1, 0):
-        outbox.put(f"r{left}", pixels, (5, 6), np.full((2, 3), 255, np.uint8), "h1", batch_left=left)
-    outbox.put("single", pixels, (0, 0))
+        outbox.put(placed_result(f"r{left}", pixels, (5, 6), np.full((2, 3), 255, np.uint8), "h1"), batch_left=left)
+    outbox.put(placed_result("single", pixels, (0, 0)))
     results = ipc.OutboxReader(tmp_path).new_results()
     assert [(r.name, r.batch_left) for r in results] == [("r2", 2), ("r1", 1), ("r0", 0), ("single", 0)]

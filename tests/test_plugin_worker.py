@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from jobs_samples import placed_result
 
 from gimp_gptimage import worker
 from gimp_gptimage.api.errors import ConfigError
@@ -124,14 +125,16 @@ def test_outbox_messages_are_what_the_plugin_reads(tmp_path: Path) -> None:
     outbox = jobfile.Outbox(tmp_path)
     pixels = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
     mask = np.full((3, 5), 128, np.uint8)
-    outbox.put("Sky #1", pixels, (7, -2), mask, "hist-1")
-    outbox.put("Sky #2", pixels, (0, 0))
+    outbox.put(placed_result("Sky #1", pixels, (7, -2), mask, "hist-1"))
+    outbox.put(placed_result("Sky #2", pixels, (0, 0)))
     assert not list(tmp_path.glob("outbox/*.tmp"))
     first, second = ipc.OutboxReader(tmp_path).new_results()
     assert (first.name, first.offset_x, first.offset_y, first.width, first.height) == ("Sky #1", 7, -2, 5, 3)
     assert first.pixels == pixels.tobytes() and first.mask == mask.tobytes() and first.history_id == "hist-1"
     assert second.index == 1 and second.mask is None
-    assert jobfile.Outbox(tmp_path).put("Sky #3", pixels, (0, 0)).name == "0002.json"  # numbering continues
+    assert (
+        jobfile.Outbox(tmp_path).put(placed_result("Sky #3", pixels, (0, 0))).name == "0002.json"
+    )  # numbering continues
 
 
 def test_batch_edit_with_two_results(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:

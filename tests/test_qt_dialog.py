@@ -64,7 +64,7 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
     # One click, one undo step in GIMP: "Insert all" marks how many of its results are still to come.
     assert [m["batch_left"] for m in messages] == [0, 1, 0]
     first = messages[0]
-    result = dialog.model.results[1].payload
+    result = dialog.model.results[1].result.placed
     h, w = result.pixels.shape[:2]
     assert (first["width"], first["height"]) == (w, h)
     assert (first["offset_x"], first["offset_y"]) == result.offset
@@ -355,7 +355,7 @@ def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir,
 
     qrun(qloop, scenario())
     message = outbox_messages(job_dir)[0]
-    original = dialog.model.results[0].payload
+    original = dialog.model.results[0].result.placed
     # Same layer and selection: placed exactly as the first time (same region, same mask).
     assert (message["offset_x"], message["offset_y"]) == original.offset
     assert (message["height"], message["width"]) == original.pixels.shape[:2]
@@ -461,7 +461,7 @@ def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server
 
     qrun(qloop, scenario())
     viewer = viewers()[0]
-    result = dialog.model.results[0].payload
+    result = dialog.model.results[0].result.placed
     h, w = result.pixels.shape[:2]
     image = viewer.view.image()
     assert image.width() == min(w, 1024) or image.height() == min(h, 1024)
@@ -527,12 +527,13 @@ def test_history_result_is_placed_in_its_recorded_region_when_the_selection_chan
         await until(lambda: dialog.model.state == "done", what="the run")
 
     qrun(qloop, scenario())
-    original = dialog.model.results[0].payload
+    original = dialog.model.results[0].result
     entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
     moved = source_from_job(job_dir)
     moved.selection = np.zeros_like(moved.selection)
     moved.selection[10:60, 10:60] = 255  # another selection: the exact paste-back no longer applies
     item = history_item(entry, entry.results[0], moved)
-    assert item.mask is None and item.history_id == entry.id
-    assert item.offset == original.offset and item.pixels.shape == original.pixels.shape
+    assert item.placed.alpha is None and item.history_id == entry.id
+    assert item.placed.offset == original.placed.offset
+    assert item.placed.pixels.shape == original.placed.pixels.shape
     assert item.name == original.name

@@ -247,7 +247,7 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
 
 
 def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
-    from ..pipeline import ContextOptions
+    from ..jobs.context import context_options
     from ..pipeline.errors import PipelineInputError
     from .inputs import has_alpha, load_mask, load_rgba, load_selection
     from .output import EditInputs
@@ -261,18 +261,16 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     else:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
-    overrides: dict[str, Any] = {
-        "mode": args.context,
-        "padding_px": args.padding,
-        "grow_px": args.grow,
-        "feather_px": args.feather,
-        "blend_margin_px": args.blend_margin,
-    }
-    if args.no_colour_match:
-        overrides["colour_match"] = False
-    chosen = settings.context.to_kwargs() | {k: v for k, v in overrides.items() if v is not None}
     try:
-        options = ContextOptions(**chosen)
+        options = context_options(
+            settings.context,
+            mode=args.context,
+            padding_px=args.padding,
+            grow_px=args.grow,
+            feather_px=args.feather,
+            blend_margin_px=args.blend_margin,
+            colour_match=False if args.no_colour_match else None,
+        )
     except PipelineInputError as exc:
         raise UsageError(str(exc)) from None
     return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))

@@ -12,8 +12,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .run import JobResult
 
 SUPPORTED_VERSION = 1
 COMMANDS = ("edit", "generate", "fuse")
@@ -235,21 +239,14 @@ class Outbox:
         existing = [int(n[:-5]) for n in os.listdir(self.dir) if n.endswith(".json") and n[:-5].isdigit()]
         self._next = max(existing, default=-1) + 1
 
-    def put(
-        self,
-        name: str,
-        pixels: np.ndarray,
-        offset: tuple[int, int],
-        mask: np.ndarray | None = None,
-        history_id: str | None = None,
-        batch_left: int = 0,
-    ) -> Path:
-        """Write one result for the plug-in to insert; pixels (h, w, 4) uint8, mask (h, w) uint8.
+    def put(self, result: JobResult, batch_left: int = 0) -> Path:
+        """Write one result for the plug-in to insert as a layer (its alpha, if any, as the layer mask).
 
         `batch_left` counts the results still to come that belong to the same user action: the plug-in keeps
         one undo group open until it reaches 0, so a run undoes in one step without swallowing the user's
         own edits made in GIMP while the dialog stays open."""
-        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+        placed = result.placed
+        pixels = np.ascontiguousarray(placed.pixels, dtype=np.uint8)
         if pixels.ndim != 3 or pixels.shape[2] != 4:
             raise ValueError(f"result pixels must be (h, w, 4), got {pixels.shape}")
         height, width = pixels.shape[:2]
@@ -257,21 +254,21 @@ class Outbox:
         self._next += 1
         _write_atomic(self.dir / f"{stem}.rgba", memoryview(pixels).cast("B"))  # no second full-size copy
         mask_name = None
-        if mask is not None:
-            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+        if placed.alpha is not None:
+            mask = np.ascontiguousarray(placed.alpha, dtype=np.uint8)
             if mask.shape != (height, width):
                 raise ValueError(f"mask shape {mask.shape} does not match pixels {(height, width)}")
             mask_name = f"{stem}.mask"
             _write_atomic(self.dir / mask_name, memoryview(mask).cast("B"))
         message = {
-            "name": name,
+            "name": result.name,
             "width": width,
             "height": height,
-            "offset_x": int(offset[0]),
-            "offset_y": int(offset[1]),
+            "offset_x": int(placed.offset[0]),
+            "offset_y": int(placed.offset[1]),
             "pixels": f"{stem}.rgba",
             "mask": mask_name,
-            "history_id": history_id,
+            "history_id": result.history_id or None,
             "batch_left": max(0, int(batch_left)),
         }
         path = self.dir / f"{stem}.json"

@@ -27,7 +27,7 @@ from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
-from ..pipeline import ContextOptions, paste_back, prepare_edit
+from ..pipeline import ContextOptions, PasteResult, Rect, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
@@ -78,12 +78,11 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class JobResult:
+    """One finished image of a run, placed: what every front end writes, shows or sends to GIMP."""
+
     index: int
-    image: Image.Image  # the raw model result, decoded
-    pixels: np.ndarray  # (h, w, 4) uint8 to place at offset
-    offset: tuple[int, int]  # canvas coordinates
-    alpha: np.ndarray | None  # (h, w) uint8 layer mask, None = no mask
     name: str  # layer name
+    placed: PasteResult  # pixels, canvas offset and layer mask (alpha None = no mask)
     history_id: str
     history_path: Path | None = None  # the stored result file
     usage: dict[str, Any] | None = field(default=None)
@@ -304,15 +303,7 @@ async def run_edit(
             out = paste_back(prep, image, req.layer, req.selection)
         except PipelineInputError as exc:
             raise ResultError(f"Result {index + 1} cannot be placed: {exc}") from exc
-        return JobResult(
-            index=index,
-            image=image,
-            pixels=out.pixels,
-            offset=tuple(out.offset),  # type: ignore[arg-type]
-            alpha=out.alpha,
-            name=layer_name(params.prompt, index),
-            history_id=job.history_id or "",
-        )
+        return JobResult(index, layer_name(params.prompt, index), out, job.history_id or "")
 
     job.compose = compose
     return await _send(job, meta, lambda: client.edit(params, images, prep.mask_png, **_callbacks(job)))
@@ -339,15 +330,8 @@ async def run_generate(
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
         pixels = np.asarray(_cover(image.convert("RGBA"), req.canvas_size))
-        return JobResult(
-            index=index,
-            image=image,
-            pixels=pixels,
-            offset=(0, 0),
-            alpha=None,
-            name=layer_name(params.prompt, index),
-            history_id=job.history_id or "",
-        )
+        placed = PasteResult(pixels, (0, 0), None, Rect(0, 0, pixels.shape[1], pixels.shape[0]))
+        return JobResult(index, layer_name(params.prompt, index), placed, job.history_id or "")
 
     job.compose = compose
     return await _send(job, meta, lambda: client.generate(params, **_callbacks(job)))
