@@ -51,7 +51,8 @@ def store_settings(model: DialogModel, settings: Settings) -> None:
         n=model.n,
         background=None if model.background == "auto" else model.background,
         output_format=model.output_format,
-        output_compression=model.compression,
+        # Only where it applies: a compression saved with PNG would make every later batch call fail.
+        output_compression=model.compression if model.compression_allowed() else None,
         moderation=None if model.moderation == "auto" else model.moderation,
         stream=model.stream,
         partial_images=model.partial_images,

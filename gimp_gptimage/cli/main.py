@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..api.params import ImageParams
+    from ..api.params import DEFAULT_MODEL, ImageParams
     from ..keystore import OFFLINE_NOTICE, open_backend
     from ..settings import SettingsStore
 
@@ -209,7 +209,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,
-            model=args.model or (configured.model if configured else "") or "gpt-image-2",
+            model=args.model or (configured.model if configured else "") or DEFAULT_MODEL,
             n=args.n,
             size=args.size,
             quality=args.quality,
