@@ -19,6 +19,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import gimp_fake_worker
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,11 @@ class GimpSession:
             code = f"from gimp_gptimage.install import install; install({self.gimp_dir!r}, python={python!r})"
             argv = [VENV_PYTHON, "-c", code]
         return self.chroot(argv, timeout=60)
+
+    def install_fake_worker(self) -> subprocess.CompletedProcess:
+        """Install the plug-in with tests/gimp_fake_worker.py as its worker Python (see that file)."""
+        gimp_fake_worker.copy_to(self.host_dir, "/usr/bin/python3")
+        return self.install_plugin(worker_python=f"{self.inner_dir}/fake-python")
 
     def remove(self) -> None:
         """Delete the scratch folder, unless GPTIMAGE_KEEP_GIMP_SESSION is set (to look at the dumps)."""

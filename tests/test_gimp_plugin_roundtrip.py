@@ -18,7 +18,6 @@ from gimp_harness import GimpSession, new_session, prepare_root, read_report, sc
 
 pytestmark = pytest.mark.gimp
 
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 PHOTO = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
 
 BATCH = r"""
@@ -105,11 +104,8 @@ def failures():
 def run() -> tuple[GimpSession, dict]:
     prepare_root()
     session = new_session()
-    fake = session.host_dir / "fake-python"
-    shutil.copyfile(FAKE_WORKER, fake)
-    fake.chmod(0o755)
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
-    installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
+    installed = session.install_fake_worker()
     assert installed.returncode == 0, installed.stderr
     prelude = f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\n"
     proc = session.run_batch(prelude + BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})

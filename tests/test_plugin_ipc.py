@@ -16,9 +16,8 @@ import pytest
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "gimp_gptimage" / "plugin" / "gptimage"
 sys.path.insert(0, str(PLUGIN_DIR))
+import gimp_fake_worker  # noqa: E402
 import gptimage_ipc as ipc  # noqa: E402
-
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 
 
 def script(tmp_path: Path, name: str, body: str) -> str:
@@ -30,11 +29,7 @@ def script(tmp_path: Path, name: str, body: str) -> str:
 
 
 def fake_worker(tmp_path: Path) -> str:
-    path = tmp_path / "fake-python"
-    lines = FAKE_WORKER.read_text().splitlines()
-    path.write_text("\n".join([f"#!{sys.executable}", *lines[1:]]) + "\n")
-    path.chmod(0o755)
-    return str(path)
+    return str(gimp_fake_worker.copy_to(tmp_path, sys.executable))
 
 
 def edit_job(job_dir: Path, prompt: str, n: int = 1, selection: bool = True) -> None:

@@ -1,7 +1,10 @@
-"""Plug-in side of the job folder protocol (docs/architecture.md, "Job folder").
+"""The job folder protocol (docs/architecture.md, "Job folder"): its names, its version, its atomic writes,
+and the plug-in's side of it.
 
 Standard library only: GIMP on Windows and Flatpak runs plug-ins with its own Python, which cannot load
-numpy or PyQt6. Nothing here touches GIMP, so it is unit-tested outside GIMP.
+numpy or PyQt6. Nothing here touches GIMP, so it is unit-tested outside GIMP. The worker imports this very
+module (gimp_gptimage.plugin.gptimage.gptimage_ipc) for the names, the version check and the outbox writer,
+so the two sides cannot drift apart.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from pathlib import Path
 import gptimage_diag as diag
 
 PROTOCOL_VERSION = 1
+COMMANDS = ("edit", "generate", "fuse")
+JOB_FILE = "job.json"  # written last by the plug-in
+OUTBOX_DIR = "outbox"
+PROGRESS_FILE = "progress.json"
+DONE_FILE = "done.json"  # the worker's last word
+FULL_LAYER_REQUEST = "need-full-layer"  # the worker touches this when its context leaves the window
+FULL_LAYER_READY = "full-layer.json"
 CONFIG_NAME = "gptimage_python.json"
 POLL_INTERVAL_S = 0.1
 WORKER_LOG = "worker.log"  # in the job folder, unless install recorded a logs folder (gptimage_keep)
@@ -133,8 +143,8 @@ def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> 
             data.write(job_dir / name)
         else:
             (job_dir / name).write_bytes(data)
-    (job_dir / "outbox").mkdir(exist_ok=True)
-    _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
+    (job_dir / OUTBOX_DIR).mkdir(exist_ok=True)
+    write_json_atomic(job_dir / JOB_FILE, {"version": PROTOCOL_VERSION, **job})
 
 
 def worker_env(parent_window: dict | None, environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -196,7 +206,7 @@ class OutboxReader:
     """Yields each outbox message once, in order, as soon as its NNNN.json has been renamed into place."""
 
     def __init__(self, job_dir: Path) -> None:
-        self._outbox = job_dir / "outbox"
+        self._outbox = job_dir / OUTBOX_DIR
         self._seen: set[str] = set()
 
     def new_results(self) -> list[OutboxResult]:
@@ -240,7 +250,7 @@ class OutboxReader:
 
 
 def read_progress(job_dir: Path) -> Progress | None:
-    data = _read_json(job_dir / "progress.json")
+    data = _read_json(job_dir / PROGRESS_FILE)
     if not isinstance(data, dict):
         return None
     fraction = data.get("fraction")
@@ -252,7 +262,7 @@ def read_progress(job_dir: Path) -> Progress | None:
 
 
 def read_done(job_dir: Path) -> dict | None:
-    data = _read_json(job_dir / "done.json")
+    data = _read_json(job_dir / DONE_FILE)
     return data if isinstance(data, dict) else None
 
 
@@ -285,10 +295,6 @@ def _slid_span(start: int, length: int, want: int, limit: int) -> tuple[int, int
     return pos, size
 
 
-FULL_LAYER_REQUEST = "need-full-layer"  # the worker touches this when its context leaves the window
-FULL_LAYER_READY = "full-layer.json"
-
-
 def _send_full_layer(job_dir: Path, read_whole: Callable[[], bytes] | None) -> None:
     try:
         if read_whole is None:
@@ -299,7 +305,7 @@ def _send_full_layer(job_dir: Path, read_whole: Callable[[], bytes] | None) -> N
         answer: dict = {"ok": True}
     except JobError as exc:
         answer = {"ok": False, "error": str(exc)}
-    _write_json_atomic(job_dir / FULL_LAYER_READY, answer)
+    write_json_atomic(job_dir / FULL_LAYER_READY, answer)
 
 
 def wait_for_job(
@@ -401,7 +407,82 @@ def _read_json(path: Path) -> object | None:
         return None
 
 
-def _write_json_atomic(path: Path, obj: object) -> None:
+def version_problem(job: dict) -> str | None:
+    """Why a job.json of another protocol version cannot be run (one line for the user), or None."""
+    version = job.get("version")
+    if version == PROTOCOL_VERSION:
+        return None
+    return (
+        f"Job format version {version!r} is not supported (expected {PROTOCOL_VERSION}): "
+        "reinstall the plug-in with 'gimp-gptimage install'."
+    )
+
+
+def write_atomic(path: Path, data: bytes | memoryview) -> None:
+    """Write to a temporary name, then rename: the other side never reads half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj), encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj: object) -> None:
+    write_atomic(path, json.dumps(obj).encode("utf-8"))
+
+
+def next_outbox_number(job_dir: Path) -> int:
+    """The number after the last message in the outbox (0 for an empty one)."""
+    try:
+        names = os.listdir(job_dir / OUTBOX_DIR)
+    except FileNotFoundError:
+        return 0
+    return max((int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()), default=-1) + 1
+
+
+def write_outbox_result(
+    job_dir: Path,
+    number: int,
+    *,
+    name: str,
+    width: int,
+    height: int,
+    offset: tuple[int, int],
+    pixels: bytes | memoryview,
+    mask: bytes | memoryview | None = None,
+    history_id: str | None = None,
+    batch_left: int = 0,
+) -> Path:
+    """The worker's side of one outbox message: NNNN.rgba and NNNN.mask, then NNNN.json, which the plug-in
+    reads as the sign that the result is complete (see OutboxReader).
+
+    `batch_left` counts the results still to come that belong to the same user action: the plug-in keeps
+    one undo group open until it reaches 0, so a run undoes in one step without swallowing the user's own
+    edits made in GIMP while the dialog stays open."""
+    outbox = job_dir / OUTBOX_DIR
+    outbox.mkdir(exist_ok=True)
+    stem = f"{number:04d}"
+    write_atomic(outbox / f"{stem}.rgba", pixels)
+    if mask is not None:
+        write_atomic(outbox / f"{stem}.mask", mask)
+    message = {
+        "name": name,
+        "width": width,
+        "height": height,
+        "offset_x": int(offset[0]),
+        "offset_y": int(offset[1]),
+        "pixels": f"{stem}.rgba",
+        "mask": f"{stem}.mask" if mask is not None else None,
+        "history_id": history_id,
+        "batch_left": max(0, int(batch_left)),
+    }
+    path = outbox / f"{stem}.json"
+    write_json_atomic(path, message)
+    return path
+
+
+def write_progress(job_dir: Path, stage: str, fraction: float | None = None, text: str = "") -> None:
+    write_json_atomic(job_dir / PROGRESS_FILE, {"stage": stage, "fraction": fraction, "text": text})
+
+
+def write_done(job_dir: Path, error: str | None = None) -> None:
+    """The worker's last message: success, or one line for the user."""
+    write_json_atomic(job_dir / DONE_FILE, {"ok": True} if error is None else {"ok": False, "error": error})
