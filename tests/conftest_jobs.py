@@ -50,7 +50,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
+    with LocalServer(faults=()) as server:
         yield server
 
 

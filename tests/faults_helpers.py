@@ -369,6 +369,7 @@ class RecordedServer:
     """A running LocalServer whose every request (path and headers) is recorded."""
 
     def __init__(self, profile: str = "openai", **kwargs: Any) -> None:
+        kwargs.setdefault("faults", ())
         self.server = LocalServer(profile=profile, **kwargs)
         self.recorder = HeaderRecorder(self.server.app)
         self.server.app = self.recorder  # served by start(): every request passes the recorder first

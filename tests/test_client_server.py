@@ -91,7 +91,7 @@ def _backend_factory(mode: str, made: list[Backend]) -> Make:
         sleeps = Sleeps()
         servers: list[LocalServer] = []
         if mode == "loopback":
-            server = LocalServer(profile=profile, api_key=SERVER_KEY, latency=latency)
+            server = LocalServer(profile=profile, api_key=SERVER_KEY, latency=latency, faults=())
             recorder = RecordingApp(server.app)
             server.app = recorder  # type: ignore[assignment]
             server.start()

@@ -139,7 +139,7 @@ def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbo
 
 
 def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, ui_dirs) -> None:
-    with LocalServer() as server:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("status", status=403, message="Your organization must be verified to use gpt-image-2."))
         dialog = make_dialog(job_dir, ui_dirs, server)
         qtbot.addWidget(dialog)
@@ -488,7 +488,7 @@ def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtb
 
 
 def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, ui_dirs) -> None:
-    with LocalServer() as server:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("reset_after", events=1))  # the connection dies after the first image
         dialog = make_dialog(job_dir, ui_dirs, server)
         qtbot.addWidget(dialog)

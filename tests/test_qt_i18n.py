@@ -94,7 +94,7 @@ def test_language_comes_from_the_override_or_the_system_locale(monkeypatch: pyte
 
 def test_chinese_changes_what_the_user_sees(qloop, qtbot, job_dir, ui_dirs) -> None:
     assert install_language("zh_CN") == "zh_CN"
-    with LocalServer() as server:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("status", status=401, message="Incorrect API key provided."))
         dialog = make_dialog(job_dir, ui_dirs, server)
         qtbot.addWidget(dialog)

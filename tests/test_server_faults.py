@@ -21,13 +21,13 @@ GENERATE = {"prompt": "a kite", "size": "1024x1024", "quality": "low"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
+    with LocalServer(faults=()) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def relay() -> Iterator[LocalServer]:
-    with LocalServer(profile="crazyrouter") as running:
+    with LocalServer(profile="crazyrouter", faults=()) as running:
         yield running
 
 

@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", choices=("openai", "crazyrouter", "quickrouter"), default="openai")
     serve.add_argument("--latency", type=_seconds, default=0.0, help="artificial delay per request, seconds")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable; see server docs)")
+    serve.add_argument("--faults", action="store_true", help="mount fault injection for tests (implied by --fault)")
 
     history = sub.add_parser("history", help="list, show or export past requests and results")
     hsub = history.add_subparsers(dest="history_command", metavar="ACTION", parser_class=_Parser)
@@ -280,14 +281,14 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..server import Fault, serve
+    from ..server import Fault, fault_specs, serve
 
     for spec in args.fault:
         try:
             Fault.parse(spec)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--fault {spec!r}: {exc}") from None
-    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=args.fault)
+    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=fault_specs(args))
     return EXIT_OK
 
 
