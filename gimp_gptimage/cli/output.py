@@ -20,6 +20,8 @@ from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from ..keystore import Backend
 from ..pipeline import ContextOptions
+from ..pipeline.codec import encode_png
+from .status import exit_code_for
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,6 @@ class EditInputs:
     options: ContextOptions
     source_name: str
     has_alpha: bool = True  # write RGBA results; False for an RGB/gray source (its results stay RGB)
-
-
-def _png(pixels: np.ndarray, keep_alpha: bool = True) -> bytes:
-    buffer = io.BytesIO()
-    image = Image.fromarray(pixels, "RGBA")
-    (image if keep_alpha else image.convert("RGB")).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 class CliEvents(JobEvents):
@@ -67,9 +62,12 @@ class CliEvents(JobEvents):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         placed = result.placed
         if self.inputs is not None:
+            # Always PNG, with the pipeline's fast settings: lossless, so every unselected pixel of the source
+            # (a JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
             pixels = placed.composite(self.inputs.layer)
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, _png(pixels, keep_alpha=self.inputs.has_alpha))
+            keep = self.inputs.has_alpha
+            atomic_write_bytes(path, encode_png(pixels if keep else pixels[:, :, :3], keep_alpha=keep))
         elif result.history_path is not None:
             pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"
@@ -77,7 +75,7 @@ class CliEvents(JobEvents):
         else:
             pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, _png(pixels))
+            atomic_write_bytes(path, encode_png(pixels, keep_alpha=True))
         self.written.append(
             {
                 "index": result.index,
@@ -131,8 +129,6 @@ async def run_and_write(
             if not events.written:
                 raise
             # Some results arrived and were written: report them, then the failure.
-            from .main import exit_code_for
-
             summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
     summary["results"] = sorted(events.written, key=lambda item: item["index"])
     if results:

@@ -1,4 +1,4 @@
-"""PNG encoding for uploads, decoding of whatever the model sends back, and resampling."""
+"""PNG encoding for uploads and for full-size results, decoding of whatever the model sends back, and resampling."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ _IMAGE_FLAGS = [
 _MASK_FLAGS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of an (H, W, 3|4) RGB(A) uint8 array; an all-opaque RGBA image is written as RGB."""
-    if pixels.shape[2] == 4 and _is_opaque(pixels):
+def encode_png(pixels: np.ndarray, *, keep_alpha: bool = False) -> bytes:
+    """PNG bytes of an (H, W, 3|4) RGB(A) uint8 array; an all-opaque RGBA image is written as RGB unless
+    keep_alpha (a result of a source that had an alpha channel keeps one)."""
+    if pixels.shape[2] == 4 and not keep_alpha and _is_opaque(pixels):
         pixels = pixels[:, :, :3]
     code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code), _IMAGE_FLAGS)
