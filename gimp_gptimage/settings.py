@@ -223,7 +223,3 @@ def _short(exc: Exception) -> str:
 
 def load_settings(config_dir: Path | None = None) -> Settings:
     return SettingsStore(config_dir).load()
-
-
-def save_settings(settings: Settings, config_dir: Path | None = None) -> None:
-    SettingsStore(config_dir).save(settings)

@@ -21,7 +21,7 @@ from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.api.types import Usage
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import context_options
-from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobResult, run_edit, run_generate
+from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
@@ -56,7 +56,7 @@ class LocalServerHolder:
         self._backend = None
 
 
-class _ModelEvents:
+class _ModelEvents(JobEvents):
     """JobEvents → model. Called on the event loop; anything heavy is sent to a thread."""
 
     def __init__(self, controller: JobController) -> None:

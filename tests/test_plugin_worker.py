@@ -287,9 +287,9 @@ def test_the_plugins_window_holds_the_pipelines_automatic_context(box: tuple, mo
 def test_whole_layer_is_fetched_when_the_context_leaves_the_window(
     tmp_path: Path, server: LocalServer, worker_env: Path
 ) -> None:
-    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+    from gimp_gptimage.settings import ContextDefaults, Settings, SettingsStore
 
-    save_settings(Settings(context=ContextDefaults(mode="whole")))  # the user wants the whole layer as context
+    SettingsStore().save(Settings(context=ContextDefaults(mode="whole")))  # the user wants the whole layer as context
     job_dir = tmp_path / "job"
     job_dir.mkdir()
     sel = ellipse(300, 200, 20, 20)
@@ -321,9 +321,9 @@ def test_whole_layer_is_fetched_when_the_context_leaves_the_window(
 def test_layer_gone_before_the_whole_export_is_a_clear_failure(
     tmp_path: Path, server: LocalServer, worker_env: Path
 ) -> None:
-    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+    from gimp_gptimage.settings import ContextDefaults, Settings, SettingsStore
 
-    save_settings(Settings(context=ContextDefaults(mode="whole")))
+    SettingsStore().save(Settings(context=ContextDefaults(mode="whole")))
     write_job(tmp_path, "edit", {"prompt": "a moon", "base_url": server.base_url}, ellipse(300, 200, 20, 20))
     job = json.loads((tmp_path / "job.json").read_text())
     job["layer"]["window"] = [200, 100, 200, 200]

@@ -219,7 +219,7 @@ def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, u
     qtbot.addWidget(dialog)
     dialog.model.prompt = "ok"
     view = dialog.params_view
-    view.size.setCurrentIndex(view.size.findData("custom"))
+    view.size_combo.setCurrentIndex(view.size_combo.findData("custom"))
     assert view.custom_box.isVisibleTo(dialog)
     view.width_spin.setValue(1000)
     view.height_spin.setValue(1024)
@@ -230,7 +230,7 @@ def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, u
     assert dialog.run_button.isEnabled()
     # Fixed-size models offer only their three sizes, and no custom entry.
     dialog.model.model = "gpt-image-1"
-    sizes = [view.size.itemData(i) for i in range(view.size.count())]
+    sizes = [view.size_combo.itemData(i) for i in range(view.size_combo.count())]
     assert sizes == ["auto", "1024x1024", "1024x1536", "1536x1024"]
 
 

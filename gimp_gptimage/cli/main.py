@@ -17,10 +17,9 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..api.errors import ConfigError, ValidationError, explain
-from ..history import HistoryError
+from .status import EXIT_OK, exit_code_for
 
 PROG = "gimp-gptimage"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(ValidationError):
@@ -147,14 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def exit_code_for(exc: BaseException) -> int:
-    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, ValidationError | ConfigError | HistoryError):
-        return EXIT_USAGE
-    return EXIT_ERROR
 
 
 def _tolerant_streams() -> None:

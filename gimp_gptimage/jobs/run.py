@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -50,12 +50,6 @@ class JobEvents:
 
     def result(self, result: JobResult) -> None:
         """A finished result, already safe in history."""
-
-
-class JobEventsProtocol(Protocol):
-    def stage(self, stage: str, fraction: float | None) -> None: ...
-    def partial(self, index: int, data: bytes) -> None: ...
-    def result(self, result: JobResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -120,7 +114,7 @@ async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 class _Job:
     """State shared by one run: history entry, result tasks, and what was delivered."""
 
-    def __init__(self, history: HistoryStore, events: JobEventsProtocol) -> None:
+    def __init__(self, history: HistoryStore, events: JobEvents) -> None:
         return_large_buffers_on_free()  # a dialog runs many jobs: freed images must not stay resident
         self.history = history
         self.events = events
@@ -257,7 +251,7 @@ def _params_meta(params: ImageParams) -> dict[str, Any]:
 
 
 async def run_edit(
-    req: EditRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: EditRequest, client: Any, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
@@ -310,7 +304,7 @@ async def run_edit(
 
 
 async def run_generate(
-    req: GenerateRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: GenerateRequest, client: Any, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
     """Generate new pictures; each result is scaled to cover the canvas (if given) and placed at (0, 0)."""
     job = _Job(history, events or JobEvents())

@@ -28,9 +28,21 @@ from starlette.routing import Route
 
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
 from ..api.types import IMAGE_CONTENT_TYPES
-from . import errors
 from .engine import OfflineEngine
-from .errors import ApiError, json_response, new_request_id
+from .errors import (
+    BAD_JSON,
+    ApiError,
+    incorrect_key,
+    invalid_image,
+    invalid_mask,
+    invalid_type,
+    json_response,
+    missing_key,
+    model_not_found,
+    new_request_id,
+    unknown_parameter,
+    unsupported_mimetype,
+)
 from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan, from_loopback
 from .imaging import UndecodableImage, decode_image, encode_image, has_alpha, preview, resolve_size
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
@@ -107,14 +119,14 @@ def _check_auth(request: Request, state: ServerState) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise errors.missing_key()
+        raise missing_key()
     if state.api_key is not None and not secrets.compare_digest(token.encode(), state.api_key.encode()):
-        raise errors.incorrect_key(token)
+        raise incorrect_key(token)
 
 
 def _check_model(model: str) -> None:
     if model_spec(model) is None:
-        raise errors.model_not_found(model)
+        raise model_not_found(model)
 
 
 def _first_violation(params: ImageParams, kind: Kind, image_count: int = 0) -> None:
@@ -136,10 +148,10 @@ def _latency(request: Request, state: ServerState) -> float:
 async def _part_bytes(part: UploadFile | str, label: str) -> bytes:
     """The bytes of an uploaded image part, after the checks the real API makes on the part itself."""
     if isinstance(part, str):
-        raise errors.invalid_type(label, "a file", "a string")
+        raise invalid_type(label, "a file", "a string")
     content_type = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in IMAGE_CONTENT_TYPES.values():
-        raise errors.unsupported_mimetype(label, content_type)
+        raise unsupported_mimetype(label, content_type)
     data = await part.read()
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApiError(
@@ -156,7 +168,7 @@ async def _read_image(part: UploadFile | str, label: str, number: int) -> Image.
     try:
         return await run_in_threadpool(decode_image, data)
     except UndecodableImage:
-        raise errors.invalid_image(label, number) from None
+        raise invalid_image(label, number) from None
 
 
 async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
@@ -164,13 +176,13 @@ async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
     try:
         mask = await run_in_threadpool(decode_image, data)
     except UndecodableImage:
-        raise errors.invalid_mask("mask image could not be decoded") from None
+        raise invalid_mask("mask image could not be decoded") from None
     if mask.format != "PNG":
-        raise errors.invalid_mask("mask must be a PNG image")
+        raise invalid_mask("mask must be a PNG image")
     if not has_alpha(mask):
-        raise errors.invalid_mask("mask image missing alpha channel")
+        raise invalid_mask("mask image missing alpha channel")
     if mask.size != first.size:
-        raise errors.invalid_mask("mask size does not match image size")
+        raise invalid_mask("mask size does not match image size")
     return mask
 
 
@@ -218,8 +230,8 @@ async def _edit_job(request: Request, state: ServerState, form: FormData) -> _Jo
             mask_part = value
         elif isinstance(value, UploadFile):
             if state.profile.aliases.get(name, name) in PARAM_FIELDS:
-                raise errors.invalid_type(name, "a string", "a file")
-            raise errors.unknown_parameter(name)
+                raise invalid_type(name, "a string", "a file")
+            raise unknown_parameter(name)
         else:
             fields[name] = value
     params = parse_params(fields, kind="edit", profile=state.profile, from_text=True)
@@ -242,9 +254,9 @@ async def _parse_generation(request: Request, state: ServerState) -> _Job:
     try:
         body = await request.json()
     except ValueError:
-        raise errors.BAD_JSON from None
+        raise BAD_JSON from None
     if not isinstance(body, dict):
-        raise errors.BAD_JSON
+        raise BAD_JSON
     params = parse_params(body, kind="generate", profile=state.profile, from_text=False)
     _check_model(params.model)
     _first_violation(params, "generate")
