@@ -66,8 +66,7 @@ class CliEvents(JobEvents):
             # (a JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
             pixels = placed.composite(self.inputs.layer)
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            keep = self.inputs.has_alpha
-            atomic_write_bytes(path, encode_png(pixels if keep else pixels[:, :, :3], keep_alpha=keep))
+            atomic_write_bytes(path, encode_png(pixels, keep_alpha=self.inputs.has_alpha))
         elif result.history_path is not None:
             pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"
