@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
-import os
 import secrets
 import socket
 import ssl
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psutil
+from conftest import TempHome
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -317,17 +317,8 @@ def private_tempdir(root: Path) -> Iterator[Path]:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")}
     (home / "tmp").mkdir(parents=True, exist_ok=True)
-    env.update(
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        TMPDIR=str(home / "tmp"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    env.update(extra)
-    return env
+    return TempHome(home).env(**extra)
 
 
 def cli_command() -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,13 +30,6 @@ sys.path.insert(0, str(PLUGIN_DIR))
 import gptimage_ipc as ipc  # noqa: E402
 
 EDIT = ["edit", COFFEE.name, "--selection", SPOON.name]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    shutil.copy(COFFEE, tmp_path / COFFEE.name)
-    shutil.copy(SPOON, tmp_path / SPOON.name)
-    return tmp_path
 
 
 def history_entries(home: Path) -> list[Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TempHome
 from jobs_samples import COFFEE, SPOON
 from PIL import Image
 
@@ -25,22 +25,15 @@ SCRIPT = Path(sys.executable).with_name("gimp-gptimage")
 KEY = "sk-cli-secret-0123456789abcdefABCDEF"
 
 
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")}
-    env.update(
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    env.update(extra)
-    return env
-
-
 def cli(*args: str | Path, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "gimp_gptimage"]
     return subprocess.run(
-        [*command, *map(str, args)], cwd=cwd, env=_env(cwd, **env), capture_output=True, text=True, timeout=timeout
+        [*command, *map(str, args)],
+        cwd=cwd,
+        env=TempHome(cwd).env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -222,7 +215,7 @@ def test_interrupt_is_one_line_exit_130_and_recorded(workdir: Path, server: Loca
     proc = subprocess.Popen(
         [*command, "generate", "--prompt", "slow", "--base-url", server.base_url],
         cwd=workdir,
-        env=_env(workdir, GPTIMAGE_API_KEY=KEY),
+        env=TempHome(workdir).env(GPTIMAGE_API_KEY=KEY),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,7 +261,7 @@ def test_serve_prints_its_url_and_answers(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*command, "serve", "--port", "0", "--profile", "crazyrouter"],
         cwd=tmp_path,
-        env=_env(tmp_path),
+        env=TempHome(tmp_path).env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -65,13 +65,13 @@ def job(tmp_path: Path) -> Path:
 
 
 def test_cli_dialog_and_batch_worker_paste_byte_for_byte_alike(
-    qloop, qtbot, tmp_path: Path, job: Path, ui_dirs, monkeypatch: pytest.MonkeyPatch
+    qloop, qtbot, tmp_path: Path, job: Path, temp_home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-paste-alike-test-key")
     layer, selection = photo_like(), irregular_selection()
     with LocalServer() as server:
         # The dialog, as a user runs it from GIMP, then "Insert".
-        dialog = make_dialog(job, ui_dirs, server)
+        dialog = make_dialog(job, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:

@@ -11,11 +11,11 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TempHome
 from jobs_samples import placed_result
 
 from gimp_gptimage import worker
@@ -30,20 +30,11 @@ import gptimage_ipc as ipc  # noqa: E402
 W, H, OX, OY = 640, 480, 30, 20
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
 @pytest.fixture
-def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The worker process gets its own config/data folders and a key for the custom (local) base URL."""
-    home = tmp_path / "home"
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(var, str(home / var.lower()))
+def worker_env(temp_home: TempHome, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worker process gets the test's home and a key for the custom (local) base URL."""
     monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-test-secret-never-shown")
-    return home
+    return temp_home.root
 
 
 def photo() -> np.ndarray:

@@ -31,9 +31,9 @@ def outbox_messages(job: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((job / "outbox").glob("*.json"))]
 
 
-def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=1.5) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -77,17 +77,17 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
     mask = np.frombuffer((job_dir / "outbox" / first["mask"]).read_bytes(), np.uint8).reshape(h, w)
     assert mask.max() == 255 and mask.min() == 0  # selected area in, the rest out
     assert first["name"].startswith("remove the yellow disc")
-    store = HistoryStore(ui_dirs["data"] / "history")
+    store = HistoryStore(temp_home.data / "history")
     entry = store.get(first["history_id"])
     assert entry.status == "done" and len(entry.results) == 2
     assert [m["history_id"] for m in messages] == [first["history_id"]] * 3
     assert sorted(m["name"][-2:] for m in messages[1:]) == ["#1", "#2"]
 
 
-def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloop, qtbot, job_dir, temp_home) -> None:
     """The first-run path: the offline server starts on first use in a child process (its work never holds
     the GUI thread) and goes away with the dialog."""
-    dialog = make_dialog(job_dir, ui_dirs)  # no backend given, none configured
+    dialog = make_dialog(job_dir, temp_home)  # no backend given, none configured
     qtbot.addWidget(dialog)
 
     def servers() -> list[psutil.Process]:
@@ -107,9 +107,9 @@ def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloo
     assert servers() == []
 
 
-def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -133,15 +133,15 @@ def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbo
             assert dialog.model.state == "done" and len(dialog.model.results) == 1
 
         qrun(qloop, scenario())
-    entries = HistoryStore(ui_dirs["data"] / "history").list()
+    entries = HistoryStore(temp_home.data / "history").list()
     assert sorted(e.status for e in entries) == ["cancelled", "done"]
     assert not (job_dir / "outbox").exists() or outbox_messages(job_dir) == []
 
 
-def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(faults=()) as server:
         server.faults.add(Fault("status", status=403, message="Your organization must be verified to use gpt-image-2."))
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -191,8 +191,8 @@ def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop
         ({"prompt": "x" * 32_001}, "prompt", "The prompt is too long: 32001 characters, at most 32000 allowed."),
     ],
 )
-def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_dir, ui_dirs, setup, field, expected):
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_dir, temp_home, setup, field, expected):
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.prompt = "ok"
     assert dialog.run_button.isEnabled()
@@ -205,8 +205,8 @@ def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_d
     assert dialog.run_hint.text() == "Fix the highlighted settings to run."
 
 
-def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.n = 11  # e.g. from a job file: the control holds the API's range (1-10)
     assert dialog.model.n == 10 and dialog.params_view.n.value() == 10 and "n" not in dialog.model.violations
@@ -214,8 +214,8 @@ def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, ui_dirs) -
     assert dialog.model.n == 1
 
 
-def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.prompt = "ok"
     view = dialog.params_view
@@ -234,8 +234,8 @@ def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, u
     assert sizes == ["auto", "1024x1024", "1024x1536", "1536x1024"]
 
 
-def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     view = dialog.params_view
     dialog.model.output_format = "png"
@@ -250,9 +250,9 @@ def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, ui_dirs) ->
     assert transparent.isEnabled()
 
 
-def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, ui_dirs) -> None:
+def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, temp_home) -> None:
     job = write_job(tmp_path / "job", references=2)
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
     files = []
     for i in range(15):
@@ -281,8 +281,8 @@ def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, t
     qrun(qloop, scenario())
 
 
-def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloop, qtbot, tmp_path, ui_dirs) -> None:
-    dialog = make_dialog(write_job(tmp_path / "job"), ui_dirs)
+def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloop, qtbot, tmp_path, temp_home) -> None:
+    dialog = make_dialog(write_job(tmp_path / "job"), temp_home)
     qtbot.addWidget(dialog)
     # The big file loads slowest: it must still land first, as it was first in the drop.
     sizes = {"big.png": (2400, 1800), "small.png": (20, 20), "tiny.jpg": (8, 8)}
@@ -321,8 +321,8 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
     qrun(qloop, scenario())
 
 
-def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -336,8 +336,8 @@ def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbo
     assert f"Region {LAYER_W} × {LAYER_H} at (0, 0)" in dialog.sent_preview.caption.text()
 
 
-def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir, temp_home, server) -> None:
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -362,7 +362,7 @@ def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir,
     assert message["mask"] is not None
 
 
-def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbot, tmp_path, temp_home, server):
     image_path = tmp_path / "photo.png"
     Image.new("RGB", (600, 400), (90, 140, 200)).save(image_path)
     selection = Image.new("L", (600, 400), 0)
@@ -373,9 +373,9 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
     dialog = GptImageDialog(
         source,
         FolderTarget(out, source),
-        SettingsStore(ui_dirs["config"]),
-        HistoryStore(ui_dirs["data"]),
-        backend=local_backend(ui_server.base_url),
+        SettingsStore(temp_home.config),
+        HistoryStore(temp_home.data),
+        backend=local_backend(server.base_url),
     )
     qtbot.addWidget(dialog)
     dialog.show()
@@ -398,9 +398,9 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
     assert (pixels[:40, :100, :3] == (90, 140, 200)).all()
 
 
-def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -417,9 +417,9 @@ def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir,
         qrun(qloop, scenario())
 
 
-def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, qtbot, tmp_path, temp_home, server):
     job = write_job(tmp_path / "job", command="generate", prompt="a lighthouse at dusk")
-    dialog = make_dialog(job, ui_dirs, ui_server)
+    dialog = make_dialog(job, temp_home, server)
     qtbot.addWidget(dialog)
     assert not dialog.context_group.isVisibleTo(dialog) and not dialog.references_group.isVisibleTo(dialog)
     assert not dialog.tabs.isTabVisible(1)
@@ -442,8 +442,8 @@ def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, 
     assert message["mask"] is None
 
 
-def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, temp_home, server) -> None:
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -468,9 +468,9 @@ def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server
     assert viewer.windowTitle() == "Image 1"
 
 
-def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtbot, tmp_path, ui_dirs) -> None:
+def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtbot, tmp_path, temp_home) -> None:
     job = write_job(tmp_path / "job", references=17, prompt="fuse them")
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -487,10 +487,10 @@ def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtb
     assert [r.name for r in dialog.model.references][:2] == ["Reference 3", "Reference 4"]
 
 
-def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(faults=()) as server:
         server.faults.add(Fault("reset_after", events=1))  # the connection dies after the first image
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -507,17 +507,17 @@ def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job
         qrun(qloop, scenario())
     assert dialog.run_view.error.isVisibleTo(dialog)
     assert dialog.results_view.tiles[0].final and not dialog.results_view.tiles[1].final
-    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    entry = HistoryStore(temp_home.data / "history").list()[0]
     assert entry.status == "failed" and [r.index for r in entry.results] == [0]
 
 
 def test_history_result_is_placed_in_its_recorded_region_when_the_selection_changed(
-    qloop, qtbot, job_dir, ui_dirs, ui_server
+    qloop, qtbot, job_dir, temp_home, server
 ) -> None:
     from qt_ui.history_insert import history_item
     from qt_ui.source import source_from_job
 
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -528,7 +528,7 @@ def test_history_result_is_placed_in_its_recorded_region_when_the_selection_chan
 
     qrun(qloop, scenario())
     original = dialog.model.results[0].result
-    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    entry = HistoryStore(temp_home.data / "history").list()[0]
     moved = source_from_job(job_dir)
     moved.selection = np.zeros_like(moved.selection)
     moved.selection[10:60, 10:60] = 255  # another selection: the exact paste-back no longer applies

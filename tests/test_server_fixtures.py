@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from server_fixtures import AUTH, asgi_client, local_server, relay_server, server_factory  # noqa: F401
+from server_fixtures import AUTH, asgi_client, relay_server, server_factory  # noqa: F401
 
 from gimp_gptimage.server import Fault, LocalServer
 
