@@ -107,7 +107,7 @@ def bytes_thumbnail(data: bytes, box: int = THUMB_PX) -> RawRGBA:
     if pixels is None:
         raise ValueError("the image data is damaged or incomplete")
     if pixels.dtype != np.uint8:  # 16-bit PNG: the high byte
-        pixels = (pixels >> 8).astype(np.uint8)
+        pixels = np.right_shift(np.asarray(pixels), 8).astype(np.uint8)
     return _small_rgba(pixels, size, bgr=True)
 
 

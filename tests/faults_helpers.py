@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self, TypeVar
 
 import psutil
 from conftest import TempHome
@@ -39,10 +39,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jobs_samples import edit_request
+from starlette.types import Receive, Scope, Send
 
 from gimp_gptimage.api.client import ImagesClient, Timeouts
-from gimp_gptimage.api.errors import UserMessage, explain
+from gimp_gptimage.api.errors import APIError, UserMessage, explain
 from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.types import ImagesResponse
 from gimp_gptimage.history import HistoryEntry, HistoryStore
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import LocalServer
@@ -93,7 +95,7 @@ class _ThreadedListener:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> _ThreadedListener:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -247,7 +249,7 @@ class HeaderRecorder:
     app: Any
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             self.seen.append((scope.get("path", ""), headers))
@@ -350,6 +352,7 @@ def one_line_error(proc: subprocess.CompletedProcess[str], status: int) -> str:
 # -- driving one job through the runner ----------------------------------------------------------------
 
 Mode = Literal["edit", "generate", "stream"]
+E = TypeVar("E", bound=BaseException)
 MODES: tuple[Mode, ...] = ("edit", "generate", "stream")
 KEY = "sk-faults-" + secrets.token_hex(16)
 # Threads of the test double itself (the local server's worker pool), not of the code under test.
@@ -428,6 +431,17 @@ class Outcome:
     @property
     def line(self) -> str:
         return self.message.one_line()
+
+    def raised(self, kind: type[E]) -> E:
+        """The job's error, checked to be a `kind`."""
+        assert isinstance(self.error, kind), f"expected {kind.__name__}, got {self.error!r}"
+        return self.error
+
+    def arrived(self) -> ImagesResponse:
+        """What the failed answer did bring (the client attaches it to the error)."""
+        partial = self.raised(APIError).partial
+        assert partial is not None, "the error carries nothing that arrived"
+        return partial
 
     @property
     def entries(self) -> list[HistoryEntry]:

@@ -381,7 +381,9 @@ def test_pipeline_on_a_20000_pixel_memmap_reads_only_the_region(tmp_path: Path) 
     assert w * h < 4000 * 4000
     out = paste_back(prep, Image.new("RGB", prep.request_size, (200, 0, 0)), layer, selection)
     assert out.pixels.shape[:2] == (h, w)
-    assert np.array_equal(out.alpha, selection[y : y + h, x : x + w])  # pasted exactly where selected
+    assert out.alpha is not None and np.array_equal(
+        out.alpha, selection[y : y + h, x : x + w]
+    )  # pasted exactly where selected
 
 
 _WHOLE_LAYER_PROBE = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def failures():
 
 
 @pytest.fixture(scope="module")
-def run() -> tuple[GimpSession, dict]:
+def run() -> Iterator[tuple[GimpSession, dict]]:
     prepare_root()
     session = new_session()
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)

@@ -56,6 +56,11 @@ class Recorder(JobEvents):
         return names
 
 
+def stored_file(result: JobResult) -> Path:
+    assert result.history_path is not None, "the result is not in history"
+    return result.history_path
+
+
 def _client(server: LocalServer, **kwargs: object) -> ImagesClient:
     return ImagesClient(server.base_url, "sk-job-test-key-0123456789", **kwargs)  # type: ignore[arg-type]
 
@@ -112,7 +117,7 @@ async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path:
     for index, data in events.partials:  # the provider's encoded preview, handed on untouched
         assert index == 0
         with Image.open(io.BytesIO(data)) as preview:
-            assert preview.format == "PNG" and preview.size == Image.open(results[0].history_path).size
+            assert preview.format == "PNG" and preview.size == Image.open(stored_file(results[0])).size
     assert events.in_history_first == [True]
 
 
@@ -140,7 +145,7 @@ async def test_generate_scaled_to_canvas(server: LocalServer, tmp_path: Path) ->
     for result in results:
         assert result.placed.pixels.shape == (400, 600, 4)
         assert result.placed.offset == (0, 0) and result.placed.alpha is None
-        with Image.open(result.history_path) as stored:
+        with Image.open(stored_file(result)) as stored:
             assert stored.size == (1536, 1024)
     async with _client(server) as client:
         (native,) = await run_generate(GenerateRequest(params.replace(n=1)), client, history)

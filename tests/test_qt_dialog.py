@@ -11,8 +11,8 @@ import psutil
 import pytest
 from PIL import Image
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
+from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
 from gimp_gptimage.history import HistoryStore
@@ -25,6 +25,16 @@ from qt_ui.results_view import ImageViewer
 from qt_ui.source import source_from_files
 
 pytest_plugins = ["qt_fixtures"]
+
+
+def list_item(widget: QListWidget, row: int) -> QListWidgetItem:
+    item = widget.item(row)
+    assert item is not None, f"no row {row}"
+    return item
+
+
+def item_text(widget: QListWidget, row: int) -> str:
+    return list_item(widget, row).text()
 
 
 def outbox_messages(job: Path) -> list[dict]:
@@ -244,8 +254,10 @@ def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, temp_home) 
     assert view.compression.isEnabled() and dialog.model.params().output_compression == dialog.model.compression
     view.stream.setChecked(False)
     assert not view.partials.isEnabled() and dialog.model.params().partial_images is None
-    transparent = view.background.model().item(view.background.findData("transparent"))
-    assert not transparent.isEnabled()  # gpt-image-2 cannot
+    choices = view.background.model()
+    assert isinstance(choices, QStandardItemModel)
+    transparent = choices.item(view.background.findData("transparent"))
+    assert transparent is not None and not transparent.isEnabled()  # gpt-image-2 cannot
     dialog.model.model = "gpt-image-1.5"
     assert transparent.isEnabled()
 
@@ -263,8 +275,8 @@ def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, t
     async def scenario() -> None:
         await until(lambda: len(dialog.model.references) == 2, what="the job's references")
         view = dialog.references_view
-        assert [view.list.item(i).text() for i in range(2)] == ["Reference 1", "Reference 2"]
-        assert not view.list.item(0).icon().isNull()
+        assert [item_text(view.list, i) for i in range(2)] == ["Reference 1", "Reference 2"]
+        assert not list_item(view.list, 0).icon().isNull()
         view.list.setCurrentRow(0)
         qtbot.mouseClick(view.right_button, Qt.MouseButton.LeftButton)
         assert [r.name for r in dialog.model.references] == ["Reference 2", "Reference 1"]
@@ -296,7 +308,9 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
     def drop(files: list[Path]) -> bool:
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
-        at = QPointF(view.viewport().rect().center())
+        viewport = view.viewport()
+        assert viewport is not None
+        at = QPointF(viewport.rect().center())
         actions = Qt.DropAction.CopyAction
         enter = QDragEnterEvent(at.toPoint(), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(view.viewport(), enter)
@@ -311,9 +325,10 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
         assert drop(paths)
         await until(lambda: len(dialog.model.references) == 3, what="three dropped references")
         assert [r.name for r in dialog.model.references] == list(sizes)
-        assert [view.item(i).text() for i in range(3)] == list(sizes)
+        assert [item_text(view, i) for i in range(3)] == list(sizes)
         assert drop([tmp_path / "notes.txt"])
         await until(lambda: dialog.model.error is not None, what="the message about the text file")
+        assert dialog.model.error is not None
         line = dialog.model.error.one_line()
         assert "notes.txt" in line and "not an image" in line and "PNG, JPEG or WebP" in line
         assert len(dialog.model.references) == 3  # nothing half-added
@@ -347,8 +362,8 @@ def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir,
         await until(lambda: dialog.model.state == "done", what="the run")
         view = dialog.history_view
         await until(lambda: view.loaded and view.list.count() == 1, what="the history list")
-        assert "a small boat" in view.list.item(0).text()
-        assert not view.list.item(0).icon().isNull()
+        assert "a small boat" in item_text(view.list, 0)
+        assert not list_item(view.list, 0).icon().isNull()
         view.list.setCurrentRow(0)
         qtbot.mouseClick(view.insert_button, Qt.MouseButton.LeftButton)
         await until(lambda: len(outbox_messages(job_dir)) == 1, what="the re-inserted result")

@@ -67,7 +67,7 @@ def test_every_message_is_translated_and_compiled(qapp) -> None:
         stale = [
             (context, source)
             for (context, source), text in messages.items()
-            if QCoreApplication.translate(context, source, None, 2) != text.replace("%n", "2")
+            if QCoreApplication.translate(context, source, "", 2) != text.replace("%n", "2")
         ]
     finally:
         qapp.removeTranslator(translator)

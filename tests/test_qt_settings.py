@@ -6,11 +6,19 @@ import json
 from pathlib import Path
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QTableWidget, QTableWidgetItem
 from qt_helpers import make_dialog, qrun, until
 
 from gimp_gptimage.keystore import SERVICE
 from gimp_gptimage.server import LocalServer
 from qt_ui.settings_dialog import SettingsDialog
+
+
+def cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    item = table.item(row, column)
+    assert item is not None, f"no cell ({row}, {column})"
+    return item
+
 
 pytest_plugins = ["qt_fixtures", "conftest_jobs"]
 
@@ -79,8 +87,8 @@ def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, j
         settings = dialog.settings_dialog
         qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
         row = settings.table.rowCount() - 1
-        settings.table.item(row, 0).setText("studio")
-        settings.table.item(row, 1).setText(server.base_url)
+        cell(settings.table, row, 0).setText("studio")
+        cell(settings.table, row, 1).setText(server.base_url)
         settings.table.selectRow(row)
         qtbot.keyClicks(settings.key_edit, KEY)
         settings.active.setCurrentIndex(settings.active.findData("studio"))
@@ -113,7 +121,7 @@ def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, temp_h
         settings = Settings()
         dialog = SettingsDialog(settings)
         qtbot.addWidget(dialog)
-        dialog.table.item(0, 1).setText(server.base_url)
+        cell(dialog.table, 0, 1).setText(server.base_url)
         dialog.table.selectRow(0)
 
         async def scenario() -> None:
@@ -140,7 +148,7 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog.table.item(1, 1).setText("http://relay.example.com/v1")
+    cell(dialog.table, 1, 1).setText("http://relay.example.com/v1")
 
     async def scenario() -> None:
         await until(lambda: "No key stored" in dialog.key_status.text(), what="the key status")

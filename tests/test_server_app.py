@@ -183,14 +183,14 @@ async def test_transparent_background_keeps_alpha_where_allowed(api: ApiFactory)
     assert response.status_code == 200, response.text
     assert response.json()["background"] == "transparent"
     image = decode(base64.b64decode(response.json()["data"][0]["b64_json"]))
-    assert image.mode == "RGBA" and image.getextrema()[3] == (0, 0)
+    assert image.mode == "RGBA" and image.getchannel("A").getextrema() == (0, 0)
     opaque = await edit(client, {**fields, "background": "opaque"}, [image_part(data=rgba)])
     assert decode(base64.b64decode(opaque.json()["data"][0]["b64_json"])).mode == "RGB"
     generated = await client.post(
         "/images/generations", json={"prompt": "a logo", "model": "gpt-image-1", "background": "transparent"}
     )
     picture = decode(base64.b64decode(generated.json()["data"][0]["b64_json"]))
-    assert picture.mode == "RGBA" and picture.getextrema()[3][0] == 0
+    assert picture.mode == "RGBA" and picture.getchannel("A").getextrema()[0] == 0
 
 
 async def test_generation_answer(api: ApiFactory) -> None:

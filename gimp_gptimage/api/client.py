@@ -778,8 +778,8 @@ def readable_text(text: str, content_type: str = "", limit: int = 200) -> str:
     """A one-line excerpt of a body meant for browsers or logs: an HTML page's title, else its text."""
     if "html" in content_type.lower() or text.lstrip().startswith("<"):
         title = _TITLE.search(text)
-        has_title = title is not None and title.group(1).strip()
-        text = html.unescape(title.group(1) if has_title else _TAG.sub(" ", _SCRIPT_STYLE.sub(" ", text)))
+        found = title.group(1).strip() if title is not None else ""
+        text = html.unescape(found or _TAG.sub(" ", _SCRIPT_STYLE.sub(" ", text)))
     return " ".join(text.split())[:limit]
 
 

@@ -42,7 +42,7 @@ def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
 def direct_mounts(*hosts: str) -> dict[str, httpx.AsyncBaseTransport]:
     """Transports for this computer's addresses (the embedded server, plus any loopback `hosts`) that bypass
     an HTTP(S)_PROXY from the environment, while SSL_CERT_FILE / SSL_CERT_DIR still apply as everywhere."""
-    patterns = set(_LOOPBACK_PATTERNS)
+    patterns: set[str] = set(_LOOPBACK_PATTERNS)
     for host in hosts:
         if is_loopback_host(host):
             patterns.add(f"all://[{host}]" if ":" in host else f"all://{host}")

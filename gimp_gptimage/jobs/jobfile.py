@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class WindowedPixels(np.ndarray):
 
     window: tuple[int, int, int, int]
 
-    def __getitem__(self, key: object) -> np.ndarray:
+    def __getitem__(self, key: Any) -> np.ndarray:
         if not self._inside(key):
             raise OutsideWindow(f"pixels {key!r} lie outside the exported window {self.window}")
         return np.ndarray.__getitem__(self.view(np.ndarray), key)
@@ -254,8 +254,8 @@ class Outbox:
             width=width,
             height=height,
             offset=placed.offset,
-            pixels=memoryview(pixels).cast("B"),  # no second full-size copy
-            mask=None if mask is None else memoryview(mask).cast("B"),
+            pixels=pixels.data.cast("B"),  # no second full-size copy
+            mask=None if mask is None else mask.data.cast("B"),
             history_id=result.history_id or None,
             batch_left=batch_left,
         )

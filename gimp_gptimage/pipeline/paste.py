@@ -106,6 +106,7 @@ def paste_back(
     if prep.whole_layer:
         alpha = np.full((r.h, r.w), 255, np.uint8)
     else:
+        assert coverage is not None  # checked above: only a whole-layer edit has no selection
         alpha = paste_alpha(coverage[r.y : r.y + r.h, r.x : r.x + r.w], prep.options.blend_margin_px)
     offset = (prep.layer_offset[0] + r.x, prep.layer_offset[1] + r.y)
     return PasteResult(pixels=region_pixels, offset=offset, alpha=alpha, region=r)

@@ -193,6 +193,7 @@ def prepare_edit(
     if bounds is None:
         keep = np.zeros((content.h, content.w), np.uint8)
     else:
+        assert coverage is not None  # bounds were found in it
         sel_crop = coverage[region.y : region.y + region.h, region.x : region.x + region.w]
         core = selection_at_size(sel_crop, content.w, content.h)
         scale = content.w / region.w

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TextIO
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from ..api.errors import ConfigError
 from ..memory import return_large_buffers_on_free
@@ -42,7 +42,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Starlette, log_level: str) -> uvicorn.Config:
+def _config(app: ASGIApp, log_level: str) -> uvicorn.Config:
     # h11 is pinned: fault injection resets connections through its transport (see faults.reset_connection).
     return uvicorn.Config(
         app,
@@ -85,7 +85,10 @@ class LocalServer:
         log_level: str = "warning",
     ) -> None:
         self._faults = _plan(faults)
-        self.app = create_app(profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self._faults)
+        # What uvicorn serves: tests may wrap it (recorders, extra faults) before start().
+        self.app: ASGIApp = create_app(
+            profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self._faults
+        )
         self.host = host
         self._port = port
         self._log_level = log_level

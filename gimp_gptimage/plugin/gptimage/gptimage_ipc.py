@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +136,7 @@ def create_job_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
 
 
-def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> None:
+def write_job(job_dir: Path, job: dict, files: Mapping[str, bytes | RawWindow]) -> None:
     """Write the raw pixel files first and job.json last, so a reader never sees a job without its data."""
     for name, data in files.items():
         if isinstance(data, RawWindow):
