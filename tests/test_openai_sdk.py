@@ -115,6 +115,12 @@ def test_generate_with_raw_response_keeps_request_id(client: openai.OpenAI) -> N
     assert raw.parse().data is not None
 
 
+def error_body(error: openai.APIStatusError) -> dict:
+    """The error object of the answer (the SDK types `body` as object)."""
+    assert isinstance(error.body, dict)
+    return error.body
+
+
 @pytest.mark.parametrize(
     ("kwargs", "params"),
     [
@@ -125,12 +131,6 @@ def test_generate_with_raw_response_keeps_request_id(client: openai.OpenAI) -> N
         ({"model": "gpt-image-1", "size": "1254x836"}, {"model": "gpt-image-1", "size": "1254x836"}),
     ],
 )
-def error_body(error: openai.APIStatusError) -> dict:
-    """The error object of the answer (the SDK types `body` as object)."""
-    assert isinstance(error.body, dict)
-    return error.body
-
-
 def test_invalid_parameters_are_bad_request_errors(client: openai.OpenAI, kwargs: dict, params: dict) -> None:
     expected = check_params(ImageParams("x", **params), kind="generate")[0]
     with pytest.raises(openai.BadRequestError) as raised:
