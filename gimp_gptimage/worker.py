@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.jobs.jobfile import JobFileError, is_done, load_job, write_done
-from gimp_gptimage.plugin.gptimage.gptimage_ipc import JOB_FILE
+from gimp_gptimage.plugin.gptimage.gptimage_protocol import JOB_FILE
 
 USAGE = "usage: python -m gimp_gptimage.worker JOB_DIR"
 JOB_WAIT_S = 600.0  # the plug-in exports pixels before writing job.json; a huge layer takes seconds

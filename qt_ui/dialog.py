@@ -88,6 +88,7 @@ class GptImageDialog(QDialog):
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
         self.bag = TaskBag()
         self.references = ReferenceLoader(self.model, self.bag)
+        self.gimp_link: object | None = None  # the GimpLink when GIMP started the dialog (qt_ui/app.py)
         self._preview_timer = QTimer(self)  # owned by the dialog: never fires after it is gone
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(250)

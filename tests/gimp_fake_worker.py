@@ -12,7 +12,7 @@ It copies job.json and the job folder's mode to OUT (env GPTIMAGE_FAKE_OUT), the
   (as fast as a worker can answer: the benchmark's stand-in for a zero-cost model);
 - anything else (generate/fuse): one 64 x 32 opaque layer at (5, 7) whose red channel = reference count.
 
-The protocol's names and writers come from the plug-in's own gptimage_ipc, as in the real worker: `copy_to`
+The protocol's names and writers come from the plug-in's own gptimage_protocol, as in the real worker: `copy_to`
 puts both files side by side wherever the stand-in is to run.
 """
 
@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_IPC = _HERE.parent / "gimp_gptimage" / "plugin" / "gptimage" / "gptimage_ipc.py"
+_IPC = _HERE.parent / "gimp_gptimage" / "plugin" / "gptimage" / "gptimage_protocol.py"
 sys.path[:0] = [str(_HERE), str(_IPC.parent)]
-import gptimage_ipc as ipc  # noqa: E402
+import gptimage_protocol as ipc  # noqa: E402
 
 
 def copy_to(folder: Path, python: str) -> Path:

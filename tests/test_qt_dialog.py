@@ -441,7 +441,7 @@ def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, 
     assert dialog.source_label.text() == "New layer from a prompt, sized to the canvas"
     assert dialog.windowTitle() == "Generate Layer — photo.xcf"  # Qt adds " — GPT Image" itself
     assert dialog.prompt_view.edit.placeholderText().startswith("Describe the picture")
-    assert dialog.params_view.size.itemText(0) == "Auto (the model chooses)"
+    assert dialog.params_view.size_combo.itemText(0) == "Auto (the model chooses)"
 
     async def scenario() -> None:
         dialog.model.stream = False

@@ -2,7 +2,7 @@
 
 The plug-in writes job.json plus raw pixel files; the worker reads them here (pixels as read-only numpy
 memmaps, so a 6000 x 4000 layer costs no copy) and answers through outbox messages, progress.json and
-done.json. The protocol's names, version check and atomic writers are the plug-in's own (gptimage_ipc,
+done.json. The protocol's names, version check and atomic writers are the plug-in's own (gptimage_protocol,
 standard library only), imported rather than copied.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..plugin.gptimage import gptimage_ipc as ipc
-from ..plugin.gptimage.gptimage_ipc import write_done, write_progress
+from ..plugin.gptimage import gptimage_protocol as ipc
+from ..plugin.gptimage.gptimage_protocol import write_done, write_progress
 
 if TYPE_CHECKING:
     from .run import JobResult
