@@ -63,6 +63,7 @@ case "${1:-}" in
         shift
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
+        "$VENV/bin/basedpyright" --pythonpath "$VENV/bin/python"  # pyright, standard mode (pyproject.toml)
         exec "$VENV/bin/pytest" "$@"
         ;;
     *)

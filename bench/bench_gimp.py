@@ -27,6 +27,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT / "tests"))
 sys.path.insert(0, str(PROJECT))
 
+import gimp_fake_worker  # noqa: E402
 from gimp_harness import VENV_PYTHON, new_session, prepare_root, read_report  # noqa: E402
 
 from bench.machine import cpu_name, load_average, ram_gib  # noqa: E402
@@ -98,14 +99,12 @@ def machine() -> list[str]:
 
 
 def main() -> int:
-    prepare_root()
+    root = prepare_root("3.0")  # the figures below describe GIMP 3.0
     described = machine()
-    session = new_session()
+    session = new_session(root)
     try:
         shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
-        fake = session.host_dir / "fake-python"
-        shutil.copyfile(PROJECT / "tests" / "gimp_fake_worker.py", fake)
-        fake.chmod(0o755)
+        gimp_fake_worker.copy_to(session.host_dir, "/usr/bin/python3")  # switched to by the script (FAKE)
         installed = session.install_plugin()
         if installed.returncode != 0:
             raise SystemExit(installed.stderr)

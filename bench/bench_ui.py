@@ -149,7 +149,7 @@ async def one_run(base_url: str, layer: np.ndarray, selection: np.ndarray | None
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.timeout.connect(lambda: ticks.append((time.perf_counter(), time.thread_time())))
     TimedClient.arrivals.clear()
-    shown: dict[int, tuple[float, float]] = {}
+    shown: dict[int, float] = {}  # index -> perf_counter() of the partial's arrival
     event_to_paint: list[float] = []
 
     def partial_shown(index: int, reported_at: float) -> None:
@@ -285,7 +285,7 @@ def best(runs: list[dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="repetitions per case (median reported)")
     parser.add_argument("--latency", type=float, default=3.0, help="local server latency, seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ui.md")

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
@@ -31,7 +32,7 @@ class InstallError(GptImageError):
 
 
 def candidate_gimp_dirs(
-    environ: dict[str, str] | None = None, home: Path | None = None, platform: str | None = None
+    environ: Mapping[str, str] | None = None, home: Path | None = None, platform: str | None = None
 ) -> list[Path]:
     """Every place a GIMP 3.0/3.2 user folder may live on this OS, whether it exists or not."""
     env = os.environ if environ is None else environ
@@ -51,7 +52,7 @@ def candidate_gimp_dirs(
     return [base / version for base in bases for version in GIMP_VERSIONS]
 
 
-def find_gimp_dirs(environ: dict[str, str] | None = None, home: Path | None = None) -> list[Path]:
+def find_gimp_dirs(environ: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
     """GIMP3_DIRECTORY if set, else the GIMP 3 user folders that exist (GIMP creates one at first start)."""
     env = os.environ if environ is None else environ
     override = env.get("GIMP3_DIRECTORY", "").strip()

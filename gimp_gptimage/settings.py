@@ -16,7 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from .api.params import DEFAULT_MODEL, Background, ImageParams, InputFidelity, Moderation, OutputFormat, Quality
+from .api.params import DEFAULT_MODEL, Background, InputFidelity, Moderation, OutputFormat, Quality
 from .api.providers import PRESETS
 from .atomic import atomic_write_json
 from .history import HistoryPolicy, scrub
@@ -56,29 +56,18 @@ class ParamDefaults:
     stream: bool = True
     partial_images: int | None = 2
 
-    def to_params(self, prompt: str, provider_model: str = "") -> ImageParams:
-        """A request with these defaults; the model falls back to the provider's, then the global default."""
-        fields = dataclasses.asdict(self)
-        fields["model"] = self.model or provider_model or DEFAULT_MODEL
-        if not self.stream:
-            fields["partial_images"] = None
-        return ImageParams(prompt=prompt, **fields)
-
 
 @dataclass
 class ContextDefaults:
-    """Defaults for pipeline.ContextOptions (same field names); None keeps the pipeline's own default."""
+    """Saved choices for pipeline.ContextOptions (same field names); None keeps the pipeline's own default.
+    jobs.context.context_options is the one place these become options, for every front end."""
 
-    mode: str = "auto"
+    mode: str | None = None
     padding_px: int | None = None
     grow_px: int | None = None
     feather_px: int | None = None
-    # 0: every unselected pixel stays bit-identical (the retoucher's promise); a margin is the user's choice.
-    blend_margin_px: int | None = 0
-    colour_match: bool = True
-
-    def to_kwargs(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+    blend_margin_px: int | None = None
+    colour_match: bool | None = None
 
 
 def default_providers() -> list[ProviderConfig]:
@@ -234,7 +223,3 @@ def _short(exc: Exception) -> str:
 
 def load_settings(config_dir: Path | None = None) -> Settings:
     return SettingsStore(config_dir).load()
-
-
-def save_settings(settings: Settings, config_dir: Path | None = None) -> None:
-    SettingsStore(config_dir).save(settings)

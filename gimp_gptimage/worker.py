@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.jobs.jobfile import JobFileError, is_done, load_job, write_done
+from gimp_gptimage.plugin.gptimage.gptimage_protocol import JOB_FILE
 
 USAGE = "usage: python -m gimp_gptimage.worker JOB_DIR"
 JOB_WAIT_S = 600.0  # the plug-in exports pixels before writing job.json; a huge layer takes seconds
@@ -80,7 +81,7 @@ def warm_up() -> None:
 def wait_for_job_file(job_dir: Path, parent: int, timeout: float = JOB_WAIT_S) -> bool:
     """True once job.json exists (the plug-in writes it last); False if the plug-in died or gave up."""
     deadline = time.monotonic() + timeout
-    while not (job_dir / "job.json").exists():
+    while not (job_dir / JOB_FILE).exists():
         plugin_gone = os.name == "posix" and os.getppid() != parent
         if plugin_gone or time.monotonic() > deadline or not job_dir.is_dir():
             return False

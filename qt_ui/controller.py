@@ -21,14 +21,15 @@ from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.api.types import Usage, arrival_note
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobResult, run_edit, run_generate
+from gimp_gptimage.jobs.context import context_options
+from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
 from . import messages
 from .images import bytes_thumbnail, result_thumbnail, to_qimage
-from .insert import InsertItem, InsertTarget
+from .insert import InsertTarget
 from .model import DialogModel, ResultItem
 from .source import EditSource
 from .tasks import TaskBag
@@ -57,7 +58,7 @@ class LocalServerHolder:
         self._backend = None
 
 
-class _ModelEvents:
+class _ModelEvents(JobEvents):
     """JobEvents → model. Called on the event loop; anything heavy is sent to a thread."""
 
     def __init__(self, controller: JobController) -> None:
@@ -226,7 +227,7 @@ class JobController(QObject):
 
     async def _apply_history_policy(self) -> None:
         """The user's clean-up rules, if they set any (the default keeps everything); never what is shown."""
-        keep = [r.history_id for r in self.model.results if r.history_id]
+        keep = [r.result.history_id for r in self.model.results if r.result.history_id]
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.history.prune, self.settings.history, keep)
 
@@ -245,14 +246,14 @@ class JobController(QObject):
         return (job.image.width, job.image.height) if job is not None else None
 
     def context_options(self) -> ContextOptions:
+        """The dialog's context controls over the saved settings (the blend margin has no control here)."""
         m = self.model
-        base = ContextOptions()
-        return ContextOptions(
-            mode=m.context_mode,  # type: ignore[arg-type]
+        return context_options(
+            self.settings.context,
+            mode=m.context_mode,
             padding_px=m.padding_px,
             grow_px=m.grow_px,
             feather_px=m.feather_px,
-            blend_margin_px=min(base.blend_margin_px, m.grow_px),
             colour_match=m.colour_match,
         )
 
@@ -268,18 +269,20 @@ class JobController(QObject):
             self.partial_shown.emit(index, arrived)
 
     async def show_result(self, result: JobResult) -> None:
-        raw = await asyncio.to_thread(result_thumbnail, result.pixels, result.alpha, self._region_under(result))
-        h, w = result.pixels.shape[:2]
-        self.model.add_result(ResultItem(result.index, to_qimage(raw), result, result.history_id, (w, h)))
+        placed = result.placed
+        raw = await asyncio.to_thread(result_thumbnail, placed.pixels, placed.alpha, self._region_under(result))
+        h, w = placed.pixels.shape[:2]
+        self.model.add_result(ResultItem(result.index, to_qimage(raw), result, (w, h)))
 
     def _region_under(self, result: JobResult) -> np.ndarray | None:
         """The original pixels the result will cover (a view), for a thumbnail of the result in place."""
         layer = self.source.layer_rgba
-        x = result.offset[0] - self.source.layer_offset[0]
-        y = result.offset[1] - self.source.layer_offset[1]
-        if layer is None or result.alpha is None or x < 0 or y < 0:
+        placed = result.placed
+        x = placed.offset[0] - self.source.layer_offset[0]
+        y = placed.offset[1] - self.source.layer_offset[1]
+        if layer is None or placed.alpha is None or x < 0 or y < 0:
             return None
-        h, w = result.pixels.shape[:2]
+        h, w = placed.pixels.shape[:2]
         try:
             return layer[y : y + h, x : x + w]
         except Exception:  # e.g. outside the part GIMP exported: the plain result is still worth showing
@@ -292,17 +295,8 @@ class JobController(QObject):
         done: list[str] = []
         try:
             for position, index in enumerate(indexes):
-                result: JobResult = by_index[index].payload
-                item = InsertItem(
-                    index,
-                    result.name,
-                    result.pixels,
-                    result.offset,
-                    result.alpha,
-                    result.history_id,
-                    batch_left=len(indexes) - 1 - position,
-                )
-                done.append(await self.target.insert(item))
+                result = by_index[index].result
+                done.append(await self.target.insert(result, batch_left=len(indexes) - 1 - position))
         except Exception as exc:
             self.model.error = explain(exc)
             return
@@ -310,9 +304,9 @@ class JobController(QObject):
             self.model.mark_inserted(indexes[: len(done)])
         self.report_inserted(done)
 
-    async def insert_item(self, item: InsertItem) -> None:
+    async def insert_one(self, result: JobResult) -> None:
         try:
-            where = await self.target.insert(item)
+            where = await self.target.insert(result)
         except Exception as exc:
             self.model.error = explain(exc)
             return

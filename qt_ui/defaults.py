@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.jobs.context import context_options
+from gimp_gptimage.pipeline import ContextOptions, PipelineInputError
 from gimp_gptimage.settings import Settings
 
 from .model import DialogModel
@@ -26,12 +27,14 @@ def apply_settings(model: DialogModel, settings: Settings) -> None:
     model.moderation = d.moderation or "auto"
     model.stream = d.stream
     model.partial_images = d.partial_images if d.partial_images is not None else 0
-    base = ContextOptions()
-    c = settings.context
+    try:
+        c = context_options(settings.context)
+    except PipelineInputError:  # a hand-edited settings file: the controls start from the program's defaults
+        c = ContextOptions()
     model.context_mode = c.mode
-    model.padding_px = c.padding_px if c.padding_px is not None else base.padding_px
-    model.grow_px = c.grow_px if c.grow_px is not None else base.grow_px
-    model.feather_px = c.feather_px if c.feather_px is not None else base.feather_px
+    model.padding_px = c.padding_px
+    model.grow_px = c.grow_px
+    model.feather_px = c.feather_px
     model.colour_match = c.colour_match
     model.unfolded = tuple(settings.unfolded)
 
@@ -48,7 +51,8 @@ def store_settings(model: DialogModel, settings: Settings) -> None:
         n=model.n,
         background=None if model.background == "auto" else model.background,
         output_format=model.output_format,
-        output_compression=model.compression,
+        # Only where it applies: a compression saved with PNG would make every later batch call fail.
+        output_compression=model.compression if model.compression_allowed() else None,
         moderation=None if model.moderation == "auto" else model.moderation,
         stream=model.stream,
         partial_images=model.partial_images,

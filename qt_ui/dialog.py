@@ -25,9 +25,10 @@ from PyQt6.QtWidgets import (
 )
 
 from gimp_gptimage.api.errors import explain
-from gimp_gptimage.api.params import model_spec
+from gimp_gptimage.api.params import DEFAULT_MODEL, model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.run import JobResult
 from gimp_gptimage.keystore import Backend
 from gimp_gptimage.settings import Settings, SettingsStore
 
@@ -48,6 +49,7 @@ from .results_view import ImageViewer, ResultsView
 from .run_view import RunView
 from .source import EditSource
 from .tasks import BACKGROUND, TaskBag, soon
+from .widgets import BANNER_STYLE, RUN_BUTTON_STYLE
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 
@@ -86,6 +88,7 @@ class GptImageDialog(QDialog):
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
         self.bag = TaskBag()
         self.references = ReferenceLoader(self.model, self.bag)
+        self.gimp_link: object | None = None  # the GimpLink when GIMP started the dialog (qt_ui/app.py)
         self._preview_timer = QTimer(self)  # owned by the dialog: never fires after it is gone
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(250)
@@ -121,10 +124,7 @@ class GptImageDialog(QDialog):
 
         self.banner = QFrame()
         self.banner.setObjectName("Banner")
-        self.banner.setStyleSheet(
-            "#Banner { background: #fff4d6; border: 1px solid #ecd18a; border-radius: 6px; }"
-            "#Banner QLabel { color: #4d3b00; }"
-        )
+        self.banner.setStyleSheet(BANNER_STYLE)
         banner_layout = QHBoxLayout(self.banner)
         banner_layout.setContentsMargins(10, 6, 10, 6)
         self.banner_text = QLabel()
@@ -198,11 +198,7 @@ class GptImageDialog(QDialog):
         self.close_button.setAutoDefault(False)
         self.run_button.setMinimumWidth(110)
         self.run_button.setToolTip(self.tr("Send the request (Ctrl+Enter)"))
-        self.run_button.setStyleSheet(
-            "QPushButton { background: #2563eb; color: white; font-weight: 600; padding: 5px 18px;"
-            " border-radius: 4px; border: 1px solid #1d4ed8; }"
-            "QPushButton:disabled { background: #9db6ee; border-color: #9db6ee; }"
-        )
+        self.run_button.setStyleSheet(RUN_BUTTON_STYLE)
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.run_button)
         outer.addLayout(buttons)
@@ -216,9 +212,9 @@ class GptImageDialog(QDialog):
         m = self.model
         self.prompt_view.run_requested.connect(self.run)
         self.run_button.clicked.connect(self.run)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.run)
-        QShortcut(QKeySequence("Escape"), self, activated=self._escape)
+        QShortcut(QKeySequence("Ctrl+Return"), self).activated.connect(self.run)
+        QShortcut(QKeySequence("Ctrl+Enter"), self).activated.connect(self.run)
+        QShortcut(QKeySequence("Escape"), self).activated.connect(self._escape)
         self.run_view.cancel_requested.connect(self.controller.cancel)
         self.close_button.clicked.connect(self.close)
         self.settings_button.clicked.connect(self.open_settings)
@@ -230,7 +226,7 @@ class GptImageDialog(QDialog):
         self.results_view.enlarge_requested.connect(self._enlarge)
         self.references_view.add_requested.connect(self._add_reference_file)
         self.references_view.files_dropped.connect(self.references.add_paths)
-        self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
+        self.history_view.insert_requested.connect(lambda result: self._spawn(self.controller.insert_one(result)))
         self.history_view.source = self.source
         m.violations_changed.connect(self._update_run_button)
         m.state_changed.connect(self._update_run_button)
@@ -305,7 +301,7 @@ class GptImageDialog(QDialog):
         s = self.source
         m = self.model
         size = m.size if m.size == "auto" or "size" not in m.violations else "auto"
-        model = m.model if model_spec(m.model) is not None else "gpt-image-2"
+        model = m.model if model_spec(m.model) is not None else DEFAULT_MODEL
         try:
             data = await asyncio.to_thread(
                 compute_preview,
@@ -327,15 +323,8 @@ class GptImageDialog(QDialog):
         caption = self.tr(
             "Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change."
         )
-        for key, value in (
-            ("%1", w),
-            ("%2", h),
-            ("%3", x),
-            ("%4", y),
-            ("%5", data.request_size[0]),
-            ("%6", data.request_size[1]),
-        ):
-            caption = caption.replace(key, str(value))
+        for n, value in enumerate((w, h, x, y, *data.request_size), start=1):
+            caption = caption.replace(f"%{n}", str(value))
         if m.references:
             caption += " " + self.tr("Plus %1 reference image(s).").replace("%1", str(len(m.references)))
         self.sent_preview.set_caption(caption)
@@ -363,10 +352,10 @@ class GptImageDialog(QDialog):
                 return
             self._show_viewer(index, image)
             return
-        self._spawn(self._enlarge_result(index, item.payload))
+        self._spawn(self._enlarge_result(index, item.result))
 
-    async def _enlarge_result(self, index: int, result: Any) -> None:
-        raw = await asyncio.to_thread(array_thumbnail, result.pixels, 1024)
+    async def _enlarge_result(self, index: int, result: JobResult) -> None:
+        raw = await asyncio.to_thread(array_thumbnail, result.placed.pixels, 1024)
         self._show_viewer(index, to_qimage(raw))
 
     def _show_viewer(self, index: int, image: Any) -> None:
@@ -435,11 +424,11 @@ class GptImageDialog(QDialog):
     def _spawn(self, coro: Any) -> None:
         self.bag.spawn(coro)
 
-    def closeEvent(self, event: QCloseEvent | None) -> None:
+    def closeEvent(self, a0: QCloseEvent | None) -> None:
         self._preview_timer.stop()
         self._save_settings()
         self.controller.close()
         BACKGROUND.spawn(self.controller.aclose())
         self.bag.cancel_all()
         self.history_view.bag.cancel_all()
-        super().closeEvent(event)
+        super().closeEvent(a0)

@@ -40,7 +40,7 @@ def make_transient(widget: QWidget, parent: ParentWindow | None) -> QWindow | No
         return None
     if (parent.system, QGuiApplication.platformName()) not in TRANSIENT_PLATFORMS:
         return None
-    foreign = QWindow.fromWinId(parent.handle)
+    foreign = QWindow.fromWinId(parent.handle)  # type: ignore[arg-type]  # WId: the stubs say voidptr, an int works
     if foreign is None:
         return None
     widget.winId()  # creates the native window, so there is a QWindow to tie

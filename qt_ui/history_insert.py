@@ -15,10 +15,9 @@ import numpy as np
 from PIL import Image
 
 from gimp_gptimage.history import HistoryEntry, HistoryResult
-from gimp_gptimage.jobs.run import layer_name
-from gimp_gptimage.pipeline import ContextOptions, fit_content, paste_back, prepare_edit
+from gimp_gptimage.jobs.run import JobResult, layer_name
+from gimp_gptimage.pipeline import ContextOptions, PasteResult, Rect, fit_content, paste_back, prepare_edit
 
-from .insert import InsertItem
 from .source import EditSource
 
 
@@ -34,7 +33,7 @@ def _ints(value: object, count: int) -> list[int] | None:
     return None
 
 
-def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource) -> InsertItem:
+def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource) -> JobResult:
     record = entry.record
     with Image.open(io.BytesIO(result.path.read_bytes())) as opened:
         image = opened.convert("RGBA")
@@ -44,7 +43,7 @@ def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource)
     if record.get("kind") == "edit" and region is not None:
         exact = _exact_placement(record, image, source, region)
         if exact is not None:
-            return dataclasses.replace(exact, index=result.index, name=name, history_id=entry.id)
+            return JobResult(result.index, name, exact, entry.id, result.path)
         _x, _y, w, h = region
         request = image.size
         size = record.get("request_size")
@@ -55,7 +54,7 @@ def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource)
             request = (rw, rh)
         box = fit_content(w, h, *request)
         content = image.crop((box.x, box.y, box.x + box.w, box.y + box.h)).resize((w, h), Image.Resampling.LANCZOS)
-        return InsertItem(result.index, name, np.asarray(content), (offset[0], offset[1]), None, entry.id)
+        return _unmasked(result, name, entry.id, np.asarray(content), offset, source)
     canvas = _ints(record.get("canvas_size"), 2)
     if canvas is not None and tuple(canvas) != image.size:
         scale = max(canvas[0] / image.width, canvas[1] / image.height)
@@ -63,12 +62,23 @@ def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource)
         image = image.resize((w, h), Image.Resampling.LANCZOS)
         left, top = (w - canvas[0]) // 2, (h - canvas[1]) // 2
         image = image.crop((left, top, left + canvas[0], top + canvas[1]))
-    return InsertItem(result.index, name, np.asarray(image), (offset[0], offset[1]), None, entry.id)
+    return _unmasked(result, name, entry.id, np.asarray(image), offset, source)
+
+
+def _unmasked(
+    result: HistoryResult, name: str, history_id: str, pixels: np.ndarray, offset: list[int], source: EditSource
+) -> JobResult:
+    """Placed at the recorded canvas offset without a mask: nothing is lost and the user can mask it."""
+    h, w = pixels.shape[:2]
+    region = Rect(offset[0] - source.layer_offset[0], offset[1] - source.layer_offset[1], w, h)
+    return JobResult(
+        result.index, name, PasteResult(pixels, (offset[0], offset[1]), None, region), history_id, result.path
+    )
 
 
 def _exact_placement(
     record: dict[str, Any], image: Image.Image, source: EditSource, region: list[int]
-) -> InsertItem | None:
+) -> PasteResult | None:
     layer = source.layer_rgba
     if layer is None or _ints(record.get("layer_size"), 2) != [layer.shape[1], layer.shape[0]]:
         return None
@@ -85,5 +95,4 @@ def _exact_placement(
         return None
     if list(prep.region) != region:
         return None
-    out = paste_back(prep, image, layer, source.selection)
-    return InsertItem(0, "", out.pixels, tuple(out.offset), out.alpha)  # type: ignore[arg-type]
+    return paste_back(prep, image, layer, source.selection)

@@ -52,7 +52,7 @@ def _when(iso: str) -> str:
 
 
 class HistoryView(QWidget):
-    insert_requested = pyqtSignal(object)  # InsertItem
+    insert_requested = pyqtSignal(object)  # JobResult
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -14,27 +13,15 @@ import numpy as np
 from PIL import Image
 
 from gimp_gptimage.jobs.jobfile import Outbox
-from gimp_gptimage.pipeline import PasteResult, Rect
+from gimp_gptimage.jobs.run import JobResult
 
 from .source import EditSource
 
 
-@dataclass(frozen=True)
-class InsertItem:
-    """One result ready to place: region pixels, canvas offset and the paste-back mask."""
-
-    index: int
-    name: str
-    pixels: np.ndarray  # (h, w, 4) uint8
-    offset: tuple[int, int]  # canvas position of pixels[0, 0]
-    mask: np.ndarray | None  # (h, w) uint8; None: no layer mask
-    history_id: str | None = None
-    batch_left: int = 0  # items of the same click still to come (one undo step in GIMP for "Insert all")
-
-
 class InsertTarget(Protocol):
-    async def insert(self, item: InsertItem) -> str:
-        """Place the result; return one line saying where it went."""
+    async def insert(self, result: JobResult, batch_left: int = 0) -> str:
+        """Place the result; return one line saying where it went. `batch_left` counts the results of the same
+        click still to come (one undo step in GIMP for "Insert all")."""
         ...
 
 
@@ -46,15 +33,12 @@ class JobFolderTarget:
         self._outbox: Outbox | None = None
         self._lock = asyncio.Lock()  # keeps message numbers in click order
 
-    async def insert(self, item: InsertItem) -> str:
+    async def insert(self, result: JobResult, batch_left: int = 0) -> str:
         async with self._lock:
             if self._outbox is None:
                 self._outbox = await asyncio.to_thread(Outbox, self.job_dir)
-            outbox = self._outbox
-            await asyncio.to_thread(
-                outbox.put, item.name, item.pixels, item.offset, item.mask, item.history_id, item.batch_left
-            )
-        return item.name
+            await asyncio.to_thread(self._outbox.put, result, batch_left)
+        return result.name
 
 
 def _safe_stem(text: str) -> str:
@@ -77,28 +61,17 @@ class FolderTarget:
                 return path
             n += 1
 
-    def _write(self, item: InsertItem) -> Path:
-        pixels = self._composited(item)
+    def _write(self, result: JobResult) -> Path:
+        # The whole layer with the result blended in through its mask (the pipeline's own compositing).
+        layer = self.source.layer_rgba
+        pixels = result.placed.pixels if layer is None else result.placed.composite(layer)
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._next_path(item.index)
+        path = self._next_path(result.index)
         tmp = path.with_name(path.name + ".tmp")
         Image.fromarray(np.ascontiguousarray(pixels), "RGBA").save(tmp, format="PNG", compress_level=3)
         tmp.replace(path)
         return path
 
-    def _composited(self, item: InsertItem) -> np.ndarray:
-        """The whole layer with the result blended in through its mask (the pipeline's own compositing)."""
-        layer = self.source.layer_rgba
-        if layer is None:
-            return item.pixels
-        h, w = item.pixels.shape[:2]
-        x = item.offset[0] - self.source.layer_offset[0]
-        y = item.offset[1] - self.source.layer_offset[1]
-        alpha = item.mask if item.mask is not None else np.full((h, w), 255, np.uint8)
-        return PasteResult(pixels=item.pixels, offset=item.offset, alpha=alpha, region=Rect(x, y, w, h)).composite(
-            layer
-        )
-
-    async def insert(self, item: InsertItem) -> str:
-        path = await asyncio.to_thread(self._write, item)
+    async def insert(self, result: JobResult, batch_left: int = 0) -> str:
+        path = await asyncio.to_thread(self._write, result)
         return str(path)

@@ -21,7 +21,10 @@ from PyQt6.QtWidgets import QApplication
 class EventLoop(qasync.QEventLoop):
     def run_forever(self) -> int:  # type: ignore[override]
         previous = sys.get_asyncgen_hooks()
-        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook)
+        sys.set_asyncgen_hooks(
+            firstiter=self._asyncgen_firstiter_hook,  # type: ignore[attr-defined]  # asyncio.BaseEventLoop's own
+            finalizer=self._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+        )
         try:
             return super().run_forever()
         finally:

@@ -28,8 +28,11 @@ from gimp_gptimage.api.params import (
     model_spec,
 )
 from gimp_gptimage.api.types import Usage
+from gimp_gptimage.jobs.run import JobResult
+from gimp_gptimage.pipeline import ContextOptions
 
 T = TypeVar("T")
+_CONTEXT = ContextOptions()  # the pipeline's defaults are the dialog's
 
 # Fields that make up the request; a change to any of them re-runs validation.
 PARAM_FIELDS = frozenset(
@@ -86,12 +89,11 @@ class Reference:
 
 @dataclass
 class ResultItem:
-    """One finished image of a run: its thumbnail and what an InsertTarget needs to place it."""
+    """One finished image of a run: its thumbnail and the job runner's result, which an InsertTarget places."""
 
     index: int
     thumbnail: QImage
-    payload: Any  # the job runner's result object for this image (see controller.py)
-    history_id: str | None = None
+    result: JobResult
     size: tuple[int, int] = (0, 0)
 
 
@@ -149,11 +151,11 @@ class DialogModel(QObject):
     stream: Prop[bool] = Prop(True)
     partial_images: Prop[int] = Prop(2)
 
-    context_mode: Prop[str] = Prop("auto")  # "auto" | "padding" | "whole"
-    padding_px: Prop[int] = Prop(256)
-    grow_px: Prop[int] = Prop(8)
-    feather_px: Prop[int] = Prop(16)
-    colour_match: Prop[bool] = Prop(True)
+    context_mode: Prop[str] = Prop(_CONTEXT.mode)  # "auto" | "padding" | "whole"
+    padding_px: Prop[int] = Prop(_CONTEXT.padding_px)
+    grow_px: Prop[int] = Prop(_CONTEXT.grow_px)
+    feather_px: Prop[int] = Prop(_CONTEXT.feather_px)
+    colour_match: Prop[bool] = Prop(_CONTEXT.colour_match)
 
     state: Prop[str] = Prop("idle")  # "idle" | "running" | "done" | "error"
     stage: Prop[str] = Prop("")

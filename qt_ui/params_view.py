@@ -73,13 +73,13 @@ class ParamsView(QWidget):
             self.model_combo.addItem(name, name)
         self._row(self.tr("Model"), self.model_combo, "model")
 
-        self.size = QComboBox()
+        self.size_combo = QComboBox()
         self.width_spin = self._size_spin()
         self.height_spin = self._size_spin()
         size_row = QWidget()
         size_layout = QHBoxLayout(size_row)
         size_layout.setContentsMargins(0, 0, 0, 0)
-        size_layout.addWidget(self.size, 1)
+        size_layout.addWidget(self.size_combo, 1)
         self.custom_box = QWidget()
         custom_layout = QHBoxLayout(self.custom_box)
         custom_layout.setContentsMargins(0, 0, 0, 0)
@@ -144,7 +144,7 @@ class ParamsView(QWidget):
         bind_check(self.stream, model, "stream")
         bind_spin(self.partials, model, "partial_images")
 
-        self.size.currentIndexChanged.connect(self._size_chosen)
+        self.size_combo.currentIndexChanged.connect(self._size_chosen)
         self.width_spin.valueChanged.connect(self._custom_size_changed)
         self.height_spin.valueChanged.connect(self._custom_size_changed)
         model.model_changed.connect(self._model_family_changed)
@@ -203,14 +203,14 @@ class ParamsView(QWidget):
 
     def _model_family_changed(self, *_: object) -> None:
         presets = FREE_SIZE_PRESETS if self.model.free_sizes() else FIXED_SIZES
-        self.size.blockSignals(True)
-        self.size.clear()
-        self.size.addItem(self._auto_size_label(), "auto")
+        self.size_combo.blockSignals(True)
+        self.size_combo.clear()
+        self.size_combo.addItem(self._auto_size_label(), "auto")
         for size in presets:
-            self.size.addItem(size.replace("x", " × "), size)
+            self.size_combo.addItem(size.replace("x", " × "), size)
         if self.model.free_sizes():
-            self.size.addItem(self.tr("Custom…"), CUSTOM)
-        self.size.blockSignals(False)
+            self.size_combo.addItem(self.tr("Custom…"), CUSTOM)
+        self.size_combo.blockSignals(False)
         # Transparent backgrounds exist only for some models: grey the choice out instead of failing later.
         item = self.background.model().item(self.background.findData("transparent"))  # type: ignore[union-attr]
         if item is not None:
@@ -224,26 +224,26 @@ class ParamsView(QWidget):
 
     def _show_size(self, size: str) -> None:
         # While the user works in "Custom", stay there even if the numbers happen to match a preset.
-        custom_chosen = self.size.currentData() == CUSTOM and self.model.free_sizes()
-        index = -1 if custom_chosen else self.size.findData(size)
+        custom_chosen = self.size_combo.currentData() == CUSTOM and self.model.free_sizes()
+        index = -1 if custom_chosen else self.size_combo.findData(size)
         wh = parse_size(size)
-        self.size.blockSignals(True)
+        self.size_combo.blockSignals(True)
         if index >= 0:
-            self.size.setCurrentIndex(index)
+            self.size_combo.setCurrentIndex(index)
             self.custom_box.setVisible(False)
         else:
-            custom = self.size.findData(CUSTOM)
-            self.size.setCurrentIndex(custom if custom >= 0 else 0)
+            custom = self.size_combo.findData(CUSTOM)
+            self.size_combo.setCurrentIndex(custom if custom >= 0 else 0)
             self.custom_box.setVisible(custom >= 0)
             if wh:
                 for spin, value in ((self.width_spin, wh[0]), (self.height_spin, wh[1])):
                     spin.blockSignals(True)
                     spin.setValue(value)
                     spin.blockSignals(False)
-        self.size.blockSignals(False)
+        self.size_combo.blockSignals(False)
 
     def _size_chosen(self, index: int) -> None:
-        value = self.size.itemData(index)
+        value = self.size_combo.itemData(index)
         if value == CUSTOM:
             wh = parse_size(self.model.size) or (1536, 1024)
             self.width_spin.setValue(wh[0])
@@ -255,7 +255,7 @@ class ParamsView(QWidget):
             self.model.size = value
 
     def _custom_size_changed(self, *_: object) -> None:
-        if self.size.currentData() == CUSTOM:
+        if self.size_combo.currentData() == CUSTOM:
             self.model.size = f"{self.width_spin.value()}x{self.height_spin.value()}"
 
     # -- enabled state and messages -------------------------------------------------------------------

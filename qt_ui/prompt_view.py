@@ -14,15 +14,15 @@ from .widgets import FieldMessage
 class PromptEdit(QPlainTextEdit):
     run_requested = pyqtSignal()
 
-    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+    def keyPressEvent(self, e: QKeyEvent | None) -> None:
         if (
-            event is not None
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            e is not None
+            and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and e.modifiers() & Qt.KeyboardModifier.ControlModifier
         ):
             self.run_requested.emit()
             return
-        super().keyPressEvent(event)
+        super().keyPressEvent(e)
 
 
 class PromptView(QWidget):
@@ -93,7 +93,9 @@ class PromptView(QWidget):
     def _show_violation(self, violations: dict) -> None:
         v = violations.get("prompt")
         # An empty box on a fresh dialog is not an error worth red text: Run is simply disabled.
-        if v is None or (v.code == "missing_required_parameter" and not self.edit.document().isModified()):
+        document = self.edit.document()
+        edited = document is not None and document.isModified()
+        if v is None or (v.code == "missing_required_parameter" and not edited):
             self.message.show_message("")
         else:
             self.message.show_message(messages.sentence(v.message))

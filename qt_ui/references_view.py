@@ -36,17 +36,17 @@ class _ReferenceList(QListWidget):
             return []
         return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
-    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
-        if event is not None and event.source() is None and self._files(event):
-            event.acceptProposedAction()
+    def dragEnterEvent(self, e: QDragEnterEvent | None) -> None:
+        if e is not None and e.source() is None and self._files(e):
+            e.acceptProposedAction()
             return
-        super().dragEnterEvent(event)
+        super().dragEnterEvent(e)
 
-    def dragMoveEvent(self, event: QDragMoveEvent | None) -> None:
-        if event is not None and event.source() is None and self._files(event):
-            event.acceptProposedAction()
+    def dragMoveEvent(self, e: QDragMoveEvent | None) -> None:
+        if e is not None and e.source() is None and self._files(e):
+            e.acceptProposedAction()
             return
-        super().dragMoveEvent(event)
+        super().dragMoveEvent(e)
 
     def dropEvent(self, event: QDropEvent | None) -> None:
         files = self._files(event) if event is not None and event.source() is None else []

@@ -23,6 +23,16 @@ def _checker_brush() -> QBrush:
 
 CHECKER = functools.cache(_checker_brush)  # QPixmaps need the application: made on first use
 
+# The dialog's two emphasised elements: the set-up banner and the Run button.
+BANNER_STYLE = (
+    "#Banner { background: #fff4d6; border: 1px solid #ecd18a; border-radius: 6px; }#Banner QLabel { color: #4d3b00; }"
+)
+RUN_BUTTON_STYLE = (
+    "QPushButton { background: #2563eb; color: white; font-weight: 600; padding: 5px 18px;"
+    " border-radius: 4px; border: 1px solid #1d4ed8; }"
+    "QPushButton:disabled { background: #9db6ee; border-color: #9db6ee; }"
+)
+
 
 class ImageView(QWidget):
     """Paints a QImage scaled to fit (never cropped), with a placeholder text when empty.
@@ -67,7 +77,7 @@ class ImageView(QWidget):
         dw, dh = w * scale, h * scale
         return QRectF((self.width() - dw) / 2, (self.height() - dh) / 2, dw, dh)
 
-    def paintEvent(self, event: QPaintEvent | None) -> None:
+    def paintEvent(self, a0: QPaintEvent | None) -> None:
         painter = QPainter(self)
         if self._image.isNull():
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -90,10 +100,10 @@ class ImageView(QWidget):
             self._fresh = False
             self.painted.emit(time.perf_counter())
 
-    def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
-        if event is not None and event.button() == Qt.MouseButton.LeftButton and not self._image.isNull():
+    def mouseReleaseEvent(self, a0: QMouseEvent | None) -> None:
+        if a0 is not None and a0.button() == Qt.MouseButton.LeftButton and not self._image.isNull():
             self.clicked.emit()
-        super().mouseReleaseEvent(event)
+        super().mouseReleaseEvent(a0)
 
 
 class FieldMessage(QLabel):

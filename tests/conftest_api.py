@@ -52,14 +52,9 @@ def multipart_parts(request: httpx.Request) -> list[Part]:
     assert message.is_multipart()
     parts = []
     for part in message.iter_parts():
-        parts.append(
-            Part(
-                part.get_param("name", header="content-disposition"),
-                part.get_filename(),
-                part.get_content_type() if part.get("content-type") else "",
-                part.get_payload(decode=True),
-            )
-        )
+        name, data = part.get_param("name", header="content-disposition"), part.get_payload(decode=True)
+        assert isinstance(name, str) and isinstance(data, bytes), "every part has a name and a body"
+        parts.append(Part(name, part.get_filename(), part.get_content_type() if part.get("content-type") else "", data))
     return parts
 
 

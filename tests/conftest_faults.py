@@ -1,15 +1,28 @@
 """Fixtures for the fault, bad-input, security and soak tests (load with `pytest_plugins = ["conftest_faults"]`).
 
-`api` is a recorded local server (openai profile, b64 results), `relay` one with the crazyrouter profile
-(download links); both module-scoped and given a clean fault plan and record for each test.
+`home` is the temporary home with the sample photo in it; `api` is a recorded local server (openai profile,
+b64 results), `relay` one with the crazyrouter profile (download links); both module-scoped and given a
+clean fault plan and record for each test.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from conftest import TempHome
 from faults_helpers import RecordedServer
+from jobs_samples import COFFEE, SPOON
+
+
+@pytest.fixture
+def home(temp_home: TempHome) -> Path:
+    """The temporary home with the sample photo and its spoon selection in it: CLI runs start there."""
+    shutil.copy(COFFEE, temp_home.root / COFFEE.name)
+    shutil.copy(SPOON, temp_home.root / SPOON.name)
+    return temp_home.root
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ import keyring.backend
 import keyring.errors
 import pytest
 
-from gimp_gptimage.server import LocalServer
-
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """An in-memory keychain, so tests never touch the real user's one."""
@@ -43,20 +41,3 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
-
-
-# -- a real local server ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def local_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server
-
-
-@pytest.fixture
-def server(local_server: LocalServer) -> Iterator[LocalServer]:
-    """The module's server with a clean fault plan for each test."""
-    local_server.faults.clear()
-    yield local_server
-    local_server.faults.clear()

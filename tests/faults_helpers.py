@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
-import os
 import secrets
 import socket
 import ssl
@@ -31,18 +30,21 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self, TypeVar
 
 import psutil
+from conftest import TempHome
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jobs_samples import edit_request
+from starlette.types import Receive, Scope, Send
 
 from gimp_gptimage.api import ImagesClient, Timeouts
-from gimp_gptimage.api.errors import UserMessage, explain
+from gimp_gptimage.api.errors import APIError, UserMessage, explain
 from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.types import ImagesResponse
 from gimp_gptimage.history import HistoryEntry, HistoryStore
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import LocalServer
@@ -93,7 +95,7 @@ class _ThreadedListener:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> _ThreadedListener:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -247,7 +249,7 @@ class HeaderRecorder:
     app: Any
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             self.seen.append((scope.get("path", ""), headers))
@@ -317,17 +319,8 @@ def private_tempdir(root: Path) -> Iterator[Path]:
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")}
     (home / "tmp").mkdir(parents=True, exist_ok=True)
-    env.update(
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        TMPDIR=str(home / "tmp"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    env.update(extra)
-    return env
+    return TempHome(home).env(**extra)
 
 
 def cli_command() -> list[str]:
@@ -359,6 +352,7 @@ def one_line_error(proc: subprocess.CompletedProcess[str], status: int) -> str:
 # -- driving one job through the runner ----------------------------------------------------------------
 
 Mode = Literal["edit", "generate", "stream"]
+E = TypeVar("E", bound=BaseException)
 MODES: tuple[Mode, ...] = ("edit", "generate", "stream")
 KEY = "sk-faults-" + secrets.token_hex(16)
 # Threads of the test double itself (the local server's worker pool), not of the code under test.
@@ -369,6 +363,7 @@ class RecordedServer:
     """A running LocalServer whose every request (path and headers) is recorded."""
 
     def __init__(self, profile: str = "openai", **kwargs: Any) -> None:
+        kwargs.setdefault("faults", ())
         self.server = LocalServer(profile=profile, **kwargs)
         self.recorder = HeaderRecorder(self.server.app)
         self.server.app = self.recorder  # served by start(): every request passes the recorder first
@@ -436,6 +431,17 @@ class Outcome:
     @property
     def line(self) -> str:
         return self.message.one_line()
+
+    def raised(self, kind: type[E]) -> E:
+        """The job's error, checked to be a `kind`."""
+        assert isinstance(self.error, kind), f"expected {kind.__name__}, got {self.error!r}"
+        return self.error
+
+    def arrived(self) -> ImagesResponse:
+        """What the failed answer did bring (the client attaches it to the error)."""
+        partial = self.raised(APIError).partial
+        assert partial is not None, "the error carries nothing that arrived"
+        return partial
 
     @property
     def entries(self) -> list[HistoryEntry]:

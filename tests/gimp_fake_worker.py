@@ -11,6 +11,9 @@ It copies job.json and the job folder's mode to OUT (env GPTIMAGE_FAKE_OUT), the
 - "echo:X,Y,W,H": one result, the layer's own pixels in that box (layer coordinates), masked by the selection
   (as fast as a worker can answer: the benchmark's stand-in for a zero-cost model);
 - anything else (generate/fuse): one 64 x 32 opaque layer at (5, 7) whose red channel = reference count.
+
+The protocol's names and writers come from the plug-in's own gptimage_protocol, as in the real worker: `copy_to`
+puts both files side by side wherever the stand-in is to run.
 """
 
 import json
@@ -20,29 +23,24 @@ import sys
 import time
 from pathlib import Path
 
+_HERE = Path(__file__).resolve().parent
+_IPC = _HERE.parent / "gimp_gptimage" / "plugin" / "gptimage" / "gptimage_protocol.py"
+sys.path[:0] = [str(_HERE), str(_IPC.parent)]
+import gptimage_protocol as ipc  # noqa: E402
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+
+def copy_to(folder: Path, python: str) -> Path:
+    """This stand-in as an executable `folder/fake-python` run by `python`, with the protocol module beside it."""
+    fake = folder / "fake-python"
+    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
+    fake.write_text("\n".join([f"#!{python}", *lines[1:]]) + "\n", encoding="utf-8")
+    fake.chmod(0o755)
+    shutil.copyfile(_IPC, folder / _IPC.name)
+    return fake
 
 
-def put(outbox: Path, index: int, name: str, w: int, h: int, x: int, y: int, rgba: bytes, mask: bytes | None) -> None:
-    stem = f"{index:04d}"
-    write_atomic(outbox / f"{stem}.rgba", rgba)
-    if mask is not None:
-        write_atomic(outbox / f"{stem}.mask", mask)
-    msg = {
-        "name": name,
-        "width": w,
-        "height": h,
-        "offset_x": x,
-        "offset_y": y,
-        "pixels": f"{stem}.rgba",
-        "mask": f"{stem}.mask" if mask is not None else None,
-        "history_id": None,
-    }
-    write_atomic(outbox / f"{stem}.json", json.dumps(msg).encode())
+def put(job_dir: Path, index: int, name: str, w: int, h: int, x: int, y: int, rgba: bytes, mask: bytes | None) -> None:
+    ipc.write_outbox_result(job_dir, index, name=name, width=w, height=h, offset=(x, y), pixels=rgba, mask=mask)
 
 
 def selection_box(sel: bytes, w: int, h: int) -> tuple[int, int, int, int]:
@@ -58,7 +56,7 @@ def selection_box(sel: bytes, w: int, h: int) -> tuple[int, int, int, int]:
     return x1, y1, x2 - x1, y2 - y1
 
 
-def invert(job_dir: Path, job: dict, outbox: Path) -> None:
+def invert(job_dir: Path, job: dict) -> None:
     layer = job["layer"]
     lw, lh = layer["width"], layer["height"]
     pixels = (job_dir / layer["file"]).read_bytes()
@@ -73,10 +71,12 @@ def invert(job_dir: Path, job: dict, outbox: Path) -> None:
             out[3::4] = b"\xff" * w
             rgba += out
             mask += sel[row * lw + x : row * lw + x + w]
-        put(outbox, i, f"invert #{i + 1}", w, h, layer["offset_x"] + x, layer["offset_y"] + y, bytes(rgba), bytes(mask))
+        put(
+            job_dir, i, f"invert #{i + 1}", w, h, layer["offset_x"] + x, layer["offset_y"] + y, bytes(rgba), bytes(mask)
+        )
 
 
-def echo(job_dir: Path, job: dict, outbox: Path, x: int, y: int, w: int, h: int) -> None:
+def echo(job_dir: Path, job: dict, x: int, y: int, w: int, h: int) -> None:
     layer = job["layer"]
     lw = layer["width"]
     with open(job_dir / layer["file"], "rb") as f:
@@ -92,17 +92,21 @@ def echo(job_dir: Path, job: dict, outbox: Path, x: int, y: int, w: int, h: int)
                 f.seek(row * lw + x)
                 parts.append(f.read(w))
         mask = b"".join(parts)
-    put(outbox, 0, "echo #1", w, h, layer["offset_x"] + x, layer["offset_y"] + y, b"".join(rows), mask)
+    put(job_dir, 0, "echo #1", w, h, layer["offset_x"] + x, layer["offset_y"] + y, b"".join(rows), mask)
 
 
 def main() -> int:
     job_dir = Path(sys.argv[-1])
     out = Path(os.environ["GPTIMAGE_FAKE_OUT"])
     for _ in range(6000):  # like the real worker: start first, wait for job.json (written last)
-        if (job_dir / "job.json").exists():
+        if (job_dir / ipc.JOB_FILE).exists():
             break
         time.sleep(0.01)
-    job = json.loads((job_dir / "job.json").read_text())
+    job = json.loads((job_dir / ipc.JOB_FILE).read_text())
+    problem = ipc.version_problem(job)
+    if problem is not None:
+        ipc.write_done(job_dir, problem)
+        return 0
     prompt = job["params"]["prompt"]
     tag = f"{len(list(out.glob('job-*.json'))):02d}"
     record = {"tag": tag, "job": job, "dir": str(job_dir), "mode": oct(job_dir.stat().st_mode & 0o777)}
@@ -111,27 +115,26 @@ def main() -> int:
     for name in os.listdir(job_dir) if not prompt.startswith("echo:") else []:
         if name.endswith((".rgba", ".gray")):
             shutil.copyfile(job_dir / name, out / f"{tag}-{name}")
-    outbox = job_dir / "outbox"
     if prompt == "crash":
         print("fake worker: simulated crash", file=sys.stderr)
         return 3
     if prompt.startswith("fail: "):
-        write_atomic(job_dir / "done.json", json.dumps({"ok": False, "error": prompt[6:]}).encode())
+        ipc.write_done(job_dir, prompt[6:])
         return 0
     if prompt == "whole":  # ask GIMP for the whole layer, as the real worker does when its context needs it
-        (job_dir / "need-full-layer").touch()
-        while not (job_dir / "full-layer.json").exists():
+        (job_dir / ipc.FULL_LAYER_REQUEST).touch()
+        while not (job_dir / ipc.FULL_LAYER_READY).exists():
             time.sleep(0.01)
         shutil.copyfile(job_dir / "layer.rgba", out / f"{tag}-whole-layer.rgba")
-        invert(job_dir, job, outbox)
+        invert(job_dir, job)
     elif prompt == "invert":
-        invert(job_dir, job, outbox)
+        invert(job_dir, job)
     elif prompt.startswith("echo:"):
-        echo(job_dir, job, outbox, *(int(v) for v in prompt[5:].split(",")))
+        echo(job_dir, job, *(int(v) for v in prompt[5:].split(",")))
     else:
         red = len(job["references"])
-        put(outbox, 0, f"{job['command']} #1", 64, 32, 5, 7, bytes([red, 20, 30, 255]) * (64 * 32), None)
-    write_atomic(job_dir / "done.json", b'{"ok": true}')
+        put(job_dir, 0, f"{job['command']} #1", 64, 32, 5, 7, bytes([red, 20, 30, 255]) * (64 * 32), None)
+    ipc.write_done(job_dir)
     return 0
 
 

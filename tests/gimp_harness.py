@@ -22,6 +22,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import gimp_fake_worker
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -185,6 +186,11 @@ class GimpSession:
         done = self.chroot(["sh", "-c", script], timeout=120)
         assert done.returncode == 0, done.stderr
         return f"{venv}/bin/python"
+
+    def install_fake_worker(self) -> subprocess.CompletedProcess:
+        """Install the plug-in with tests/gimp_fake_worker.py as its worker Python (see that file)."""
+        gimp_fake_worker.copy_to(self.host_dir, "/usr/bin/python3")
+        return self.install_plugin(worker_python=f"{self.inner_dir}/fake-python")
 
     def remove(self) -> None:
         """Delete the scratch folder, unless GPTIMAGE_KEEP_GIMP_SESSION is set (to look at the dumps)."""

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from gimp_gptimage.api.params import ImageParams
-from gimp_gptimage.jobs.run import EditRequest
-from gimp_gptimage.pipeline import ContextOptions
+from gimp_gptimage.jobs.run import EditRequest, JobResult
+from gimp_gptimage.pipeline import ContextOptions, PasteResult, Rect
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 COFFEE = RESOURCES / "coffee.png"
@@ -38,3 +38,11 @@ def edit_request(params: ImageParams, **changes: Any) -> EditRequest:
     }
     fields.update(changes)
     return EditRequest(**fields)
+
+
+def placed_result(
+    name: str, pixels: np.ndarray, offset: tuple[int, int], mask: np.ndarray | None = None, history_id: str = ""
+) -> JobResult:
+    """A finished result as the job runner hands it on (for outbox tests that need no real run)."""
+    h, w = pixels.shape[:2]
+    return JobResult(0, name, PasteResult(pixels, offset, mask, Rect(0, 0, w, h)), history_id)

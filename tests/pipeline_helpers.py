@@ -52,7 +52,7 @@ def shifted_engine(prep: PreparedEdit, dx: int = 1, dy: int = 0) -> Image.Image:
     """A model that returns what it was sent, moved by (dx, dy) request pixels (edges repeated)."""
     pixels = request_image(prep)
     h, w = pixels.shape[:2]
-    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    matrix = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     moved = cv2.warpAffine(pixels, matrix, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
     return Image.fromarray(moved)
 

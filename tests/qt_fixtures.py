@@ -1,6 +1,6 @@
-"""Fixtures for the dialog tests: a qasync loop per test, private config/data folders, a job folder, a
-local server. Load with `pytest_plugins = ["qt_fixtures"]`; helpers (qrun, until, make_dialog...) are in
-qt_helpers.py.
+"""Fixtures for the dialog tests: a qasync loop per test and a job folder (the temporary home and the local
+server are tests/conftest.py's `temp_home` and `server`). Load with `pytest_plugins = ["qt_fixtures"]`;
+helpers (qrun, until, make_dialog...) are in qt_helpers.py.
 
 Tests are plain functions that hand one coroutine to `qrun`; it runs on the qasync event loop (the real Qt
 event loop with asyncio on top, as in the product), so widgets, httpx and worker threads all progress.
@@ -19,7 +19,6 @@ import pytest
 from PyQt6.QtWidgets import QApplication
 from qt_helpers import write_job
 
-from gimp_gptimage.server import LocalServer
 from qt_ui.i18n import install_language
 from qt_ui.loop import EventLoop, new_event_loop
 from qt_ui.tasks import BACKGROUND
@@ -53,20 +52,5 @@ def qloop(qapp: QApplication) -> Iterator[EventLoop]:
 
 
 @pytest.fixture
-def ui_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Private config/data folders for one test (settings, history)."""
-    dirs = {"config": tmp_path / "config", "data": tmp_path / "data"}
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(dirs["config"]))
-    monkeypatch.setenv("XDG_DATA_HOME", str(dirs["data"]))
-    return dirs
-
-
-@pytest.fixture
 def job_dir(tmp_path: Path) -> Path:
     return write_job(tmp_path / "job")
-
-
-@pytest.fixture
-def ui_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server

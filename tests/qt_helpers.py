@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import qasync
+from conftest import TempHome
 
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.keystore import local_backend
@@ -94,14 +95,12 @@ def write_job(folder: Path, *, command: str = "edit", prompt: str = "", referenc
     return folder
 
 
-def make_dialog(
-    job: Path, dirs: dict[str, Path], server: LocalServer | None = None, *, show: bool = True
-) -> GptImageDialog:
+def make_dialog(job: Path, home: TempHome, server: LocalServer | None = None, *, show: bool = True) -> GptImageDialog:
     dialog = GptImageDialog(
         source_from_job(job),
         JobFolderTarget(job),
-        SettingsStore(dirs["config"] / "gimp-gptimage"),
-        HistoryStore(dirs["data"] / "history"),
+        SettingsStore(home.settings_dir),
+        HistoryStore(home.data / "history"),
         backend=local_backend(server.base_url) if server is not None else None,
     )
     if show:

@@ -1,10 +1,11 @@
 """Fixtures and helpers for tests that talk to the local server (import what you need from here).
 
-    from server_fixtures import local_server, relay_server, server_factory, asgi_client, png_bytes  # noqa: F401
+    from server_fixtures import relay_server, server_factory, asgi_client, png_bytes  # noqa: F401
 
-`local_server` is a running `LocalServer` (openai profile, any bearer key accepted) on a loopback port;
-`relay_server` the same with the crazyrouter profile (url results, `hd` accepted); `server_factory(...)`
-starts more with any `LocalServer` arguments; `asgi_client(...)` is an in-process `httpx.AsyncClient`.
+`local_server` and `server` (tests/conftest.py) are the module's running `LocalServer` (openai profile, any
+bearer key accepted) on a loopback port; `relay_server` the same with the crazyrouter profile (url results,
+`hd` accepted); `server_factory(...)` starts more with any `LocalServer` arguments; `asgi_client(...)` is
+an in-process `httpx.AsyncClient`.
 """
 
 from __future__ import annotations
@@ -55,12 +56,6 @@ def decode(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
-
-
-@pytest.fixture
-def local_server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import numpy as np
 import psutil
 import pytest
 from faults_helpers import KEY, RecordedServer, edit_request, one_line_error, params_for, run_cli, run_job
-from jobs_samples import COFFEE, SPOON
+from jobs_samples import COFFEE, SPOON, placed_result
 from PIL import Image
 
 from gimp_gptimage.api.errors import ValidationError, explain
@@ -31,13 +30,6 @@ sys.path.insert(0, str(PLUGIN_DIR))
 import gptimage_ipc as ipc  # noqa: E402
 
 EDIT = ["edit", COFFEE.name, "--selection", SPOON.name]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    shutil.copy(COFFEE, tmp_path / COFFEE.name)
-    shutil.copy(SPOON, tmp_path / SPOON.name)
-    return tmp_path
 
 
 def history_entries(home: Path) -> list[Path]:
@@ -181,8 +173,9 @@ def test_empty_selection_means_the_whole_layer(api: RecordedServer, home: Path, 
     )
     (result,) = outcome.results
     assert outcome.entry.record["region"] == [0, 0, 600, 400]
-    assert result.pixels.shape == (400, 600, 4) and result.offset == (0, 0)
-    assert result.alpha is not None and int(result.alpha.min()) == 255
+    placed = result.placed
+    assert placed.pixels.shape == (400, 600, 4) and placed.offset == (0, 0)
+    assert placed.alpha is not None and int(placed.alpha.min()) == 255
 
 
 def test_selection_of_another_shape_is_refused(api: RecordedServer, tmp_path: Path) -> None:
@@ -207,7 +200,7 @@ def test_one_pixel_layer(api: RecordedServer, tmp_path: Path, selected: int | No
     )
     assert outcome.error is None, outcome.line
     (result,) = outcome.results
-    assert result.pixels.shape == (1, 1, 4) and result.offset == (7, 9)
+    assert result.placed.pixels.shape == (1, 1, 4) and result.placed.offset == (7, 9)
     assert api.image_requests() == 1
 
 
@@ -388,7 +381,9 @@ def test_pipeline_on_a_20000_pixel_memmap_reads_only_the_region(tmp_path: Path) 
     assert w * h < 4000 * 4000
     out = paste_back(prep, Image.new("RGB", prep.request_size, (200, 0, 0)), layer, selection)
     assert out.pixels.shape[:2] == (h, w)
-    assert np.array_equal(out.alpha, selection[y : y + h, x : x + w])  # pasted exactly where selected
+    assert out.alpha is not None and np.array_equal(
+        out.alpha, selection[y : y + h, x : x + w]
+    )  # pasted exactly where selected
 
 
 _WHOLE_LAYER_PROBE = """
@@ -443,7 +438,7 @@ def test_a_full_size_result_is_written_to_the_outbox_without_a_copy(tmp_path: Pa
     mask = np.full((4000, 5000), 255, np.uint8)
     tracemalloc.start()
     try:
-        Outbox(tmp_path).put("result", pixels, (0, 0), mask, None)
+        Outbox(tmp_path).put(placed_result("result", pixels, (0, 0), mask))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

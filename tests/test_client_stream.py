@@ -252,7 +252,7 @@ async def test_connection_reset_mid_stream_keeps_what_was_delivered() -> None:
     with pytest.raises(APIConnectionError) as info:
         await edit(script, ImageParams("x", n=2, stream=True))
     assert "broke while receiving the result" in str(info.value) and info.value.request_id == "r1"
-    assert [(e.kind, e.data) for e in info.value.events] == [("completed", FINAL)]
+    assert [(e.kind, e.data) for e in info.value.events] == [("completed", FINAL)]  # type: ignore[attr-defined]
     assert info.value.partial is not None and [i.data for i in info.value.partial.images] == [FINAL]
     assert len(script.requests) == 1  # never retried once the answer started
 

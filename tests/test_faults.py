@@ -30,10 +30,12 @@ from faults_helpers import (
     run_job,
 )
 from PIL import Image
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gimp_gptimage.api import Timeouts
 from gimp_gptimage.api.errors import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -245,7 +247,7 @@ def test_connection_refused(tmp_path: Path, mode: Mode) -> None:
     url = closed_port_url()
     outcome = run_job(url, mode, tmp_path)
     assert_failed_cleanly(outcome, APIConnectionError, "Could not reach the provider", "127.0.0.1", "base URL")
-    assert outcome.error.failure == "connect"
+    assert outcome.raised(APIConnectionError).failure == "connect"
     assert len(outcome.sleeps) == 2  # refused: nothing was sent, so it is safe to try again
 
 
@@ -254,7 +256,7 @@ def test_name_resolution_failure(tmp_path: Path, mode: Mode) -> None:
     outcome = run_job("https://api.gptimage-test.invalid/v1", mode, tmp_path)
     line = assert_failed_cleanly(outcome, APIConnectionError, "host name was not found", "spelling of the base URL")
     assert "api.gptimage-test.invalid" in line
-    assert outcome.error.failure == "dns"
+    assert outcome.raised(APIConnectionError).failure == "dns"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -265,7 +267,7 @@ def test_untrusted_certificate_is_refused_and_not_bypassed(tmp_path: Path, mode:
     assert "self-signed certificate" in line or "certificate verify failed" in line
     for advice in ("verify=false", "disable", "insecure", "turn off", "switch off"):
         assert advice not in line.lower()
-    assert outcome.error.failure == "tls"
+    assert outcome.raised(APIConnectionError).failure == "tls"
     assert tls.requests == 0  # the request (and the key) never went over the untrusted connection
     assert tls.failed_handshakes == 1  # an untrusted certificate is not asked again and again
 
@@ -286,7 +288,7 @@ def test_reset_during_upload(tmp_path: Path, mode: Mode) -> None:
     with ResetServer(after_bytes=100 if mode == "generate" else 32 * 1024) as server:
         outcome = run_job(server.base_url, mode, tmp_path)
     assert_failed_cleanly(outcome, APIConnectionError, "connection to the provider broke", "Try again")
-    assert outcome.error.failure == "broken"
+    assert outcome.raised(APIConnectionError).failure == "broken"
     assert server.connections == 3  # reset before any answer: nothing was drawn, retried twice
 
 
@@ -317,9 +319,9 @@ def test_reset_mid_stream_keeps_the_image_that_arrived(paced_api: RecordedServer
     outcome = run_job(paced_api.base_url, "stream", tmp_path, params=params_for("stream", n=2))
     assert_failed_cleanly(outcome, APIConnectionError, "broke while receiving the result", kept=1)
     assert [r.index for r in outcome.events.results] == [0]
-    assert outcome.error.partial is not None and len(outcome.error.partial.images) == 1
+    assert len(outcome.arrived().images) == 1
     stored = outcome.entry.results[0].path.read_bytes()
-    assert stored == outcome.error.partial.images[0].data  # exactly the bytes the provider sent
+    assert stored == outcome.arrived().images[0].data  # exactly the bytes the provider sent
 
 
 # -- answers that are broken --------------------------------------------------------------------------------------
@@ -365,11 +367,12 @@ def test_results_of_an_unexpected_size_are_placed_exactly(
     with Image.open(outcome.entry.results[0].path) as stored:
         assert stored.size == (width, height)  # history keeps what the provider really sent
     if mode == "generate":
-        assert result.pixels.shape[:2] == (height, width)
+        assert result.placed.pixels.shape[:2] == (height, width)
         return
     x, y, w, h = outcome.entry.record["region"]
-    assert result.pixels.shape[:2] == (h, w) and result.offset == (x, y)  # still exactly over the region
-    assert result.alpha is not None and result.alpha.shape == (h, w)
+    placed = result.placed
+    assert placed.pixels.shape[:2] == (h, w) and placed.offset == (x, y)  # still exactly over the region
+    assert placed.alpha is not None and placed.alpha.shape == (h, w)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -404,8 +407,8 @@ def test_one_dead_link_of_two_keeps_the_other_image(relay: RecordedServer, tmp_p
     outcome = run_job(relay.base_url, mode, tmp_path, params=params_for(mode, n=2))
     assert_failed_cleanly(outcome, ResultError, "Image 1 of 2", "could not be downloaded", kept=1)
     assert [r.index for r in outcome.events.results] == [1]
-    assert outcome.error.partial is not None
-    assert outcome.entry.results[0].path.read_bytes() == outcome.error.partial.images[0].data
+    assert outcome.raised(APIError).partial is not None
+    assert outcome.entry.results[0].path.read_bytes() == outcome.arrived().images[0].data
     downloads = relay.recorder.paths("/files/results/")
     assert len(downloads) == 2
 
@@ -413,20 +416,20 @@ def test_one_dead_link_of_two_keeps_the_other_image(relay: RecordedServer, tmp_p
 class SecondLinkDead:
     """ASGI wrapper: the second result download answers 404 (the link expired), the others work."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.downloads = 0
 
-    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "/files/results/" in scope.get("path", ""):
             self.downloads += 1
             if self.downloads == 2:
                 body = b'{"error": {"message": "File not found or link expired."}}'
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 404, "headers": headers})  # type: ignore[operator]
-                await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+                await send({"type": "http.response.start", "status": 404, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
                 return
-        await self.app(scope, receive, send)  # type: ignore[operator]
+        await self.app(scope, receive, send)
 
 
 @pytest.mark.parametrize("mode", ["edit", "generate"])
@@ -439,7 +442,7 @@ def test_second_link_dead_keeps_the_first_image(tmp_path: Path, mode: Mode) -> N
     assert "link may still work" in line and "/files/results/" in line  # the user can still fetch it
     assert [r.index for r in outcome.events.results] == [0]
     assert [r.index for r in outcome.entry.results] == [0]
-    assert outcome.entry.results[0].path.read_bytes() == outcome.error.partial.images[0].data
+    assert outcome.entry.results[0].path.read_bytes() == outcome.arrived().images[0].data
 
 
 # -- user cancel at every stage ------------------------------------------------------------------------------------
@@ -480,7 +483,7 @@ def test_disk_full_when_the_result_arrives_still_delivers_it(
     outcome = run_job(api.base_url, "edit", tmp_path)
     (result,) = outcome.events.results
     *_, w, h = outcome.entry.record["region"]
-    assert result.history_path is None and result.pixels.shape[:2] == (h, w)
+    assert result.history_path is None and result.placed.pixels.shape[:2] == (h, w)
     assert isinstance(outcome.error, OSError)
     assert outcome.message.title == "The disk is full" and "Free some disk space" in outcome.line
 
@@ -502,4 +505,4 @@ def test_fault_free_run_is_the_baseline(api: RecordedServer, tmp_path: Path) -> 
     assert outcome.error is None
     (result,) = outcome.results
     assert outcome.entry.status == "done"
-    assert np.asarray(result.pixels).dtype == np.uint8
+    assert np.asarray(result.placed.pixels).dtype == np.uint8

@@ -5,7 +5,6 @@ arrived written and kept in history, nothing left in the temp folder, no process
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -32,13 +31,6 @@ pytest_plugins = ["conftest_faults"]
 
 EDIT = ["edit", COFFEE.name, "--selection", SPOON.name, "--prompt", "Remove the spoon"]
 GENERATE = ["generate", "--prompt", "a red fox in snow"]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    shutil.copy(COFFEE, tmp_path / COFFEE.name)
-    shutil.copy(SPOON, tmp_path / SPOON.name)
-    return tmp_path
 
 
 def history_entries(home: Path) -> list[dict]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import TempHome
 from faults_helpers import KEY, RecordedServer, closed_port_url
 from jobs_samples import coffee_layer, spoon_selection
 
@@ -27,14 +28,9 @@ import gptimage_ipc as ipc  # noqa: E402
 
 
 @pytest.fixture
-def worker_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def worker_home(temp_home: TempHome, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user whose settings ask for plain (not streamed) answers; the key is in the environment."""
-    home = tmp_path / "home"
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
-        (home / sub).mkdir(parents=True)
-        monkeypatch.setenv(var, str(home / sub))
-    (home / "tmp").mkdir()
-    monkeypatch.setenv("TMPDIR", str(home / "tmp"))
+    home = temp_home.root
     monkeypatch.setenv("GPTIMAGE_API_KEY", KEY)
     settings = Settings()
     settings.defaults.stream = False

@@ -5,16 +5,13 @@ covered in test_gimp_plugin_roundtrip.py.)"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from gimp_harness import GimpRoot, new_session, read_report, scenario_result
 
 pytestmark = pytest.mark.gimp
 
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 
 BATCH = r"""
 EDIT = "python-fu-gptimage-edit"
@@ -61,10 +58,7 @@ def no_image():
 @pytest.fixture(scope="module")
 def run(gimp_root: GimpRoot) -> Iterator[dict]:
     session = new_session(gimp_root)
-    fake = session.host_dir / "fake-python"
-    shutil.copyfile(FAKE_WORKER, fake)
-    fake.chmod(0o755)
-    installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
+    installed = session.install_fake_worker()
     assert installed.returncode == 0, installed.stderr
     proc = session.run_batch(BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})
     report = read_report(session.host_dir / "out" / "report.json", proc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from gimp_harness import scenario_result as result_of
 
 pytestmark = pytest.mark.gimp
 
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 LINKED = PROJECT / "resources" / "coffee.png"
 KINDS = ("text", "vector", "link")
 
@@ -136,11 +134,8 @@ def root_with_layer_kinds(request: pytest.FixtureRequest) -> GimpRoot:
 @pytest.fixture(scope="module")
 def run(root_with_layer_kinds: GimpRoot) -> Iterator[tuple[GimpSession, dict]]:
     session = new_session(root_with_layer_kinds)
-    fake = session.host_dir / "fake-python"
-    shutil.copyfile(FAKE_WORKER, fake)
-    fake.chmod(0o755)
     shutil.copyfile(LINKED, session.host_dir / LINKED.name)
-    installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
+    installed = session.install_fake_worker()
     assert installed.returncode == 0, installed.stderr
     prelude = f"KINDS = {KINDS!r}\nLINKED = {session.inner_dir + '/' + LINKED.name!r}\n"
     proc = session.run_batch(prelude + BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,6 @@ from gimp_harness import GimpRoot, GimpSession, new_session, read_report, scenar
 
 pytestmark = pytest.mark.gimp
 
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 PHOTO = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
 
 BATCH = r"""
@@ -102,13 +102,10 @@ def failures():
 
 
 @pytest.fixture(scope="module")
-def run(gimp_root: GimpRoot) -> tuple[GimpSession, dict]:
+def run(gimp_root: GimpRoot) -> Iterator[tuple[GimpSession, dict]]:
     session = new_session(gimp_root)
-    fake = session.host_dir / "fake-python"
-    shutil.copyfile(FAKE_WORKER, fake)
-    fake.chmod(0o755)
     shutil.copyfile(PHOTO, session.host_dir / PHOTO.name)
-    installed = session.install_plugin(worker_python=f"{session.inner_dir}/fake-python")
+    installed = session.install_fake_worker()
     assert installed.returncode == 0, installed.stderr
     prelude = f"PHOTO = {session.inner_dir + '/' + PHOTO.name!r}\n"
     proc = session.run_batch(prelude + BATCH, {"GPTIMAGE_FAKE_OUT": f"{session.inner_dir}/out"})

@@ -15,7 +15,6 @@ from PIL import Image
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, ResultError, ValidationError
 from gimp_gptimage.api.params import ImageParams
-from gimp_gptimage.cli.output import composite
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.run import GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import Fault, LocalServer
@@ -57,6 +56,11 @@ class Recorder(JobEvents):
         return names
 
 
+def stored_file(result: JobResult) -> Path:
+    assert result.history_path is not None, "the result is not in history"
+    return result.history_path
+
+
 def _client(server: LocalServer, **kwargs: object) -> ImagesClient:
     return ImagesClient(base_url=server.base_url, api_key="sk-job-test-key-0123456789", **kwargs)  # type: ignore[arg-type]
 
@@ -76,14 +80,15 @@ async def test_edit_results_stored_before_reported_and_placed(server: LocalServe
     layer, selection = request.layer, request.selection
     assert selection is not None
     for result in results:
-        h, w = result.pixels.shape[:2]
-        assert result.alpha is not None and result.alpha.shape == (h, w)
+        placed = result.placed
+        h, w = placed.pixels.shape[:2]
+        assert placed.alpha is not None and placed.alpha.shape == (h, w)
         assert result.name == f"Remove the spoon #{result.index + 1}"
         assert result.request_id and result.request_id.startswith("req_")
         assert result.usage and result.usage["total_tokens"]
-        x, y = result.offset
+        x, y = placed.offset
         assert x >= 0 and y >= 0 and x + w <= 600 and y + h <= 400
-        full = composite(layer, result)
+        full = placed.composite(layer)
         assert np.array_equal(full[selection == 0], layer[selection == 0])
         changed = np.abs(full.astype(int) - layer.astype(int)).sum(axis=2) > 30
         assert changed[selection == 255].mean() > 0.5
@@ -112,7 +117,7 @@ async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path:
     for index, data in events.partials:  # the provider's encoded preview, handed on untouched
         assert index == 0
         with Image.open(io.BytesIO(data)) as preview:
-            assert preview.format == "PNG" and preview.size == results[0].image.size
+            assert preview.format == "PNG" and preview.size == Image.open(stored_file(results[0])).size
     assert events.in_history_first == [True]
 
 
@@ -126,7 +131,7 @@ async def test_layer_offset_and_memmap_layer(server: LocalServer, tmp_path: Path
         (result,) = await run_edit(request, client, history)
     record = history.get(result.history_id).record
     rx, ry = record["region"][:2]
-    assert result.offset == (100 + rx, 50 + ry)
+    assert result.placed.offset == (100 + rx, 50 + ry)
     assert record["offset"] == [100 + rx, 50 + ry]
 
 
@@ -138,12 +143,13 @@ async def test_generate_scaled_to_canvas(server: LocalServer, tmp_path: Path) ->
         results = await run_generate(GenerateRequest(params, (600, 400), "poster.xcf"), client, history, events)
     assert len(results) == 2 and events.in_history_first == [True, True]
     for result in results:
-        assert result.pixels.shape == (400, 600, 4)
-        assert result.offset == (0, 0) and result.alpha is None
-        assert result.image.size == (1536, 1024)
+        assert result.placed.pixels.shape == (400, 600, 4)
+        assert result.placed.offset == (0, 0) and result.placed.alpha is None
+        with Image.open(stored_file(result)) as stored:
+            assert stored.size == (1536, 1024)
     async with _client(server) as client:
         (native,) = await run_generate(GenerateRequest(params.replace(n=1)), client, history)
-    assert native.pixels.shape == (1024, 1536, 4)
+    assert native.placed.pixels.shape == (1024, 1536, 4)
     record = history.get(results[0].history_id).record
     assert record["kind"] == "generate" and record["canvas_size"] == [600, 400]
 

@@ -77,8 +77,10 @@ def test_streamed_edit_with_partial_images(client: openai.OpenAI) -> None:
     stream = client.images.edit(image=coffee(), prompt="warmer light", stream=True, partial_images=2, size="1024x1024")
     events = list(stream)
     assert [e.type for e in events] == ["image_edit.partial_image"] * 2 + ["image_edit.completed"]
-    assert [e.partial_image_index for e in events[:2]] == [0, 1]
+    partials = [e for e in events if isinstance(e, openai.types.ImageEditPartialImageEvent)]
+    assert [e.partial_image_index for e in partials] == [0, 1]
     completed = events[-1]
+    assert isinstance(completed, openai.types.ImageEditCompletedEvent)
     assert completed.usage.output_tokens > 0 and completed.size == "1024x1024"
     previews = [np.asarray(image_of(e.b64_json).convert("L"), dtype=np.float32) for e in events]
     assert all(p.shape == (1024, 1024) for p in previews)
@@ -113,6 +115,12 @@ def test_generate_with_raw_response_keeps_request_id(client: openai.OpenAI) -> N
     assert raw.parse().data is not None
 
 
+def error_body(error: openai.APIStatusError) -> dict:
+    """The error object of the answer (the SDK types `body` as object)."""
+    assert isinstance(error.body, dict)
+    return error.body
+
+
 @pytest.mark.parametrize(
     ("kwargs", "params"),
     [
@@ -128,7 +136,7 @@ def test_invalid_parameters_are_bad_request_errors(client: openai.OpenAI, kwargs
     with pytest.raises(openai.BadRequestError) as raised:
         client.images.generate(prompt="x", **kwargs)
     assert raised.value.status_code == 400
-    assert raised.value.body["message"] == expected.message
+    assert error_body(raised.value)["message"] == expected.message
     assert raised.value.code == expected.code and raised.value.param == expected.param
     assert raised.value.request_id and raised.value.request_id.startswith("req_")
 
@@ -136,17 +144,17 @@ def test_invalid_parameters_are_bad_request_errors(client: openai.OpenAI, kwargs
 def test_edit_errors(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         client.images.edit(image=coffee(), prompt="x", response_format="b64_json")
-    assert raised.value.body["message"] == "Unknown parameter: 'response_format'."
+    assert error_body(raised.value)["message"] == "Unknown parameter: 'response_format'."
     with pytest.raises(openai.BadRequestError) as raised:
         client.images.edit(image=("x.bin", png_bytes(), "application/octet-stream"), prompt="x")
     assert raised.value.code == "unsupported_file_mimetype" and raised.value.param == "image"
     with pytest.raises(openai.BadRequestError) as raised:  # a list is sent as image[] parts
         client.images.edit(image=[coffee(), ("x.bin", png_bytes(), "application/octet-stream")], prompt="x")
     assert raised.value.param == "image[1]"
-    assert raised.value.body["message"].startswith("Invalid file 'image[1]': unsupported mimetype")
+    assert error_body(raised.value)["message"].startswith("Invalid file 'image[1]': unsupported mimetype")
     with pytest.raises(openai.BadRequestError) as raised:
         client.images.edit(image=coffee(), prompt="x", mask=("m.png", png_bytes((600, 400)), "image/png"))
-    assert raised.value.body["message"] == "Invalid mask image format - mask image missing alpha channel"
+    assert error_body(raised.value)["message"] == "Invalid mask image format - mask image missing alpha channel"
     with pytest.raises(openai.NotFoundError):
         client.images.generate(prompt="x", model="dall-e-7")
 

@@ -140,7 +140,7 @@ def test_region_wider_than_3_to_1_is_letterboxed_and_the_bars_removed() -> None:
     full = rect_selection(600, 3600, *prep.region)
     out = paste_back(prep, identity_engine(prep), strip, full)
     assert out.pixels.shape[:2] == (prep.region.h, prep.region.w)
-    assert_placed_without_offset(out.composite(strip), strip, tuple(prep.region), tolerance=0.25)
+    assert_placed_without_offset(out.composite(strip), strip, prep.region, tolerance=0.25)
 
 
 def test_auto_mode_grows_context_towards_the_model_aspect_instead_of_padding(layer) -> None:
@@ -193,6 +193,7 @@ def test_layer_offset_from_and_smaller_than_the_canvas() -> None:
     assert out.offset == (lx + prep.region.x, ly + prep.region.y)
     # Insert as GIMP would: pixels at the canvas offset through the alpha mask.
     ox, oy = out.offset
+    assert out.alpha is not None
     h, w = out.alpha.shape
     placed = canvas.copy()
     target = placed[oy : oy + h, ox : ox + w]
@@ -215,7 +216,7 @@ def test_soft_selection_keeps_its_gradient_and_grows_by_at_most_the_margin(layer
     out = paste_back(prep, black_engine(prep), layer, sel)
     r = prep.region
     crop = sel[r.y : r.y + r.h, r.x : r.x + r.w]
-    assert (out.alpha >= crop).all()
+    assert out.alpha is not None and (out.alpha >= crop).all()
     assert not (out.alpha[~within_chebyshev(crop > 0, margin)] > 0).any()
     # Deep inside the feather the user's own gradient is kept exactly.
     deep = (crop > 0) & (crop < 255)
@@ -385,5 +386,5 @@ def test_a_result_larger_than_requested_keeps_its_detail(layer) -> None:
     assert_placed_without_offset(
         paste_back(prep, Image.fromarray(original).resize((r.w * 2, r.h * 2)), layer, sel).composite(layer),
         layer,
-        tuple(r),
+        r,
     )

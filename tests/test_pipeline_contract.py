@@ -118,6 +118,7 @@ def test_soft_edge_reaches_at_most_the_margin_outside_the_selection(layer, margi
     # The margin is really used: the blend reaches past the selection...
     r = prep.region
     alpha = np.zeros((LAYER_H, LAYER_W), np.uint8)
+    assert out.alpha is not None
     alpha[r.y : r.y + r.h, r.x : r.x + r.w] = out.alpha
     assert (alpha[sel == 0] > 0).any()
     assert not (alpha[~within_chebyshev(sel > 0, margin)] > 0).any()

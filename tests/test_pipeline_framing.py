@@ -68,7 +68,7 @@ def test_a_square_answer_to_a_wide_request_lands_exactly(layer, wide, answer, cu
     r = out.region
     original = layer[r.y : r.y + r.h, r.x : r.x + r.w].astype(np.int16)
     assert np.abs(out.pixels.astype(np.int16) - original).mean() < 6  # the scene, not a stretched copy of it
-    assert_placed_without_offset(out.composite(layer), layer, tuple(r), tolerance=0.25)
+    assert_placed_without_offset(out.composite(layer), layer, r, tolerance=0.25)
 
 
 def test_reading_it_the_other_way_would_have_distorted_it(layer, wide) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 
 from gimp_gptimage import install as inst
 from gimp_gptimage.server import LocalServer
-from gimp_gptimage.settings import ProviderConfig, Settings, save_settings
+from gimp_gptimage.settings import ProviderConfig, Settings, SettingsStore
 
 
 def test_candidate_folders_per_platform(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_doctor_checks_that_the_configured_provider_answers(tmp_path: Path, monk
     monkeypatch.setenv("GIMP3_DIRECTORY", str(tmp_path / "gimp"))
     monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-doctor-secret")
     with LocalServer() as server:
-        save_settings(Settings(providers=[ProviderConfig("mine", server.base_url)], provider="mine"))
+        SettingsStore().save(Settings(providers=[ProviderConfig("mine", server.base_url)], provider="mine"))
         text = "\n".join(inst.doctor())
     assert f"provider: mine at {server.base_url}" in text and "answers: yes" in text
     assert "sk-doctor-secret" not in text

@@ -16,9 +16,8 @@ import pytest
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "gimp_gptimage" / "plugin" / "gptimage"
 sys.path.insert(0, str(PLUGIN_DIR))
+import gimp_fake_worker  # noqa: E402
 import gptimage_ipc as ipc  # noqa: E402
-
-FAKE_WORKER = Path(__file__).with_name("gimp_fake_worker.py")
 
 
 def script(tmp_path: Path, name: str, body: str) -> str:
@@ -30,11 +29,7 @@ def script(tmp_path: Path, name: str, body: str) -> str:
 
 
 def fake_worker(tmp_path: Path) -> str:
-    path = tmp_path / "fake-python"
-    lines = FAKE_WORKER.read_text().splitlines()
-    path.write_text("\n".join([f"#!{sys.executable}", *lines[1:]]) + "\n")
-    path.chmod(0o755)
-    return str(path)
+    return str(gimp_fake_worker.copy_to(tmp_path, sys.executable))
 
 
 def edit_job(job_dir: Path, prompt: str, n: int = 1, selection: bool = True) -> None:
@@ -248,13 +243,14 @@ def test_a_worker_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_batch_marks_written_by_the_worker_reach_the_plugin(tmp_path: Path) -> None:
     import numpy as np
+    from jobs_samples import placed_result
 
     from gimp_gptimage.jobs.jobfile import Outbox
 
     outbox = Outbox(tmp_path)
     pixels = np.zeros((2, 3, 4), np.uint8)
     for left in (2, 1, 0):
-        outbox.put(f"r{left}", pixels, (5, 6), np.full((2, 3), 255, np.uint8), "h1", batch_left=left)
-    outbox.put("single", pixels, (0, 0))
+        outbox.put(placed_result(f"r{left}", pixels, (5, 6), np.full((2, 3), 255, np.uint8), "h1"), batch_left=left)
+    outbox.put(placed_result("single", pixels, (0, 0)))
     results = ipc.OutboxReader(tmp_path).new_results()
     assert [(r.name, r.batch_left) for r in results] == [("r2", 2), ("r1", 1), ("r0", 0), ("single", 0)]

@@ -11,11 +11,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TempHome
+from jobs_samples import placed_result
 
 from gimp_gptimage import worker
 from gimp_gptimage.api.errors import ConfigError
@@ -29,20 +30,11 @@ import gptimage_ipc as ipc  # noqa: E402
 W, H, OX, OY = 640, 480, 30, 20
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
 @pytest.fixture
-def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The worker process gets its own config/data folders and a key for the custom (local) base URL."""
-    home = tmp_path / "home"
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(var, str(home / var.lower()))
+def worker_env(temp_home: TempHome, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worker process gets the test's home and a key for the custom (local) base URL."""
     monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-test-secret-never-shown")
-    return home
+    return temp_home.root
 
 
 def photo() -> np.ndarray:
@@ -124,14 +116,16 @@ def test_outbox_messages_are_what_the_plugin_reads(tmp_path: Path) -> None:
     outbox = jobfile.Outbox(tmp_path)
     pixels = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
     mask = np.full((3, 5), 128, np.uint8)
-    outbox.put("Sky #1", pixels, (7, -2), mask, "hist-1")
-    outbox.put("Sky #2", pixels, (0, 0))
+    outbox.put(placed_result("Sky #1", pixels, (7, -2), mask, "hist-1"))
+    outbox.put(placed_result("Sky #2", pixels, (0, 0)))
     assert not list(tmp_path.glob("outbox/*.tmp"))
     first, second = ipc.OutboxReader(tmp_path).new_results()
     assert (first.name, first.offset_x, first.offset_y, first.width, first.height) == ("Sky #1", 7, -2, 5, 3)
     assert first.pixels == pixels.tobytes() and first.mask == mask.tobytes() and first.history_id == "hist-1"
     assert second.index == 1 and second.mask is None
-    assert jobfile.Outbox(tmp_path).put("Sky #3", pixels, (0, 0)).name == "0002.json"  # numbering continues
+    assert (
+        jobfile.Outbox(tmp_path).put(placed_result("Sky #3", pixels, (0, 0))).name == "0002.json"
+    )  # numbering continues
 
 
 def test_batch_edit_with_two_results(tmp_path: Path, server: LocalServer, worker_env: Path) -> None:
@@ -284,9 +278,9 @@ def test_the_plugins_window_holds_the_pipelines_automatic_context(box: tuple, mo
 def test_whole_layer_is_fetched_when_the_context_leaves_the_window(
     tmp_path: Path, server: LocalServer, worker_env: Path
 ) -> None:
-    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+    from gimp_gptimage.settings import ContextDefaults, Settings, SettingsStore
 
-    save_settings(Settings(context=ContextDefaults(mode="whole")))  # the user wants the whole layer as context
+    SettingsStore().save(Settings(context=ContextDefaults(mode="whole")))  # the user wants the whole layer as context
     job_dir = tmp_path / "job"
     job_dir.mkdir()
     sel = ellipse(300, 200, 20, 20)
@@ -318,9 +312,9 @@ def test_whole_layer_is_fetched_when_the_context_leaves_the_window(
 def test_layer_gone_before_the_whole_export_is_a_clear_failure(
     tmp_path: Path, server: LocalServer, worker_env: Path
 ) -> None:
-    from gimp_gptimage.settings import ContextDefaults, Settings, save_settings
+    from gimp_gptimage.settings import ContextDefaults, Settings, SettingsStore
 
-    save_settings(Settings(context=ContextDefaults(mode="whole")))
+    SettingsStore().save(Settings(context=ContextDefaults(mode="whole")))
     write_job(tmp_path, "edit", {"prompt": "a moon", "base_url": server.base_url}, ellipse(300, 200, 20, 20))
     job = json.loads((tmp_path / "job.json").read_text())
     job["layer"]["window"] = [200, 100, 200, 200]

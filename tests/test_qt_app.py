@@ -42,7 +42,7 @@ def drive(qapp: QApplication, scenario) -> dict:  # type: ignore[no-untyped-def]
     return outcome
 
 
-def test_job_dialog_runs_on_the_embedded_server_and_inserts_into_the_job(qapp, tmp_path, ui_dirs, memory_keyring):
+def test_job_dialog_runs_on_the_embedded_server_and_inserts_into_the_job(qapp, tmp_path, temp_home, memory_keyring):
     job = write_job(tmp_path / "job", prompt="remove the yellow disc")
 
     async def scenario(dialog: GptImageDialog) -> None:
@@ -64,7 +64,7 @@ def test_job_dialog_runs_on_the_embedded_server_and_inserts_into_the_job(qapp, t
     assert not (job / "done.json").exists()
 
 
-def test_standalone_ui_saves_next_to_the_image(qapp, tmp_path, ui_dirs, memory_keyring) -> None:
+def test_standalone_ui_saves_next_to_the_image(qapp, tmp_path, temp_home, memory_keyring) -> None:
     image = tmp_path / "beach.png"
     Image.new("RGB", (320, 240), (200, 180, 120)).save(image)
 

@@ -11,8 +11,8 @@ import psutil
 import pytest
 from PIL import Image
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
+from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
 from gimp_gptimage.history import HistoryStore
@@ -27,13 +27,23 @@ from qt_ui.source import source_from_files
 pytest_plugins = ["qt_fixtures"]
 
 
+def list_item(widget: QListWidget, row: int) -> QListWidgetItem:
+    item = widget.item(row)
+    assert item is not None, f"no row {row}"
+    return item
+
+
+def item_text(widget: QListWidget, row: int) -> str:
+    return list_item(widget, row).text()
+
+
 def outbox_messages(job: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((job / "outbox").glob("*.json"))]
 
 
-def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=1.5) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -64,7 +74,7 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
     # One click, one undo step in GIMP: "Insert all" marks how many of its results are still to come.
     assert [m["batch_left"] for m in messages] == [0, 1, 0]
     first = messages[0]
-    result = dialog.model.results[1].payload
+    result = dialog.model.results[1].result.placed
     h, w = result.pixels.shape[:2]
     assert (first["width"], first["height"]) == (w, h)
     assert (first["offset_x"], first["offset_y"]) == result.offset
@@ -77,17 +87,17 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
     mask = np.frombuffer((job_dir / "outbox" / first["mask"]).read_bytes(), np.uint8).reshape(h, w)
     assert mask.max() == 255 and mask.min() == 0  # selected area in, the rest out
     assert first["name"].startswith("remove the yellow disc")
-    store = HistoryStore(ui_dirs["data"] / "history")
+    store = HistoryStore(temp_home.data / "history")
     entry = store.get(first["history_id"])
     assert entry.status == "done" and len(entry.results) == 2
     assert [m["history_id"] for m in messages] == [first["history_id"]] * 3
     assert sorted(m["name"][-2:] for m in messages[1:]) == ["#1", "#2"]
 
 
-def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloop, qtbot, job_dir, temp_home) -> None:
     """The first-run path: the offline server starts on first use in a child process (its work never holds
     the GUI thread) and goes away with the dialog."""
-    dialog = make_dialog(job_dir, ui_dirs)  # no backend given, none configured
+    dialog = make_dialog(job_dir, temp_home)  # no backend given, none configured
     qtbot.addWidget(dialog)
 
     def servers() -> list[psutil.Process]:
@@ -107,9 +117,9 @@ def test_with_no_provider_set_up_the_embedded_server_runs_beside_the_dialog(qloo
     assert servers() == []
 
 
-def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -133,15 +143,15 @@ def test_cancel_mid_stream_stops_at_once_and_the_dialog_stays_usable(qloop, qtbo
             assert dialog.model.state == "done" and len(dialog.model.results) == 1
 
         qrun(qloop, scenario())
-    entries = HistoryStore(ui_dirs["data"] / "history").list()
+    entries = HistoryStore(temp_home.data / "history").list()
     assert sorted(e.status for e in entries) == ["cancelled", "done"]
     assert not (job_dir / "outbox").exists() or outbox_messages(job_dir) == []
 
 
-def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, ui_dirs) -> None:
-    with LocalServer() as server:
+def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop, qtbot, job_dir, temp_home) -> None:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("status", status=403, message="Your organization must be verified to use gpt-image-2."))
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -191,8 +201,8 @@ def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop
         ({"prompt": "x" * 32_001}, "prompt", "The prompt is too long: 32001 characters, at most 32000 allowed."),
     ],
 )
-def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_dir, ui_dirs, setup, field, expected):
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_dir, temp_home, setup, field, expected):
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.prompt = "ok"
     assert dialog.run_button.isEnabled()
@@ -205,8 +215,8 @@ def test_each_rule_is_named_next_to_its_field_and_blocks_run(qloop, qtbot, job_d
     assert dialog.run_hint.text() == "Fix the highlighted settings to run."
 
 
-def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.n = 11  # e.g. from a job file: the control holds the API's range (1-10)
     assert dialog.model.n == 10 and dialog.params_view.n.value() == 10 and "n" not in dialog.model.violations
@@ -214,12 +224,12 @@ def test_the_count_box_keeps_n_within_the_rule(qloop, qtbot, job_dir, ui_dirs) -
     assert dialog.model.n == 1
 
 
-def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.prompt = "ok"
     view = dialog.params_view
-    view.size.setCurrentIndex(view.size.findData("custom"))
+    view.size_combo.setCurrentIndex(view.size_combo.findData("custom"))
     assert view.custom_box.isVisibleTo(dialog)
     view.width_spin.setValue(1000)
     view.height_spin.setValue(1024)
@@ -230,12 +240,12 @@ def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, u
     assert dialog.run_button.isEnabled()
     # Fixed-size models offer only their three sizes, and no custom entry.
     dialog.model.model = "gpt-image-1"
-    sizes = [view.size.itemData(i) for i in range(view.size.count())]
+    sizes = [view.size_combo.itemData(i) for i in range(view.size_combo.count())]
     assert sizes == ["auto", "1024x1024", "1024x1536", "1536x1024"]
 
 
-def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     view = dialog.params_view
     dialog.model.output_format = "png"
@@ -244,15 +254,17 @@ def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, ui_dirs) ->
     assert view.compression.isEnabled() and dialog.model.params().output_compression == dialog.model.compression
     view.stream.setChecked(False)
     assert not view.partials.isEnabled() and dialog.model.params().partial_images is None
-    transparent = view.background.model().item(view.background.findData("transparent"))
-    assert not transparent.isEnabled()  # gpt-image-2 cannot
+    choices = view.background.model()
+    assert isinstance(choices, QStandardItemModel)
+    transparent = choices.item(view.background.findData("transparent"))
+    assert transparent is not None and not transparent.isEnabled()  # gpt-image-2 cannot
     dialog.model.model = "gpt-image-1.5"
     assert transparent.isEnabled()
 
 
-def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, ui_dirs) -> None:
+def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, temp_home) -> None:
     job = write_job(tmp_path / "job", references=2)
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
     files = []
     for i in range(15):
@@ -263,8 +275,8 @@ def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, t
     async def scenario() -> None:
         await until(lambda: len(dialog.model.references) == 2, what="the job's references")
         view = dialog.references_view
-        assert [view.list.item(i).text() for i in range(2)] == ["Reference 1", "Reference 2"]
-        assert not view.list.item(0).icon().isNull()
+        assert [item_text(view.list, i) for i in range(2)] == ["Reference 1", "Reference 2"]
+        assert not list_item(view.list, 0).icon().isNull()
         view.list.setCurrentRow(0)
         qtbot.mouseClick(view.right_button, Qt.MouseButton.LeftButton)
         assert [r.name for r in dialog.model.references] == ["Reference 2", "Reference 1"]
@@ -281,8 +293,8 @@ def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, t
     qrun(qloop, scenario())
 
 
-def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloop, qtbot, tmp_path, ui_dirs) -> None:
-    dialog = make_dialog(write_job(tmp_path / "job"), ui_dirs)
+def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloop, qtbot, tmp_path, temp_home) -> None:
+    dialog = make_dialog(write_job(tmp_path / "job"), temp_home)
     qtbot.addWidget(dialog)
     # The big file loads slowest: it must still land first, as it was first in the drop.
     sizes = {"big.png": (2400, 1800), "small.png": (20, 20), "tiny.jpg": (8, 8)}
@@ -296,7 +308,9 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
     def drop(files: list[Path]) -> bool:
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
-        at = QPointF(view.viewport().rect().center())
+        viewport = view.viewport()
+        assert viewport is not None
+        at = QPointF(viewport.rect().center())
         actions = Qt.DropAction.CopyAction
         enter = QDragEnterEvent(at.toPoint(), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(view.viewport(), enter)
@@ -311,9 +325,10 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
         assert drop(paths)
         await until(lambda: len(dialog.model.references) == 3, what="three dropped references")
         assert [r.name for r in dialog.model.references] == list(sizes)
-        assert [view.item(i).text() for i in range(3)] == list(sizes)
+        assert [item_text(view, i) for i in range(3)] == list(sizes)
         assert drop([tmp_path / "notes.txt"])
         await until(lambda: dialog.model.error is not None, what="the message about the text file")
+        assert dialog.model.error is not None
         line = dialog.model.error.one_line()
         assert "notes.txt" in line and "not an image" in line and "PNG, JPEG or WebP" in line
         assert len(dialog.model.references) == 3  # nothing half-added
@@ -321,8 +336,8 @@ def test_image_files_dropped_from_a_file_manager_become_references_in_order(qloo
     qrun(qloop, scenario())
 
 
-def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -336,8 +351,8 @@ def test_preview_shows_exactly_the_region_and_size_that_will_be_sent(qloop, qtbo
     assert f"Region {LAYER_W} × {LAYER_H} at (0, 0)" in dialog.sent_preview.caption.text()
 
 
-def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir, temp_home, server) -> None:
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -347,22 +362,22 @@ def test_history_lists_past_results_and_inserts_one_again(qloop, qtbot, job_dir,
         await until(lambda: dialog.model.state == "done", what="the run")
         view = dialog.history_view
         await until(lambda: view.loaded and view.list.count() == 1, what="the history list")
-        assert "a small boat" in view.list.item(0).text()
-        assert not view.list.item(0).icon().isNull()
+        assert "a small boat" in item_text(view.list, 0)
+        assert not list_item(view.list, 0).icon().isNull()
         view.list.setCurrentRow(0)
         qtbot.mouseClick(view.insert_button, Qt.MouseButton.LeftButton)
         await until(lambda: len(outbox_messages(job_dir)) == 1, what="the re-inserted result")
 
     qrun(qloop, scenario())
     message = outbox_messages(job_dir)[0]
-    original = dialog.model.results[0].payload
+    original = dialog.model.results[0].result.placed
     # Same layer and selection: placed exactly as the first time (same region, same mask).
     assert (message["offset_x"], message["offset_y"]) == original.offset
     assert (message["height"], message["width"]) == original.pixels.shape[:2]
     assert message["mask"] is not None
 
 
-def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbot, tmp_path, temp_home, server):
     image_path = tmp_path / "photo.png"
     Image.new("RGB", (600, 400), (90, 140, 200)).save(image_path)
     selection = Image.new("L", (600, 400), 0)
@@ -373,9 +388,9 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
     dialog = GptImageDialog(
         source,
         FolderTarget(out, source),
-        SettingsStore(ui_dirs["config"]),
-        HistoryStore(ui_dirs["data"]),
-        backend=local_backend(ui_server.base_url),
+        SettingsStore(temp_home.config),
+        HistoryStore(temp_home.data),
+        backend=local_backend(server.base_url),
     )
     qtbot.addWidget(dialog)
     dialog.show()
@@ -398,9 +413,9 @@ def test_standalone_insert_saves_the_composited_image_and_says_where(qloop, qtbo
     assert (pixels[:40, :100, :3] == (90, 140, 200)).all()
 
 
-def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -417,16 +432,16 @@ def test_escape_cancels_a_run_and_closing_ends_everything(qloop, qtbot, job_dir,
         qrun(qloop, scenario())
 
 
-def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, qtbot, tmp_path, ui_dirs, ui_server):
+def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, qtbot, tmp_path, temp_home, server):
     job = write_job(tmp_path / "job", command="generate", prompt="a lighthouse at dusk")
-    dialog = make_dialog(job, ui_dirs, ui_server)
+    dialog = make_dialog(job, temp_home, server)
     qtbot.addWidget(dialog)
     assert not dialog.context_group.isVisibleTo(dialog) and not dialog.references_group.isVisibleTo(dialog)
     assert not dialog.tabs.isTabVisible(1)
     assert dialog.source_label.text() == "New layer from a prompt, sized to the canvas"
     assert dialog.windowTitle() == "Generate Layer — photo.xcf"  # Qt adds " — GPT Image" itself
     assert dialog.prompt_view.edit.placeholderText().startswith("Describe the picture")
-    assert dialog.params_view.size.itemText(0) == "Auto (the model chooses)"
+    assert dialog.params_view.size_combo.itemText(0) == "Auto (the model chooses)"
 
     async def scenario() -> None:
         dialog.model.stream = False
@@ -442,8 +457,8 @@ def test_generate_job_hides_edit_controls_and_inserts_full_canvas_layers(qloop, 
     assert message["mask"] is None
 
 
-def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, temp_home, server) -> None:
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -461,16 +476,16 @@ def test_clicking_a_result_enlarges_it(qloop, qtbot, job_dir, ui_dirs, ui_server
 
     qrun(qloop, scenario())
     viewer = viewers()[0]
-    result = dialog.model.results[0].payload
+    result = dialog.model.results[0].result.placed
     h, w = result.pixels.shape[:2]
     image = viewer.view.image()
     assert image.width() == min(w, 1024) or image.height() == min(h, 1024)
     assert viewer.windowTitle() == "Image 1"
 
 
-def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtbot, tmp_path, ui_dirs) -> None:
+def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtbot, tmp_path, temp_home) -> None:
     job = write_job(tmp_path / "job", references=17, prompt="fuse them")
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -487,10 +502,10 @@ def test_too_many_layers_from_the_plugin_are_all_listed_with_the_rule(qloop, qtb
     assert [r.name for r in dialog.model.references][:2] == ["Reference 3", "Reference 4"]
 
 
-def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, ui_dirs) -> None:
-    with LocalServer() as server:
+def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job_dir, temp_home) -> None:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("reset_after", events=1))  # the connection dies after the first image
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -507,17 +522,17 @@ def test_results_that_arrived_before_a_failure_stay_insertable(qloop, qtbot, job
         qrun(qloop, scenario())
     assert dialog.run_view.error.isVisibleTo(dialog)
     assert dialog.results_view.tiles[0].final and not dialog.results_view.tiles[1].final
-    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    entry = HistoryStore(temp_home.data / "history").list()[0]
     assert entry.status == "failed" and [r.index for r in entry.results] == [0]
 
 
 def test_history_result_is_placed_in_its_recorded_region_when_the_selection_changed(
-    qloop, qtbot, job_dir, ui_dirs, ui_server
+    qloop, qtbot, job_dir, temp_home, server
 ) -> None:
     from qt_ui.history_insert import history_item
     from qt_ui.source import source_from_job
 
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -527,12 +542,13 @@ def test_history_result_is_placed_in_its_recorded_region_when_the_selection_chan
         await until(lambda: dialog.model.state == "done", what="the run")
 
     qrun(qloop, scenario())
-    original = dialog.model.results[0].payload
-    entry = HistoryStore(ui_dirs["data"] / "history").list()[0]
+    original = dialog.model.results[0].result
+    entry = HistoryStore(temp_home.data / "history").list()[0]
     moved = source_from_job(job_dir)
     moved.selection = np.zeros_like(moved.selection)
     moved.selection[10:60, 10:60] = 255  # another selection: the exact paste-back no longer applies
     item = history_item(entry, entry.results[0], moved)
-    assert item.mask is None and item.history_id == entry.id
-    assert item.offset == original.offset and item.pixels.shape == original.pixels.shape
+    assert item.placed.alpha is None and item.history_id == entry.id
+    assert item.placed.offset == original.placed.offset
+    assert item.placed.pixels.shape == original.placed.pixels.shape
     assert item.name == original.name

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QApplication, QMessageBox, QScrollArea
+from PyQt6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QScrollArea, QScrollBar
 from qt_helpers import make_dialog, qrun, until, write_job
 
 from gimp_gptimage.jobs.jobfile import ParentWindow
@@ -27,24 +27,36 @@ def progress(job: Path) -> dict:
     return json.loads((job / "progress.json").read_text())
 
 
+def close_button(box: QMessageBox) -> QAbstractButton:
+    button = box.button(QMessageBox.StandardButton.Close)
+    assert button is not None
+    return button
+
+
+def scroll_bar(area: QScrollArea) -> QScrollBar:
+    bar = area.verticalScrollBar()
+    assert bar is not None
+    return bar
+
+
 def left_column(dialog) -> QScrollArea:  # type: ignore[no-untyped-def]
     return next(s for s in dialog.findChildren(QScrollArea) if s.widget().isAncestorOf(dialog.params_view))
 
 
-def test_edit_words_name_the_selection_and_the_title_says_it_once(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_edit_words_name_the_selection_and_the_title_says_it_once(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Edit Selection — photo.xcf"
     assert "GPT Image" not in dialog.windowTitle()  # Qt appends the application's name on its own
     assert dialog.source_label.text() == "Editing photo.xcf · layer “Background” (640 × 480) · selection"
     assert dialog.prompt_view.edit.placeholderText().startswith("Describe the change")
-    assert dialog.params_view.size.itemText(0) == "Auto (fit the region)"
+    assert dialog.params_view.size_combo.itemText(0) == "Auto (fit the region)"
     assert dialog.context_group.isVisibleTo(dialog)
 
 
-def test_fuse_speaks_of_layers_and_shows_no_selection_settings(qloop, qtbot, tmp_path, ui_dirs) -> None:
+def test_fuse_speaks_of_layers_and_shows_no_selection_settings(qloop, qtbot, tmp_path, temp_home) -> None:
     job = write_job(tmp_path / "job", command="fuse", references=2)
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Fuse Layers — photo.xcf"
     text = dialog.source_label.text()
@@ -55,36 +67,38 @@ def test_fuse_speaks_of_layers_and_shows_no_selection_settings(qloop, qtbot, tmp
     assert dialog.prompt_view.edit.placeholderText().startswith("Describe how to combine the layers")
 
 
-def test_at_the_default_size_the_left_column_fits_with_the_whole_reference_list(qloop, qtbot, tmp_path, ui_dirs):
+def test_at_the_default_size_the_left_column_fits_with_the_whole_reference_list(qloop, qtbot, tmp_path, temp_home):
     job = write_job(tmp_path / "job", references=2)
-    dialog = make_dialog(job, ui_dirs)
+    dialog = make_dialog(job, temp_home)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
         await until(lambda: len(dialog.model.references) == 2, what="the layers as references")
-        await until(lambda: left_column(dialog).verticalScrollBar().maximum() == 0, timeout=2, what="the layout")
+        await until(lambda: scroll_bar(left_column(dialog)).maximum() == 0, timeout=2, what="the layout")
 
     qrun(qloop, scenario())
     assert (dialog.width(), dialog.height()) == (1180, 800)
     column = left_column(dialog)
     refs = dialog.references_view
-    bottom = refs.mapTo(column.viewport(), refs.rect().bottomLeft()).y()
-    assert bottom <= column.viewport().height(), "the reference list and its buttons are cut off"
+    viewport = column.viewport()
+    assert viewport is not None
+    bottom = refs.mapTo(viewport, refs.rect().bottomLeft()).y()
+    assert bottom <= viewport.height(), "the reference list and its buttons are cut off"
 
 
-def test_more_sections_start_folded_and_are_remembered(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_more_sections_start_folded_and_are_remembered(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     params, context = dialog.params_view, dialog.context_view
     assert not params.background.isVisibleTo(dialog) and not params.moderation.isVisibleTo(dialog)
     assert not context.feather.isVisibleTo(dialog) and context.mode.isVisibleTo(dialog)
-    assert params.model_combo.isVisibleTo(dialog) and params.size.isVisibleTo(dialog)
+    assert params.model_combo.isVisibleTo(dialog) and params.size_combo.isVisibleTo(dialog)
     qtbot.mouseClick(params.more, Qt.MouseButton.LeftButton)
     assert params.background.isVisibleTo(dialog) and params.stream.isVisibleTo(dialog)
     assert not context.feather.isVisibleTo(dialog)  # each section folds on its own
     dialog.close()
 
-    again = make_dialog(job_dir, ui_dirs)
+    again = make_dialog(job_dir, temp_home)
     qtbot.addWidget(again)
     assert again.params_view.background.isVisibleTo(again) and again.params_view.more.isChecked()
     assert not again.context_view.feather.isVisibleTo(again)
@@ -92,8 +106,8 @@ def test_more_sections_start_folded_and_are_remembered(qloop, qtbot, job_dir, ui
     assert not again.params_view.background.isVisibleTo(again)
 
 
-def test_a_rule_broken_behind_more_unfolds_it(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_a_rule_broken_behind_more_unfolds_it(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     dialog.model.output_format = "jpeg"
     dialog.model.background = "transparent"
@@ -102,9 +116,9 @@ def test_a_rule_broken_behind_more_unfolds_it(qloop, qtbot, job_dir, ui_dirs) ->
     assert dialog.params_view.messages["background"].text()
 
 
-def test_after_cancel_no_tile_is_still_waiting(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_after_cancel_no_tile_is_still_waiting(qloop, qtbot, job_dir, temp_home) -> None:
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -126,8 +140,8 @@ def test_after_cancel_no_tile_is_still_waiting(qloop, qtbot, job_dir, ui_dirs) -
     assert all(t.view._placeholder == "Cancelled" for t in empty), captions
 
 
-def test_insert_is_reported_as_an_event_with_its_time(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_insert_is_reported_as_an_event_with_its_time(qloop, qtbot, job_dir, temp_home, server) -> None:
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
 
     async def scenario() -> None:
@@ -146,9 +160,9 @@ def test_insert_is_reported_as_an_event_with_its_time(qloop, qtbot, job_dir, ui_
     assert dialog.results_view.tiles[0].insert_button.text() == "Insert again"
 
 
-def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop, qtbot, job_dir, ui_dirs):
+def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop, qtbot, job_dir, temp_home):
     with LocalServer(latency=2.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
         GimpLink(dialog, job_dir, None)
         idle = progress(job_dir)
@@ -168,8 +182,8 @@ def test_gimp_status_bar_says_open_while_idle_and_the_stage_while_running(qloop,
     assert progress(job_dir)["text"].startswith("GPT Image dialog open")
 
 
-def test_gimps_cancel_while_idle_closes_at_once_when_nothing_is_left(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs)
+def test_gimps_cancel_while_idle_closes_at_once_when_nothing_is_left(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     link = GimpLink(dialog, job_dir, None)
     link._plugin_pid = -1  # as if GIMP had killed the plug-in: the dialog's parent is another process now
@@ -180,8 +194,8 @@ def test_gimps_cancel_while_idle_closes_at_once_when_nothing_is_left(qloop, qtbo
     qrun(qloop, scenario())
 
 
-def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, qtbot, job_dir, ui_dirs, ui_server):
-    dialog = make_dialog(job_dir, ui_dirs, ui_server)
+def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, qtbot, job_dir, temp_home, server):
+    dialog = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(dialog)
     link = GimpLink(dialog, job_dir, None)
     found: list[QMessageBox] = []
@@ -199,7 +213,7 @@ def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, 
         assert link.box is not None
         found.append(link.box)
         assert dialog.isVisible()  # it waits for the painter to read where the results are
-        link.box.button(QMessageBox.StandardButton.Close).click()
+        close_button(link.box).click()
         await until(lambda: not dialog.isVisible(), timeout=3, what="the dialog to close")
 
     qrun(qloop, scenario())
@@ -209,8 +223,8 @@ def test_gimps_cancel_with_results_not_inserted_says_they_are_in_history(qloop, 
     assert "History tab" in box.informativeText()
 
 
-def test_transient_parent_is_only_set_where_qt_can_use_the_handle(qloop, qtbot, job_dir, ui_dirs) -> None:
-    dialog = make_dialog(job_dir, ui_dirs, show=False)
+def test_transient_parent_is_only_set_where_qt_can_use_the_handle(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home, show=False)
     qtbot.addWidget(dialog)
     assert QApplication.platformName() == "offscreen"
     assert make_transient(dialog, ParentWindow("x11", 0x400007)) is None  # not on xcb: nothing to tie to
@@ -258,8 +272,7 @@ def test_on_x11_the_dialog_is_transient_for_gimps_image_window(tmp_path: Path) -
                     str(here / "transient_check.py"),
                     parent,
                     str(job),
-                    str(tmp_path / "c"),
-                    str(tmp_path / "d"),
+                    str(tmp_path / "home"),
                 ],
                 env=env,
                 capture_output=True,
@@ -325,11 +338,11 @@ def test_gimps_cancel_kills_the_plugin_and_the_idle_dialog_ends_with_its_worker(
     assert not job.exists(), "the worker removes the job folder of a plug-in that is gone"
 
 
-def test_gimps_cancel_during_a_run_cancels_it_and_says_what_was_kept(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_gimps_cancel_during_a_run_cancels_it_and_says_what_was_kept(qloop, qtbot, job_dir, temp_home) -> None:
     from gimp_gptimage.history import HistoryStore
 
     with LocalServer(latency=3.0) as server:
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
         link = GimpLink(dialog, job_dir, None)
         texts: list[str] = []
@@ -343,9 +356,9 @@ def test_gimps_cancel_during_a_run_cancels_it_and_says_what_was_kept(qloop, qtbo
             assert link.box is not None
             await until(lambda: dialog.model.state == "idle", timeout=3, what="the run to be cancelled")
             texts.append(link.box.informativeText())
-            link.box.button(QMessageBox.StandardButton.Close).click()
+            close_button(link.box).click()
             await until(lambda: not dialog.isVisible(), timeout=3, what="the dialog to close")
 
         qrun(qloop, scenario())
     assert texts[0].startswith("The run was cancelled; whatever had arrived is kept in history.")
-    assert [e.status for e in HistoryStore(ui_dirs["data"] / "history").list()] == ["cancelled"]
+    assert [e.status for e in HistoryStore(temp_home.data / "history").list()] == ["cancelled"]

@@ -67,7 +67,7 @@ def test_every_message_is_translated_and_compiled(qapp) -> None:
         stale = [
             (context, source)
             for (context, source), text in messages.items()
-            if QCoreApplication.translate(context, source, None, 2) != text.replace("%n", "2")
+            if QCoreApplication.translate(context, source, "", 2) != text.replace("%n", "2")
         ]
     finally:
         qapp.removeTranslator(translator)
@@ -92,11 +92,11 @@ def test_language_comes_from_the_override_or_the_system_locale(monkeypatch: pyte
         assert resolve_language("system") == expected
 
 
-def test_chinese_changes_what_the_user_sees(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_chinese_changes_what_the_user_sees(qloop, qtbot, job_dir, temp_home) -> None:
     assert install_language("zh_CN") == "zh_CN"
-    with LocalServer() as server:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("status", status=401, message="Incorrect API key provided."))
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
         assert dialog.run_button.text() == "运行"
         assert dialog.close_button.text() == "关闭"
@@ -121,9 +121,9 @@ def test_chinese_changes_what_the_user_sees(qloop, qtbot, job_dir, ui_dirs) -> N
     assert "HTTP 状态 401" in panel.meta.text()
 
 
-def test_english_is_back_after_switching(qloop, qtbot, job_dir, ui_dirs) -> None:
+def test_english_is_back_after_switching(qloop, qtbot, job_dir, temp_home) -> None:
     install_language("zh_CN")
     install_language("en")
-    dialog = make_dialog(job_dir, ui_dirs)
+    dialog = make_dialog(job_dir, temp_home)
     qtbot.addWidget(dialog)
     assert dialog.run_button.text() == "Run"

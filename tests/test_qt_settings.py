@@ -6,11 +6,19 @@ import json
 from pathlib import Path
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QTableWidget, QTableWidgetItem
 from qt_helpers import make_dialog, qrun, until
 
 from gimp_gptimage.keystore import SERVICE
 from gimp_gptimage.server import LocalServer
 from qt_ui.settings_dialog import SettingsDialog
+
+
+def cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    item = table.item(row, column)
+    assert item is not None, f"no cell ({row}, {column})"
+    return item
+
 
 pytest_plugins = ["qt_fixtures", "conftest_jobs"]
 
@@ -21,8 +29,8 @@ def all_bytes_under(*folders: Path) -> list[tuple[Path, bytes]]:
     return [(p, p.read_bytes()) for folder in folders if folder.exists() for p in folder.rglob("*") if p.is_file()]
 
 
-def test_choices_persist_across_a_restart_of_the_dialog(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    first = make_dialog(job_dir, ui_dirs, ui_server)
+def test_choices_persist_across_a_restart_of_the_dialog(qloop, qtbot, job_dir, temp_home, server) -> None:
+    first = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(first)
     view = first.params_view
     view.model_combo.setCurrentIndex(view.model_combo.findData("gpt-image-1.5"))
@@ -44,10 +52,10 @@ def test_choices_persist_across_a_restart_of_the_dialog(qloop, qtbot, job_dir, u
 
     qrun(qloop, run_once())
     first.close()
-    saved = json.loads((ui_dirs["config"] / "gimp-gptimage" / "settings.json").read_text())
+    saved = json.loads((temp_home.config / "gimp-gptimage" / "settings.json").read_text())
     assert saved["defaults"]["model"] == "gpt-image-1.5" and saved["recent_prompts"] == ["add a second cup"]
 
-    second = make_dialog(job_dir, ui_dirs, ui_server)
+    second = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(second)
     m = second.model
     assert (m.model, m.quality, m.n, m.output_format, m.compression, m.background, m.stream) == (
@@ -69,9 +77,9 @@ def test_choices_persist_across_a_restart_of_the_dialog(qloop, qtbot, job_dir, u
     assert second.prompt_view.edit.toPlainText() == "add a second cup"
 
 
-def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, job_dir, ui_dirs, memory_keyring):
+def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, job_dir, temp_home, memory_keyring):
     with LocalServer(api_key=KEY) as server:  # answers 401 unless it gets exactly this key
-        dialog = make_dialog(job_dir, ui_dirs)  # no fixed backend: resolved from settings + keychain
+        dialog = make_dialog(job_dir, temp_home)  # no fixed backend: resolved from settings + keychain
         qtbot.addWidget(dialog)
         assert "Offline local engine" in dialog.banner_text.text()
 
@@ -79,8 +87,8 @@ def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, j
         settings = dialog.settings_dialog
         qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
         row = settings.table.rowCount() - 1
-        settings.table.item(row, 0).setText("studio")
-        settings.table.item(row, 1).setText(server.base_url)
+        cell(settings.table, row, 0).setText("studio")
+        cell(settings.table, row, 1).setText(server.base_url)
         settings.table.selectRow(row)
         qtbot.keyClicks(settings.key_edit, KEY)
         settings.active.setCurrentIndex(settings.active.findData("studio"))
@@ -98,22 +106,22 @@ def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, j
         assert dialog.model.state == "done", dialog.model.error
         dialog.close()
 
-    files = all_bytes_under(ui_dirs["config"], ui_dirs["data"], job_dir)
+    files = all_bytes_under(temp_home.config, temp_home.data, job_dir)
     assert any(p.name == "settings.json" for p, _ in files) and any(p.name == "record.json" for p, _ in files)
     leaks = [p for p, data in files if KEY.encode() in data]
     assert leaks == []
-    saved = json.loads((ui_dirs["config"] / "gimp-gptimage" / "settings.json").read_text())
+    saved = json.loads((temp_home.config / "gimp-gptimage" / "settings.json").read_text())
     assert saved["provider"] == "studio"
 
 
-def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, ui_dirs, memory_keyring) -> None:
+def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, temp_home, memory_keyring) -> None:
     from gimp_gptimage.settings import Settings
 
     with LocalServer(api_key=KEY) as server:
         settings = Settings()
         dialog = SettingsDialog(settings)
         qtbot.addWidget(dialog)
-        dialog.table.item(0, 1).setText(server.base_url)
+        cell(dialog.table, 0, 1).setText(server.base_url)
         dialog.table.selectRow(0)
 
         async def scenario() -> None:
@@ -140,7 +148,7 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog.table.item(1, 1).setText("http://relay.example.com/v1")
+    cell(dialog.table, 1, 1).setText("http://relay.example.com/v1")
 
     async def scenario() -> None:
         await until(lambda: "No key stored" in dialog.key_status.text(), what="the key status")
@@ -154,16 +162,16 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
     assert settings.providers[1].base_url == "https://cn.crazyrouter.com/v1"  # nothing saved
 
 
-def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
+def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot, job_dir, temp_home, server) -> None:
     from gimp_gptimage.history import HistoryStore
     from gimp_gptimage.settings import SettingsStore
 
-    store = HistoryStore(ui_dirs["data"] / "history")
+    store = HistoryStore(temp_home.data / "history")
     old = store.begin({"prompt": "an old request"})
     store.add_result(old, 0, b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "png")
     store.finish(old)
 
-    settings_store = SettingsStore(ui_dirs["config"] / "gimp-gptimage")
+    settings_store = SettingsStore(temp_home.config / "gimp-gptimage")
     settings = settings_store.load()
     assert settings.history.keeps_everything  # the default: nothing is ever deleted
     dialog = SettingsDialog(settings)
@@ -181,7 +189,7 @@ def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot
     assert settings.history.max_total_mb == 1 and settings.history.max_age_days is None
     settings_store.save(settings)
 
-    main = make_dialog(job_dir, ui_dirs, ui_server)
+    main = make_dialog(job_dir, temp_home, server)
     qtbot.addWidget(main)
 
     async def run_once() -> None:

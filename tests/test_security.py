@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TempHome
 from faults_helpers import (
     CannedHTTPServer,
     CannedRequest,
@@ -93,16 +94,10 @@ def secret_relay() -> Iterator[RecordedServer]:
 
 
 @pytest.fixture
-def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Config, data, cache and temp folders of a fresh user, all under tmp_path/home."""
-    home = tmp_path / "home"
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
-        (home / sub).mkdir(parents=True)
-        monkeypatch.setenv(var, str(home / sub))
-    (home / "tmp").mkdir()
-    monkeypatch.setenv("TMPDIR", str(home / "tmp"))  # for the worker process
-    monkeypatch.chdir(home)
-    return home
+def user_home(temp_home: TempHome, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary home, as the working folder too."""
+    monkeypatch.chdir(temp_home.root)
+    return temp_home.root
 
 
 def write_plugin_job(job_dir: Path, prompt: str, n: int) -> None:

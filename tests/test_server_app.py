@@ -23,7 +23,7 @@ from server_fixtures import (
 )
 
 from gimp_gptimage.api.params import ImageParams, check_params, normalise
-from gimp_gptimage.server import LocalServer, OfflineEngine, create_app
+from gimp_gptimage.server import Fault, FaultPlan, LocalServer, OfflineEngine, create_app
 from gimp_gptimage.server.errors import ApiError
 from gimp_gptimage.server.imaging import decompression_bomb_png
 from gimp_gptimage.server.results import ResultStore
@@ -183,14 +183,14 @@ async def test_transparent_background_keeps_alpha_where_allowed(api: ApiFactory)
     assert response.status_code == 200, response.text
     assert response.json()["background"] == "transparent"
     image = decode(base64.b64decode(response.json()["data"][0]["b64_json"]))
-    assert image.mode == "RGBA" and image.getextrema()[3] == (0, 0)
+    assert image.mode == "RGBA" and image.getchannel("A").getextrema() == (0, 0)
     opaque = await edit(client, {**fields, "background": "opaque"}, [image_part(data=rgba)])
     assert decode(base64.b64decode(opaque.json()["data"][0]["b64_json"])).mode == "RGB"
     generated = await client.post(
         "/images/generations", json={"prompt": "a logo", "model": "gpt-image-1", "background": "transparent"}
     )
     picture = decode(base64.b64decode(generated.json()["data"][0]["b64_json"]))
-    assert picture.mode == "RGBA" and picture.getextrema()[3][0] == 0
+    assert picture.mode == "RGBA" and picture.getchannel("A").getextrema()[0] == 0
 
 
 async def test_generation_answer(api: ApiFactory) -> None:
@@ -547,7 +547,7 @@ async def test_per_request_latency_header(api: ApiFactory) -> None:
 
 
 async def test_control_endpoint_queues_and_clears_faults(api: ApiFactory) -> None:
-    client = api()
+    client = api(faults=FaultPlan())
     root = str(client.base_url).removesuffix("/v1/")
     queued = await client.post(root + "/_control/faults", json=[{"kind": "status", "status": 503, "times": 2}])
     assert queued.status_code == 200 and queued.json()["pending"][0]["status"] == 503
@@ -558,11 +558,23 @@ async def test_control_endpoint_queues_and_clears_faults(api: ApiFactory) -> Non
     assert bad.status_code == 400 and "unknown fault kind" in bad.json()["error"]
 
 
-async def test_control_endpoint_refuses_remote_clients() -> None:
-    transport = httpx.ASGITransport(app=create_app(), client=("192.0.2.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        response = await client.post("/_control/faults", json=[{"kind": "reset"}])
+async def test_control_endpoint_refuses_remote_clients_and_their_requests_trigger_no_fault() -> None:
+    plan = FaultPlan([Fault("status", status=503)])
+    transport = httpx.ASGITransport(app=create_app(faults=plan), client=("192.0.2.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1/v1", headers=AUTH) as client:
+        response = await client.post("http://127.0.0.1/_control/faults", json=[{"kind": "reset"}])
         assert response.status_code == 403
+        assert (await client.post("/images/generations", json={"prompt": "x"})).status_code == 200
+    assert len(plan) == 1  # still waiting for a loopback client
+
+
+async def test_the_product_app_has_no_fault_machinery(api: ApiFactory) -> None:
+    """Without a fault plan (the CLI's and the dialog's server) there is no control endpoint to find."""
+    client = api()
+    root = str(client.base_url).removesuffix("/v1/")
+    response = await client.post(root + "/_control/faults", json=[{"kind": "status", "status": 503}])
+    assert response.status_code == 404
+    assert (await client.post("/images/generations", json={"prompt": "x"})).status_code == 200
 
 
 async def test_file_parts_under_other_names(api: ApiFactory) -> None:

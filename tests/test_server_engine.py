@@ -144,4 +144,4 @@ def test_generation_is_deterministic_and_prompt_dependent(engine: OfflineEngine)
     assert first.std() > 20  # a picture, not a flat fill
     wide = engine.generate("x" * 500, (1536, 1024), transparent=True)
     assert wide.size == (1536, 1024) and wide.mode == "RGBA"
-    assert wide.getextrema()[3][0] == 0
+    assert wide.getchannel("A").getextrema()[0] == 0

@@ -20,23 +20,15 @@ GENERATE = {"prompt": "a kite", "size": "1024x1024", "quality": "low"}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def relay() -> Iterator[LocalServer]:
-    with LocalServer(profile="crazyrouter") as running:
+    with LocalServer(profile="crazyrouter", faults=()) as running:
         yield running
 
 
 @pytest.fixture
 def client(server: LocalServer) -> Iterator[httpx.Client]:
-    server.faults.clear()
     with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=30) as http:
         yield http
-    server.faults.clear()
 
 
 def generate(client: httpx.Client, **extra: object) -> httpx.Response:

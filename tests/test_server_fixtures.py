@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from server_fixtures import AUTH, asgi_client, local_server, relay_server, server_factory  # noqa: F401
+from server_fixtures import AUTH, asgi_client, relay_server, server_factory  # noqa: F401
 
 from gimp_gptimage.server import Fault, LocalServer
 
@@ -27,4 +27,4 @@ async def test_asgi_client(asgi_client: Callable[..., httpx.AsyncClient]) -> Non
     client = asgi_client(profile="crazyrouter")
     response = await client.post("/images/generations", json={"prompt": "x", "quality": "hd"})
     assert response.json()["quality"] == "high"
-    assert client.app.state.faults is not None  # type: ignore[attr-defined]
+    assert client.app.state.gptimage.profile.name == "crazyrouter"  # type: ignore[attr-defined]

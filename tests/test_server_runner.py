@@ -170,3 +170,14 @@ def test_serve_on_a_busy_port_is_one_clear_line() -> None:
     assert busy.returncode == 1 and busy.stdout == ""
     assert busy.stderr.strip().startswith(f"error: Cannot listen on 127.0.0.1:{server.port}: ")
     assert "Traceback" not in busy.stderr
+
+
+@pytest.mark.parametrize(("flags", "status"), [((), 404), (("--faults",), 200)])
+def test_serve_mounts_fault_injection_only_when_asked(flags: tuple[str, ...], status: int) -> None:
+    process, line = _start_cli(*flags)
+    try:
+        root = line.strip().rsplit(" ", 1)[1].removesuffix("/v1")
+        assert httpx.get(root + "/_control/faults").status_code == status
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)

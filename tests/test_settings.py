@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gimp_gptimage.history import HistoryPolicy
+from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import ProviderConfig, Settings, SettingsStore
 
@@ -43,12 +44,7 @@ def test_round_trip(tmp_path: Path) -> None:
     assert loaded == settings
     assert loaded.recent_prompts == ["Remove the spoon", "Add a cat"]
     assert loaded.find_provider("MINE") == ProviderConfig("mine", "https://relay.example/v1", "gpt-image-1.5")
-    assert loaded.context.to_kwargs() == {
-        "mode": "auto",
-        "padding_px": 64,
-        "blend_margin_px": 0,
-        "colour_match": False,
-    }
+    assert context_options(loaded.context) == ContextOptions(padding_px=64, colour_match=False)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -113,17 +109,12 @@ def test_default_location_is_user_config_dir() -> None:
     assert store.path.parts[-2:] == ("gimp-gptimage", "settings.json")
 
 
-def test_param_defaults_build_request_params() -> None:
+def test_context_options_layer_run_choices_over_saved_over_the_pipeline_defaults() -> None:
     settings = Settings()
-    params = settings.defaults.to_params("Remove the spoon", "gpt-image-1.5")
-    assert (params.prompt, params.model, params.stream, params.partial_images) == (
-        "Remove the spoon",
-        "gpt-image-1.5",
-        True,
-        2,
-    )
-    settings.defaults.stream = False
-    settings.defaults.model = "gpt-image-2"
-    params = settings.defaults.to_params("x", "gpt-image-1.5")
-    assert (params.model, params.stream, params.partial_images) == ("gpt-image-2", False, None)
-    assert ContextOptions(**settings.context.to_kwargs()).blend_margin_px == 0
+    assert context_options(settings.context) == ContextOptions()
+    assert ContextOptions().blend_margin_px == 0  # unselected pixels stay bit-identical unless a user says so
+    settings.context.grow_px = 30
+    settings.context.blend_margin_px = 4
+    chosen = context_options(settings.context, grow_px=None, feather_px=5, colour_match=False)
+    assert (chosen.grow_px, chosen.feather_px, chosen.blend_margin_px, chosen.colour_match) == (30, 5, 4, False)
+    assert chosen.padding_px == ContextOptions().padding_px

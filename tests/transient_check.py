@@ -1,4 +1,4 @@
-"""Run under a real X server: `python tests/transient_check.py PARENT_XID JOB_DIR CONFIG DATA`.
+"""Run under a real X server: `python tests/transient_check.py PARENT_XID JOB_DIR HOME`.
 
 Builds the dialog as the worker does for GIMP (with GimpLink and the image window's handle), shows it,
 and prints what the X server holds as the dialog window's WM_TRANSIENT_FOR (asked with xprop while the
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import TempHome
 from PyQt6.QtWidgets import QApplication
 from qt_helpers import make_dialog
 
@@ -25,7 +26,7 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
-    dialog = make_dialog(job, {"config": Path(sys.argv[3]), "data": Path(sys.argv[4])}, show=False)
+    dialog = make_dialog(job, TempHome(Path(sys.argv[3])), show=False)
     link = GimpLink(dialog, job, ParentWindow("x11", parent))
     assert link.foreign_parent is not None, QApplication.platformName()
     dialog.show()

@@ -151,18 +151,6 @@ def free_size_violation(width: int, height: int, label: str | None = None) -> st
     return None
 
 
-def is_valid_size(size: str, model: str) -> bool:
-    spec = model_spec(model)
-    if size == "auto":
-        return True
-    if spec is None:
-        return parse_size(size) is not None
-    if not spec.free_sizes:
-        return size in FIXED_SIZES
-    wh = parse_size(size)
-    return wh is not None and free_size_violation(*wh) is None
-
-
 def _size_violations(size: str, spec: ModelSpec | None) -> list[Violation]:
     if size == "auto":
         return []

@@ -29,20 +29,6 @@ class ImageInput:
     data: bytes
     content_type: str
 
-    @classmethod
-    def from_bytes(cls, data: bytes, filename: str = "image.png") -> ImageInput:
-        content_type = sniff_content_type(data)
-        if content_type is None:
-            from .errors import ValidationError
-
-            raise ValidationError(
-                f"{filename} is not a PNG, JPEG or WebP image.",
-                param="image",
-                value=filename,
-                rule="image type",
-            )
-        return cls(filename, data, content_type)
-
 
 @dataclass(frozen=True)
 class Usage:

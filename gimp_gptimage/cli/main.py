@@ -17,10 +17,9 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..api.errors import ConfigError, ValidationError, explain
-from ..history import HistoryError
+from .status import EXIT_OK, exit_code_for
 
 PROG = "gimp-gptimage"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(ValidationError):
@@ -129,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", choices=("openai", "crazyrouter", "quickrouter"), default="openai")
     serve.add_argument("--latency", type=_seconds, default=0.0, help="artificial delay per request, seconds")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable; see server docs)")
+    serve.add_argument("--faults", action="store_true", help="mount fault injection for tests (implied by --fault)")
 
     history = sub.add_parser("history", help="list, show or export past requests and results")
     hsub = history.add_subparsers(dest="history_command", metavar="ACTION", parser_class=_Parser)
@@ -156,14 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def exit_code_for(exc: BaseException) -> int:
-    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
-        return EXIT_INTERRUPTED
-    if isinstance(exc, ValidationError | ConfigError | HistoryError):
-        return EXIT_USAGE
-    return EXIT_ERROR
 
 
 def _tolerant_streams() -> None:
@@ -201,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..api.params import ImageParams
+    from ..api.params import DEFAULT_MODEL, ImageParams
     from ..keystore import OFFLINE_NOTICE, open_backend
     from ..settings import SettingsStore
 
@@ -219,7 +211,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,
-            model=args.model or (configured.model if configured else "") or "gpt-image-2",
+            model=args.model or (configured.model if configured else "") or DEFAULT_MODEL,
             n=args.n,
             size=args.size,
             quality=args.quality,
@@ -257,7 +249,7 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
 
 
 def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
-    from ..pipeline import ContextOptions
+    from ..jobs.context import context_options
     from ..pipeline.errors import PipelineInputError
     from .inputs import has_alpha, load_mask, load_rgba, load_selection
     from .output import EditInputs
@@ -271,18 +263,16 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     else:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
-    overrides: dict[str, Any] = {
-        "mode": args.context,
-        "padding_px": args.padding,
-        "grow_px": args.grow,
-        "feather_px": args.feather,
-        "blend_margin_px": args.blend_margin,
-    }
-    if args.no_colour_match:
-        overrides["colour_match"] = False
-    chosen = settings.context.to_kwargs() | {k: v for k, v in overrides.items() if v is not None}
     try:
-        options = ContextOptions(**chosen)
+        options = context_options(
+            settings.context,
+            mode=args.context,
+            padding_px=args.padding,
+            grow_px=args.grow,
+            feather_px=args.feather,
+            blend_margin_px=args.blend_margin,
+            colour_match=False if args.no_colour_match else None,
+        )
     except PipelineInputError as exc:
         raise UsageError(str(exc)) from None
     return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))
@@ -298,14 +288,14 @@ def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..server import Fault, serve
+    from ..server import Fault, fault_specs, serve
 
     for spec in args.fault:
         try:
             Fault.parse(spec)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--fault {spec!r}: {exc}") from None
-    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=args.fault)
+    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=fault_specs(args))
     return EXIT_OK
 
 

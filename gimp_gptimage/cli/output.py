@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..api.client import ImagesClient
 from ..api.errors import explain
@@ -22,7 +20,9 @@ from ..atomic import atomic_write_bytes
 from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from ..keystore import Backend
-from ..pipeline import ContextOptions, PasteResult, Rect
+from ..pipeline import ContextOptions
+from ..pipeline.codec import encode_png
+from .status import exit_code_for
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,6 @@ class EditInputs:
     options: ContextOptions
     source_name: str
     has_alpha: bool = True  # write RGBA results; False for an RGB/gray source (its results stay RGB)
-
-
-def composite(layer: np.ndarray, result: JobResult, layer_offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """The whole layer with one edit result blended in (bytes outside the paste mask unchanged)."""
-    h, w = result.pixels.shape[:2]
-    region = Rect(result.offset[0] - layer_offset[0], result.offset[1] - layer_offset[1], w, h)
-    alpha = result.alpha if result.alpha is not None else np.full((h, w), 255, np.uint8)
-    return PasteResult(result.pixels, result.offset, alpha, region).composite(layer)
-
-
-def _png(pixels: np.ndarray, keep_alpha: bool = True) -> bytes:
-    buffer = io.BytesIO()
-    image = Image.fromarray(pixels, "RGBA")
-    (image if keep_alpha else image.convert("RGB")).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 class CliEvents(JobEvents):
@@ -76,26 +61,29 @@ class CliEvents(JobEvents):
 
     def result(self, result: JobResult) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        placed = result.placed
         if self.inputs is not None:
-            pixels = composite(self.inputs.layer, result)
+            # Always PNG, with the pipeline's fast settings: lossless, so every unselected pixel of the source
+            # (a JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
+            pixels = placed.composite(self.inputs.layer)
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, _png(pixels, keep_alpha=self.inputs.has_alpha))
+            atomic_write_bytes(path, encode_png(pixels, keep_alpha=self.inputs.has_alpha))
         elif result.history_path is not None:
-            pixels = result.pixels
+            pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"
             atomic_write_bytes(path, result.history_path.read_bytes())
         else:
-            pixels = result.pixels
+            pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, _png(pixels))
+            atomic_write_bytes(path, encode_png(pixels, keep_alpha=True))
         self.written.append(
             {
                 "index": result.index,
                 "path": str(path),
                 "width": int(pixels.shape[1]),
                 "height": int(pixels.shape[0]),
-                "region_offset": list(result.offset),
-                "region_size": [int(result.pixels.shape[1]), int(result.pixels.shape[0])],
+                "region_offset": list(placed.offset),
+                "region_size": [int(placed.pixels.shape[1]), int(placed.pixels.shape[0])],
                 "history_id": result.history_id,
                 "history_file": str(result.history_path) if result.history_path else None,
             }
@@ -144,8 +132,6 @@ async def run_and_write(
             if not events.written:
                 raise
             # Some results arrived and were written: report them, then the failure.
-            from .main import exit_code_for
-
             summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
     summary["results"] = sorted(events.written, key=lambda item: item["index"])
     shortfall = arrival_note(len(events.written), params.n)

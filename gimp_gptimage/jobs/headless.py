@@ -17,6 +17,7 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams, Quality
 from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.jobs.jobfile import (
     Job,
     JobFileError,
@@ -29,7 +30,6 @@ from gimp_gptimage.jobs.jobfile import (
     write_progress,
 )
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
-from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings, load_settings
 
 STAGE_TEXT = {
@@ -57,9 +57,7 @@ class OutboxEvents(JobEvents):
     def result(self, result: JobResult) -> None:
         self.left = max(0, self.left - 1)
         self.history_ids.add(result.history_id)
-        self.outbox.put(
-            result.name, result.pixels, result.offset, result.alpha, result.history_id, self.left, canvas=self.canvas
-        )
+        self.outbox.put(result, self.left, canvas=self.canvas)
 
 
 def image_params(p: JobParams, settings: Settings, provider_model: str | None) -> ImageParams:
@@ -123,7 +121,7 @@ def edit_request(job: Job, params: ImageParams, settings: Settings) -> EditReque
         layer_offset=job.layer.offset,
         references=[ref.pixels for ref in job.references],
         params=params,
-        options=ContextOptions(**settings.context.to_kwargs()),
+        options=context_options(settings.context),
         source_name=job.image.name,
     )
 

@@ -2,21 +2,27 @@
 
 The plug-in writes job.json plus raw pixel files; the worker reads them here (pixels as read-only numpy
 memmaps, so a 6000 x 4000 layer costs no copy) and answers through outbox messages, progress.json and
-done.json. Every message is written to a temporary name and renamed, so the plug-in never reads half a file.
+done.json. The protocol's names, version check and atomic writers are the plug-in's own (gptimage_protocol,
+standard library only), imported rather than copied.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-SUPPORTED_VERSION = 1
-COMMANDS = ("edit", "generate", "fuse", "expand")
+from ..plugin.gptimage import gptimage_protocol as ipc
+from ..plugin.gptimage.gptimage_protocol import write_done, write_progress
+
+if TYPE_CHECKING:
+    from .run import JobResult
+
+__all__ = ["Job", "JobFileError", "Outbox", "OutsideWindow", "is_done", "load_job", "write_done", "write_progress"]
 
 
 class JobFileError(ValueError):
@@ -36,7 +42,7 @@ class WindowedPixels(np.ndarray):
 
     window: tuple[int, int, int, int]
 
-    def __getitem__(self, key: object) -> np.ndarray:
+    def __getitem__(self, key: Any) -> np.ndarray:
         if not self._inside(key):
             raise OutsideWindow(f"pixels {key!r} lie outside the exported window {self.window}")
         return np.ndarray.__getitem__(self.view(np.ndarray), key)
@@ -120,7 +126,7 @@ def _parent_window(entry: object) -> ParentWindow | None:
 def load_job(job_dir: Path) -> Job:
     job_dir = Path(job_dir)
     try:
-        raw = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
+        raw = json.loads((job_dir / ipc.JOB_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise JobFileError(f"Cannot read the job file in {job_dir}: {exc}") from exc
     try:
@@ -132,13 +138,11 @@ def load_job(job_dir: Path) -> Job:
 
 
 def _parse(job_dir: Path, raw: dict) -> Job:
-    if raw.get("version") != SUPPORTED_VERSION:
-        raise JobFileError(
-            f"Job format version {raw.get('version')!r} is not supported (expected {SUPPORTED_VERSION}): "
-            "reinstall the plug-in with 'gimp-gptimage install'."
-        )
+    problem = ipc.version_problem(raw)
+    if problem is not None:
+        raise JobFileError(problem)
     command = raw["command"]
-    if command not in COMMANDS:
+    if command not in ipc.COMMANDS:
         raise JobFileError(f"Unknown job command {command!r}.")
     img = raw["image"]
     image = ImageInfo(str(img["name"]), int(img["width"]), int(img["height"]), str(img["base_type"]))
@@ -184,7 +188,7 @@ def _layer(job_dir: Path, entry: dict) -> LayerData:
     width, height = int(entry["width"]), int(entry["height"])
     pixels = _memmap(job_dir / entry["file"], (height, width, 4))
     window = None
-    if entry.get("window") and not (job_dir / FULL_LAYER_READY).exists():
+    if entry.get("window") and not (job_dir / ipc.FULL_LAYER_READY).exists():
         x, y, w, h = (int(v) for v in entry["window"])
         window = (x, y, w, h)
         pixels = pixels.view(WindowedPixels)
@@ -200,18 +204,14 @@ def _layer(job_dir: Path, entry: dict) -> LayerData:
     )
 
 
-FULL_LAYER_REQUEST = "need-full-layer"
-FULL_LAYER_READY = "full-layer.json"
-
-
 def request_full_layer(job_dir: Path, timeout: float = 600.0) -> None:
     """Ask the plug-in to export the whole layer (the job had only a window of it) and wait until it has.
 
     Raises JobFileError with the plug-in's reason if it cannot (the image was closed, say).
     """
     job_dir = Path(job_dir)
-    ready = job_dir / FULL_LAYER_READY
-    (job_dir / FULL_LAYER_REQUEST).touch()
+    ready = job_dir / ipc.FULL_LAYER_READY
+    (job_dir / ipc.FULL_LAYER_REQUEST).touch()
     deadline = time.monotonic() + timeout
     while not ready.exists():
         if time.monotonic() > deadline:
@@ -239,77 +239,39 @@ class Outbox:
     """Numbered result messages (NNNN.rgba, NNNN.mask, then NNNN.json), continuing any existing numbering."""
 
     def __init__(self, job_dir: Path) -> None:
-        self.dir = Path(job_dir) / "outbox"
-        self.dir.mkdir(exist_ok=True)
-        existing = [int(n[:-5]) for n in os.listdir(self.dir) if n.endswith(".json") and n[:-5].isdigit()]
-        self._next = max(existing, default=-1) + 1
+        self.job_dir = Path(job_dir)
+        self._next = ipc.next_outbox_number(self.job_dir)
 
-    def put(
-        self,
-        name: str,
-        pixels: np.ndarray,
-        offset: tuple[int, int],
-        mask: np.ndarray | None = None,
-        history_id: str | None = None,
-        batch_left: int = 0,
-        canvas: tuple[int, int, int, int] | None = None,
-    ) -> Path:
-        """Write one result for the plug-in to insert; pixels (h, w, 4) uint8, mask (h, w) uint8.
-
-        `batch_left` counts the results still to come that belong to the same user action: the plug-in keeps
-        one undo group open until it reaches 0, so a run undoes in one step without swallowing the user's
-        own edits made in GIMP while the dialog stays open. `canvas` (width, height, x, y): resize the image to
-        width x height with its old content at (x, y) before inserting (Expand Canvas), in the same undo step."""
-        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    def put(self, result: JobResult, batch_left: int = 0, *, canvas: tuple[int, int, int, int] | None = None) -> Path:
+        """Write one result for the plug-in to insert as a layer (its alpha, if any, as the layer mask);
+        `batch_left` counts the results of the same user action still to come (one undo step in GIMP).
+        `canvas` (width, height, x, y): resize the image to width x height with its old content at (x, y)
+        before inserting (Expand Canvas), in the same undo step."""
+        placed = result.placed
+        pixels = np.ascontiguousarray(placed.pixels, dtype=np.uint8)
         if pixels.ndim != 3 or pixels.shape[2] != 4:
             raise ValueError(f"result pixels must be (h, w, 4), got {pixels.shape}")
         height, width = pixels.shape[:2]
-        stem = f"{self._next:04d}"
-        self._next += 1
-        _write_atomic(self.dir / f"{stem}.rgba", memoryview(pixels).cast("B"))  # no second full-size copy
-        mask_name = None
-        if mask is not None:
-            mask = np.ascontiguousarray(mask, dtype=np.uint8)
+        mask = None
+        if placed.alpha is not None:
+            mask = np.ascontiguousarray(placed.alpha, dtype=np.uint8)
             if mask.shape != (height, width):
                 raise ValueError(f"mask shape {mask.shape} does not match pixels {(height, width)}")
-            mask_name = f"{stem}.mask"
-            _write_atomic(self.dir / mask_name, memoryview(mask).cast("B"))
-        message = {
-            "name": name,
-            "width": width,
-            "height": height,
-            "offset_x": int(offset[0]),
-            "offset_y": int(offset[1]),
-            "pixels": f"{stem}.rgba",
-            "mask": mask_name,
-            "history_id": history_id,
-            "batch_left": max(0, int(batch_left)),
-        }
-        if canvas is not None:
-            message["canvas"] = [int(v) for v in canvas]
-        path = self.dir / f"{stem}.json"
-        _write_atomic(path, json.dumps(message).encode("utf-8"))
-        return path
-
-
-def write_progress(job_dir: Path, stage: str, fraction: float | None = None, text: str = "") -> None:
-    payload = {"stage": stage, "fraction": fraction, "text": text}
-    _write_atomic(Path(job_dir) / "progress.json", json.dumps(payload).encode("utf-8"))
-
-
-def write_done(job_dir: Path, error: str | None = None, *, note: str | None = None) -> None:
-    """The last message of a job: success (with a `note` for the user, if any), or one line for the user."""
-    payload: dict[str, object] = {"ok": True} if error is None else {"ok": False, "error": error}
-    if note:
-        payload["note"] = note
-    _write_atomic(Path(job_dir) / "done.json", json.dumps(payload).encode("utf-8"))
+        number, self._next = self._next, self._next + 1
+        return ipc.write_outbox_result(
+            self.job_dir,
+            number,
+            name=result.name,
+            width=width,
+            height=height,
+            offset=placed.offset,
+            pixels=pixels.data.cast("B"),  # no second full-size copy
+            mask=None if mask is None else mask.data.cast("B"),
+            history_id=result.history_id or None,
+            batch_left=batch_left,
+            canvas=canvas,
+        )
 
 
 def is_done(job_dir: Path) -> bool:
-    return (Path(job_dir) / "done.json").exists()
-
-
-def _write_atomic(path: Path, data: bytes | memoryview) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    return (Path(job_dir) / ipc.DONE_FILE).exists()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -28,7 +28,7 @@ from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
-from ..pipeline import ContextOptions, paste_back, prepare_edit
+from ..pipeline import ContextOptions, PasteResult, Rect, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
@@ -52,12 +52,6 @@ class JobEvents:
         """A finished result, already safe in history."""
 
 
-class JobEventsProtocol(Protocol):
-    def stage(self, stage: str, fraction: float | None) -> None: ...
-    def partial(self, index: int, data: bytes) -> None: ...
-    def result(self, result: JobResult) -> None: ...
-
-
 @dataclass(frozen=True)
 class EditRequest:
     layer: np.ndarray  # (H, W, 4) uint8, may be a read-only memmap
@@ -78,12 +72,11 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class JobResult:
+    """One finished image of a run, placed: what every front end writes, shows or sends to GIMP."""
+
     index: int
-    image: Image.Image  # the raw model result, decoded
-    pixels: np.ndarray  # (h, w, 4) uint8 to place at offset
-    offset: tuple[int, int]  # canvas coordinates
-    alpha: np.ndarray | None  # (h, w) uint8 layer mask, None = no mask
     name: str  # layer name
+    placed: PasteResult  # pixels, canvas offset and layer mask (alpha None = no mask)
     history_id: str
     history_path: Path | None = None  # the stored result file
     usage: dict[str, Any] | None = field(default=None)
@@ -116,7 +109,7 @@ async def _off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 class _Job:
     """State shared by one run: history entry, result tasks, and what was delivered."""
 
-    def __init__(self, history: HistoryStore, events: JobEventsProtocol) -> None:
+    def __init__(self, history: HistoryStore, events: JobEvents) -> None:
         return_large_buffers_on_free()  # a dialog runs many jobs: freed images must not stay resident
         self.history = history
         self.events = events
@@ -249,7 +242,7 @@ def _params_meta(params: ImageParams) -> dict[str, Any]:
 
 
 async def run_edit(
-    req: EditRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: EditRequest, client: ImagesBackend, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
@@ -295,15 +288,7 @@ async def run_edit(
             out = paste_back(prep, image, req.layer, req.selection)
         except PipelineInputError as exc:
             raise ResultError(f"Result {index + 1} cannot be placed: {exc}") from exc
-        return JobResult(
-            index=index,
-            image=image,
-            pixels=out.pixels,
-            offset=tuple(out.offset),  # type: ignore[arg-type]
-            alpha=out.alpha,
-            name=layer_name(params.prompt, index),
-            history_id=job.history_id or "",
-        )
+        return JobResult(index, layer_name(params.prompt, index), out, job.history_id or "")
 
     job.compose = compose
     return await _send(
@@ -312,7 +297,7 @@ async def run_edit(
 
 
 async def run_generate(
-    req: GenerateRequest, client: ImagesBackend, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: GenerateRequest, client: ImagesBackend, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
     """Generate new pictures; each result is scaled to cover the canvas (if given) and placed at (0, 0)."""
     job = _Job(history, events or JobEvents())
@@ -332,15 +317,8 @@ async def run_generate(
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
         pixels = np.asarray(_cover(image.convert("RGBA"), req.canvas_size))
-        return JobResult(
-            index=index,
-            image=image,
-            pixels=pixels,
-            offset=(0, 0),
-            alpha=None,
-            name=layer_name(params.prompt, index),
-            history_id=job.history_id or "",
-        )
+        placed = PasteResult(pixels, (0, 0), None, Rect(0, 0, pixels.shape[1], pixels.shape[0]))
+        return JobResult(index, layer_name(params.prompt, index), placed, job.history_id or "")
 
     job.compose = compose
     return await _send(job, meta, lambda: client.generate(params=params, **_callbacks(job)))

@@ -1,4 +1,4 @@
-"""PNG encoding for uploads, decoding of whatever the model sends back, and resampling."""
+"""PNG encoding for uploads and for full-size results, decoding of whatever the model sends back, and resampling."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ _IMAGE_FLAGS = [
 _MASK_FLAGS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of an (H, W, 3|4) RGB(A) uint8 array; an all-opaque RGBA image is written as RGB."""
-    if pixels.shape[2] == 4 and _is_opaque(pixels):
-        pixels = pixels[:, :, :3]
-    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+def encode_png(pixels: np.ndarray, *, keep_alpha: bool | None = None) -> bytes:
+    """PNG bytes of an (H, W, 3|4) RGB(A) uint8 array. An RGBA image keeps its alpha channel if keep_alpha,
+    loses it if keep_alpha is False, and by default keeps it unless every pixel is opaque."""
+    if pixels.shape[2] == 3:
+        code = cv2.COLOR_RGB2BGR
+    elif keep_alpha or (keep_alpha is None and not _is_opaque(pixels)):
+        code = cv2.COLOR_RGBA2BGRA
+    else:
+        code = cv2.COLOR_RGBA2BGR  # one pass over the contiguous array, no strided RGB view to copy first
     ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code), _IMAGE_FLAGS)
     if not ok:  # pragma: no cover - only on out-of-memory inside OpenCV
         raise PipelineInputError("Could not encode the image as PNG.")

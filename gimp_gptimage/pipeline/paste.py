@@ -21,23 +21,29 @@ _STRIP_ROWS = 256
 
 @dataclass(frozen=True, eq=False)
 class PasteResult:
-    """The result for one region: insert `pixels` at `offset` (canvas) with `alpha` as its layer mask."""
+    """The result for one region: insert `pixels` at `offset` (canvas) with `alpha` as its layer mask.
+
+    The one record of placed pixels from the pipeline to the outbox: the job runner wraps it in a JobResult
+    (name, history), and every front end composites or inserts it from there."""
 
     pixels: np.ndarray  # (h, w, 4) uint8, the region's size
     offset: tuple[int, int]  # canvas position of pixels[0, 0]
-    alpha: np.ndarray  # (h, w) uint8 paste-back mask
+    alpha: np.ndarray | None  # (h, w) uint8 paste-back mask; None: the whole region is replaced (no mask)
     region: Rect  # layer pixels
 
     def composite(self, layer_rgba: np.ndarray) -> np.ndarray:
         """A copy of the layer with the result blended in: out = lerp(layer, pixels, alpha/255) on every
         channel, alpha included (an edit that makes pixels transparent keeps them transparent).
-        Where alpha is 0 the layer's bytes are copied unchanged."""
+        Where alpha is 0 the layer's bytes are copied unchanged; without alpha the region is replaced."""
         check_layer(layer_rgba)
         r = self.region
         if r.x + r.w > layer_rgba.shape[1] or r.y + r.h > layer_rgba.shape[0]:
             raise PipelineInputError("This result belongs to a larger layer; it cannot be composited here.")
         out = np.array(layer_rgba, copy=True)
         target = out[r.y : r.y + r.h, r.x : r.x + r.w]
+        if self.alpha is None:
+            target[:] = self.pixels
+            return out
         for top in range(0, r.h, _STRIP_ROWS):
             rows = slice(top, top + _STRIP_ROWS)
             alpha = self.alpha[rows]
@@ -100,6 +106,7 @@ def paste_back(
     if prep.whole_layer:
         alpha = np.full((r.h, r.w), 255, np.uint8)
     else:
+        assert coverage is not None  # checked above: only a whole-layer edit has no selection
         alpha = paste_alpha(coverage[r.y : r.y + r.h, r.x : r.x + r.w], prep.options.blend_margin_px)
     offset = (prep.layer_offset[0] + r.x, prep.layer_offset[1] + r.y)
     return PasteResult(pixels=region_pixels, offset=offset, alpha=alpha, region=r)

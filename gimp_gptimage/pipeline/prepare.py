@@ -39,17 +39,18 @@ MAX_REFERENCE_PIXELS = 2048 * 1536
 class ContextOptions:
     """How much surroundings the model sees and how the result is blended back.
 
-    grow_px/feather_px shape the mask sent to the model (the editable area is the selection grown by
-    grow_px, fading to "keep" over feather_px more), in layer pixels. blend_margin_px is how far the
-    paste-back's soft edge may reach outside the selection; 0 keeps every unselected pixel bit-identical.
-    grow_px >= blend_margin_px means every pixel that is pasted was one the model was allowed to change.
+    The defaults here are the program's only context defaults (settings store only what a user changed;
+    jobs.context.context_options applies them). grow_px/feather_px shape the mask sent to the model (the
+    editable area is the selection grown by grow_px, fading to "keep" over feather_px more), in layer
+    pixels. blend_margin_px is how far the paste-back's soft edge may reach outside the selection; the
+    default 0 keeps every unselected pixel bit-identical (the retoucher's promise in the README).
     """
 
     mode: ContextMode = "auto"
     padding_px: int = 256
     grow_px: int = 12
     feather_px: int = 24
-    blend_margin_px: int = 8
+    blend_margin_px: int = 0
     colour_match: bool = True
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
 
@@ -192,6 +193,7 @@ def prepare_edit(
     if bounds is None:
         keep = np.zeros((content.h, content.w), np.uint8)
     else:
+        assert coverage is not None  # bounds were found in it
         sel_crop = coverage[region.y : region.y + region.h, region.x : region.x + region.w]
         core = selection_at_size(sel_crop, content.w, content.h)
         scale = content.w / region.w

@@ -4,7 +4,7 @@ from .app import LATENCY_HEADER, create_app
 from .engine import OfflineEngine
 from .faults import Fault, FaultPlan
 from .parsing import PROFILES
-from .runner import BANNER, LocalServer, add_serve_arguments, run_from_args, serve
+from .runner import BANNER, LocalServer, add_serve_arguments, fault_specs, run_from_args, serve
 
 __all__ = [
     "BANNER",
@@ -16,6 +16,7 @@ __all__ = [
     "OfflineEngine",
     "add_serve_arguments",
     "create_app",
+    "fault_specs",
     "run_from_args",
     "serve",
 ]

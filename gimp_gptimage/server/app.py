@@ -28,12 +28,11 @@ from starlette.routing import Route
 
 from ..api.image_rules import MAX_IMAGE_BYTES, UnreadableImage, has_alpha, mask_problem, too_large_upload
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
-from ..api.providers import is_loopback_host
 from ..api.types import IMAGE_CONTENT_TYPES
 from . import errors
 from .engine import OfflineEngine
 from .errors import ApiError, json_response, new_request_id
-from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan
+from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan, from_loopback
 from .imaging import decode_image, encode_image, preview, resolve_size
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
 from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, REVISED_PREFIX, ResultInfo, error_event, usage
@@ -55,7 +54,7 @@ class ServerState:
     api_key: str | None
     latency: float
     engine: OfflineEngine
-    faults: FaultPlan
+    faults: FaultPlan | None  # None: no fault injection mounted (the product's server)
     results: ResultStore
 
 
@@ -369,19 +368,19 @@ async def _health(request: Request) -> Response:
 
 async def _control_faults(request: Request) -> Response:
     """Queue (POST, a JSON list of faults), list (GET) or clear (DELETE) faults; loopback clients only."""
-    state: ServerState = request.app.state.gptimage
-    if request.client is None or not is_loopback_host(request.client.host):
+    plan: FaultPlan = request.app.state.faults
+    if not from_loopback(request.scope):
         return JSONResponse({"error": "the control endpoint only answers loopback clients"}, status_code=403)
     if request.method == "DELETE":
-        state.faults.clear()
+        plan.clear()
     elif request.method == "POST":
         try:
             body = await request.json()
             items = body if isinstance(body, list) else [body]
-            state.faults.extend([Fault.from_json(item) for item in items])
+            plan.extend([Fault.from_json(item) for item in items])
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse({"pending": [fault.to_json() for fault in state.faults.pending()]})
+    return JSONResponse({"pending": [fault.to_json() for fault in plan.pending()]})
 
 
 async def _invalid_url(request: Request, exc: Exception) -> Response:
@@ -400,13 +399,16 @@ def create_app(
     faults: FaultPlan | None = None,
     results: ResultStore | None = None,
 ) -> Starlette:
-    """The local Images API server. `api_key=None` accepts any non-empty bearer token."""
+    """The local Images API server. `api_key=None` accepts any non-empty bearer token.
+
+    With a fault plan (tests and benchmarks) the fault middleware and `/_control/faults` are mounted, both
+    for loopback clients only; without one the app has neither."""
     state = ServerState(
         profile=profile_named(profile),
         api_key=api_key,
         latency=latency,
         engine=engine or OfflineEngine(),
-        faults=faults if faults is not None else FaultPlan(),
+        faults=faults,
         results=results or ResultStore(),
     )
     routes = [
@@ -415,13 +417,12 @@ def create_app(
         Route(RESULTS_PATH + "/{filename}", _api_route(_download), methods=["GET"]),
         Route("/v1/models", _api_route(_models), methods=["GET"]),
         Route("/healthz", _health, methods=["GET"]),
-        Route("/_control/faults", _control_faults, methods=["GET", "POST", "DELETE"]),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(FaultMiddleware, plan=state.faults)],
-        exception_handlers={404: _invalid_url, 405: _invalid_url},
-    )
+    middleware = []
+    if faults is not None:
+        routes.append(Route("/_control/faults", _control_faults, methods=["GET", "POST", "DELETE"]))
+        middleware.append(Middleware(FaultMiddleware, plan=faults))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: _invalid_url, 405: _invalid_url})
     app.state.gptimage = state
     app.state.faults = state.faults
     return app

@@ -90,7 +90,7 @@ def _exit_when_stdin_closes() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=(__doc__ or "").splitlines()[0])
     add_serve_arguments(parser)
     threading.Thread(target=_exit_when_stdin_closes, name="parent-watch", daemon=True).start()
     run_from_args(parser.parse_args(argv))

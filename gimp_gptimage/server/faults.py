@@ -6,6 +6,9 @@ acts out the fault for real: resets close the TCP connection with RST (SO_LINGER
 bytes, truncations really cut the body. In-process (httpx.ASGITransport) there is no socket, so a reset
 raises the error httpx raises for a reset socket, which is what a client under test must handle anyway.
 
+Test machinery, not product: the app mounts it only when given a plan (`create_app(faults=...)`,
+`LocalServer(faults=...)`, `serve --faults`), and it acts only for loopback clients.
+
 Specs for `serve --fault` and the control endpoint: `KIND[:ARG][,key=value...]`, e.g. `status:429,retry_after=2`,
 `html:502`, `reset`, `reset_after:2`, `drip:200`, `delay:30`, `wrong_size:512x512`, `result_bomb`, `times=3`.
 """
@@ -25,6 +28,7 @@ from typing import Any, Literal, get_args
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..api.providers import is_loopback_host
 from .errors import ApiError, new_request_id
 from .imaging import decompression_bomb_png
 from .results import RESULTS_PATH
@@ -229,15 +233,22 @@ async def _send_plain(send: Send, status: int, body: bytes, content_type: str, h
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def from_loopback(scope: Scope) -> bool:
+    """Whether the request comes from this machine (the one loopback rule, api.providers)."""
+    client = scope.get("client")
+    return client is not None and is_loopback_host(client[0])
+
+
 class FaultMiddleware:
-    """Outermost ASGI layer: takes the request's fault from the plan and acts it out."""
+    """Outermost ASGI layer: takes the request's fault from the plan and acts it out (loopback clients only:
+    a server reachable from elsewhere never lets another machine's request use up or trigger a fault)."""
 
     def __init__(self, app: ASGIApp, plan: FaultPlan) -> None:
         self.app = app
         self.plan = plan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = endpoint_of(scope.get("path", "")) if scope["type"] == "http" else None
+        endpoint = endpoint_of(scope.get("path", "")) if scope["type"] == "http" and from_loopback(scope) else None
         fault = self.plan.take(endpoint) if endpoint else None
         if fault is None:
             await self.app(scope, receive, send)

@@ -18,10 +18,10 @@ RESOLVED_AUTO_QUALITY = "high"
 def _image_input_tokens(width: int, height: int) -> int:
     """Vision-style tile count: fit in 2048x2048, shortest side down to 768, 170 tokens per 512 tile + 85."""
     scale = min(1.0, 2048 / max(width, height))
-    width, height = width * scale, height * scale
-    scale = min(1.0, 768 / min(width, height))
-    width, height = width * scale, height * scale
-    return 85 + 170 * math.ceil(width / 512) * math.ceil(height / 512)
+    w, h = width * scale, height * scale
+    scale = min(1.0, 768 / min(w, h))
+    w, h = w * scale, h * scale
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 def usage(prompt: str, inputs: list[tuple[int, int]], output: tuple[int, int], quality: str, n: int) -> dict:

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TextIO
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from ..api.errors import ConfigError
 from ..memory import return_large_buffers_on_free
@@ -42,7 +42,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Starlette, log_level: str) -> uvicorn.Config:
+def _config(app: ASGIApp, log_level: str) -> uvicorn.Config:
     # h11 is pinned: fault injection resets connections through its transport (see faults.reset_connection).
     return uvicorn.Config(
         app,
@@ -65,10 +65,11 @@ def _base_url(host: str, port: int) -> str:
 class LocalServer:
     """The local Images API on an ephemeral loopback port, served by uvicorn in a background thread.
 
-    with LocalServer(profile="crazyrouter") as server:
+    with LocalServer(profile="crazyrouter", faults=()) as server:
         client = ImagesClient(base_url=server.base_url, api_key="any-key")
         server.faults.add(Fault("status", status=429, retry_after=1))
-    Works from synchronous code and from inside a running event loop (`async with` too).
+    Works from synchronous code and from inside a running event loop (`async with` too). Fault injection
+    is mounted only when `faults` is given (even empty): the CLI's embedded server has none.
     """
 
     def __init__(
@@ -80,17 +81,26 @@ class LocalServer:
         port: int = 0,
         *,
         engine: OfflineEngine | None = None,
-        faults: Iterable[Fault] = (),
+        faults: Iterable[Fault] | None = None,
         log_level: str = "warning",
     ) -> None:
-        self.faults = FaultPlan(faults)
-        self.app = create_app(profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self.faults)
+        self._faults = _plan(faults)
+        # What uvicorn serves: tests may wrap it (recorders, extra faults) before start().
+        self.app: ASGIApp = create_app(
+            profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self._faults
+        )
         self.host = host
         self._port = port
         self._log_level = log_level
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @property
+    def faults(self) -> FaultPlan:
+        if self._faults is None:
+            raise RuntimeError("this LocalServer has no fault injection: create it with faults=() to add faults")
+        return self._faults
 
     @property
     def port(self) -> int:
@@ -171,15 +181,16 @@ def serve(
     profile: str = "openai",
     api_key: str | None = None,
     latency: float = 0.0,
-    faults: Iterable[Fault | str] = (),
+    faults: Iterable[Fault | str] | None = None,
     *,
     out: TextIO | None = None,
     log_level: str = "warning",
 ) -> None:
     """Run the local server in the foreground until interrupted; prints the base URL once it accepts
-    connections. Fault specs may be given as strings (`Fault.parse` syntax)."""
+    connections. `faults` (specs may be strings, `Fault.parse` syntax; empty is fine) mounts fault
+    injection and the control endpoint, for tests and benchmarks; None leaves them out."""
     return_large_buffers_on_free()
-    plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
+    plan = None if faults is None else _plan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
     app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
     try:
         sock = _bind(host, port)
@@ -204,6 +215,12 @@ def serve(
         sock.close()
 
 
+def _plan(faults: Iterable[Fault] | None) -> FaultPlan | None:
+    if faults is None or isinstance(faults, FaultPlan):
+        return faults
+    return FaultPlan(faults)
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The `serve` options; the CLI's `serve` subcommand uses this too."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
@@ -223,6 +240,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="inject a fault, e.g. status:429,retry_after=2 | html:502 | reset | reset_after:2 | drip:200 (repeatable)",
     )
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="mount fault injection and /_control/faults, loopback clients only (tests; implied by --fault)",
+    )
+
+
+def fault_specs(args: argparse.Namespace) -> list[Fault | str] | None:
+    """The faults `serve` was asked for; None (no fault machinery at all) unless --faults or --fault."""
+    return list(args.fault) if args.faults or args.fault else None
 
 
 def run_from_args(args: argparse.Namespace) -> None:
@@ -232,6 +259,6 @@ def run_from_args(args: argparse.Namespace) -> None:
         if not api_key:
             raise SystemExit(f"error: environment variable {args.require_key_env} is not set")
     try:
-        serve(args.host, args.port, args.profile, api_key, args.latency, args.fault)
+        serve(args.host, args.port, args.profile, api_key, args.latency, fault_specs(args))
     except ConfigError as exc:
         raise SystemExit(f"error: {exc}") from None

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# pyright: reportMissingImports=false
+# (`gi` and GIMP's typelibs exist only inside GIMP; everything else in this file is checked.)
 """GPT Image for GIMP 3: edit a selection, generate a layer or fuse layers with OpenAI-compatible models.
 
 This file runs inside GIMP's own Python, so it uses only the standard library and `gi`. It snapshots the
@@ -94,7 +96,9 @@ def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, in
     def whole_source() -> bytes:
         if not source.is_valid() or (source.get_width(), source.get_height()) != (info.width, info.height):
             raise ipc.JobError("The layer was removed or resized while the model worked; run the command again.")
-        return host.read_pixels(source, info)
+        data = host.read_pixels(source, info)
+        assert isinstance(data, bytes)  # no window asked for: the whole layer
+        return data
 
     return job, files, source, (whole_source if window else None)
 
@@ -170,7 +174,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
         progress.end()
         ipc.remove_job_dir(job_dir)
     notes = [f"GPT Image: {done['note']}."] if done.get("note") else []  # "1 of 2 images arrived"
-    if inserter.skipped:
+    if inserter is not None and inserter.skipped:
         notes.append(
             f"The image was closed before {inserter.skipped} result(s) arrived; they are kept in GPT Image history."
         )

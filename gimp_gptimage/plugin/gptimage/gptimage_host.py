@@ -1,3 +1,5 @@
+# pyright: reportMissingImports=false
+# (`gi` and GIMP's typelibs exist only inside GIMP; everything else in this file is checked.)
 """The only code that talks to GIMP: read layers and the selection, insert results, drive the progress bar.
 
 Everything crossing this module's boundary is plain Python (bytes, ints, dicts), so the job logic in

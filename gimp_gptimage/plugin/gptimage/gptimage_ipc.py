@@ -1,4 +1,5 @@
-"""Plug-in side of the job folder protocol (docs/architecture.md, "Job folder").
+"""Plug-in side of the job folder protocol (docs/architecture.md, "Job folder"); the protocol's names,
+version check and writers are in gptimage_protocol, shared with the worker.
 
 Standard library only: GIMP on Windows and Flatpak runs plug-ins with its own Python, which cannot load
 numpy or PyQt6. Nothing here touches GIMP, so it is unit-tested outside GIMP.
@@ -16,13 +17,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import gptimage_diag as diag
+from gptimage_protocol import (  # noqa: F401  (re-exported: the plug-in's side names them through this module)
+    COMMANDS,
+    DONE_FILE,
+    FULL_LAYER_READY,
+    FULL_LAYER_REQUEST,
+    JOB_FILE,
+    OUTBOX_DIR,
+    PROGRESS_FILE,
+    PROTOCOL_VERSION,
+    version_problem,
+    write_done,
+    write_json_atomic,
+    write_outbox_result,
+    write_progress,
+)
 
-PROTOCOL_VERSION = 1
 CONFIG_NAME = "gptimage_python.json"
 POLL_INTERVAL_S = 0.1
 WORKER_LOG = "worker.log"  # in the job folder, unless install recorded a logs folder (gptimage_keep)
@@ -127,15 +142,15 @@ def create_job_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
 
 
-def write_job(job_dir: Path, job: dict, files: dict[str, bytes | RawWindow]) -> None:
+def write_job(job_dir: Path, job: dict, files: Mapping[str, bytes | RawWindow]) -> None:
     """Write the raw pixel files first and job.json last, so a reader never sees a job without its data."""
     for name, data in files.items():
         if isinstance(data, RawWindow):
             data.write(job_dir / name)
         else:
             (job_dir / name).write_bytes(data)
-    (job_dir / "outbox").mkdir(exist_ok=True)
-    _write_json_atomic(job_dir / "job.json", {"version": PROTOCOL_VERSION, **job})
+    (job_dir / OUTBOX_DIR).mkdir(exist_ok=True)
+    write_json_atomic(job_dir / JOB_FILE, {"version": PROTOCOL_VERSION, **job})
 
 
 def worker_env(parent_window: dict | None, environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -197,7 +212,7 @@ class OutboxReader:
     """Yields each outbox message once, in order, as soon as its NNNN.json has been renamed into place."""
 
     def __init__(self, job_dir: Path) -> None:
-        self._outbox = job_dir / "outbox"
+        self._outbox = job_dir / OUTBOX_DIR
         self._seen: set[str] = set()
 
     def new_results(self) -> list[OutboxResult]:
@@ -251,7 +266,7 @@ def _canvas(value: object) -> tuple[int, int, int, int] | None:
 
 
 def read_progress(job_dir: Path) -> Progress | None:
-    data = _read_json(job_dir / "progress.json")
+    data = _read_json(job_dir / PROGRESS_FILE)
     if not isinstance(data, dict):
         return None
     fraction = data.get("fraction")
@@ -263,7 +278,7 @@ def read_progress(job_dir: Path) -> Progress | None:
 
 
 def read_done(job_dir: Path) -> dict | None:
-    data = _read_json(job_dir / "done.json")
+    data = _read_json(job_dir / DONE_FILE)
     return data if isinstance(data, dict) else None
 
 
@@ -296,10 +311,6 @@ def _slid_span(start: int, length: int, want: int, limit: int) -> tuple[int, int
     return pos, size
 
 
-FULL_LAYER_REQUEST = "need-full-layer"  # the worker touches this when its context leaves the window
-FULL_LAYER_READY = "full-layer.json"
-
-
 def _send_full_layer(job_dir: Path, read_whole: Callable[[], bytes] | None) -> None:
     try:
         if read_whole is None:
@@ -310,7 +321,7 @@ def _send_full_layer(job_dir: Path, read_whole: Callable[[], bytes] | None) -> N
         answer: dict = {"ok": True}
     except JobError as exc:
         answer = {"ok": False, "error": str(exc)}
-    _write_json_atomic(job_dir / FULL_LAYER_READY, answer)
+    write_json_atomic(job_dir / FULL_LAYER_READY, answer)
 
 
 def wait_for_job(
@@ -410,9 +421,3 @@ def _read_json(path: Path) -> object | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_json_atomic(path: Path, obj: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj), encoding="utf-8")
-    os.replace(tmp, path)
