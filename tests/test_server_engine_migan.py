@@ -27,6 +27,8 @@ from gimp_gptimage.server.migan_session import MiganSession, shared_session
 
 ROOT = RESOURCES.parent
 
+pytest_plugins = ["qt_fixtures"]
+
 
 @pytest.fixture(scope="module")
 def engine() -> MiganEngine:
@@ -65,7 +67,8 @@ def test_removes_a_foreign_object_with_texture_not_a_blur(engine: MiganEngine) -
     assert coarse_error(result, truth, hole) < 20
     assert coarse_error(pasted, truth, hole) > 60
     ring = cv2.dilate(hole.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool) & ~hole
-    # ... and textured like the fur around it (seen: 0.71; the truth: 1.23), where a smooth fill scores near 0 (OpenCV NS: 0.18).
+    # ... and textured like the fur around it (seen: 0.71; the truth: 1.23), where a smooth fill scores near
+    # 0 (OpenCV NS: 0.18).
     # bench/bench_removal.py measures both figures for the engines on 12 such cases.
     assert detail_rms(result, hole) > 0.5 * detail_rms(result, ring)
 
@@ -195,6 +198,19 @@ def test_damaged_model_falls_back_and_says_so_once_in_the_same_words(
     assert response.json()["data"][0]["revised_prompt"] == "[offline engine, OpenCV fill] remove the spoon"
     assert [r.getMessage() for r in caplog.records] == [expected]  # the server log: once, same words
     assert migan.fallback_notice() == expected
+
+
+def test_the_dialogs_offline_banner_says_the_fallback_in_the_same_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model_state: None, qtbot, job_dir, ui_dirs
+) -> None:
+    from qt_helpers import make_dialog
+
+    monkeypatch.setattr(migan, "MODEL_FILE", damaged_copy(tmp_path))
+    dialog = make_dialog(job_dir, ui_dirs)  # no provider configured: the offline engine
+    qtbot.addWidget(dialog)
+    text = dialog.banner_text.text()
+    assert dialog.banner.isVisible() and text.startswith("Offline local engine")
+    assert text.endswith(" " + str(migan.fallback_notice())) and str(migan.MODEL_FILE) in text
 
 
 def test_the_cli_says_the_fallback_in_the_same_words(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from .migan_session import MiganSession, shared_session
 
 log = logging.getLogger(__name__)
 
+HOLE_WEIGHT = 0.99  # what the model fills: pixels (all but) fully to be edited
 MIN_SIDE = 32  # the model's blur pads by reflection and fails on inputs of a few pixels
 MAX_WINDOW = 2048  # larger windows are shrunk first: the model works at 512 inside, full-size copies only cost memory
 # (margin around the hole as a share of its extent, mirrored) for result 0, 1, 2...
@@ -39,9 +40,9 @@ class MiganEngine(OpenCVEngine):
         self._session = session
 
     def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
-        # The model fills what is at least half to be edited; a feathered edge beyond that stays known context
-        # (the model keeps known pixels, so the blend leaves them as they were instead of a faint ghost).
-        hole = (weight >= 0.5) if (weight >= 0.5).any() else (weight > 0)
+        # The model fills what is fully to be edited; a feathered edge beyond that stays known context (the
+        # model keeps known pixels, so the blend leaves them as they were instead of a faint ghost).
+        hole = (weight >= HOLE_WEIGHT) if (weight >= HOLE_WEIGHT).any() else (weight > 0)
         height, width = hole.shape
         # Grow the hole so the removed object's anti-aliased fringe is not taken as surroundings to continue.
         grow = max(2, round(max(height, width) / 300))

@@ -27,6 +27,8 @@ class MiganSession:
         # The default arena keeps its high-water mark (about 0.9 GB) for the life of the process; without it
         # each run's buffers go back to the allocator between edits.
         options.enable_cpu_mem_arena = False
+        # Worker threads sleep between runs instead of spinning: the server shares the cores with the GUI.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 4  # failures come back as exceptions; no coloured lines on stderr
         try:
             self._session: Any = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
