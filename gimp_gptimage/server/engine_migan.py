@@ -54,10 +54,15 @@ class MiganEngine(OpenCVEngine):
         except Exception as exc:  # a model run that fails must not fail the request
             log.warning("%s fill failed (%s); using the OpenCV fill for this result", MODEL_NAME, exc)
             return inpaint(rgb, weight, seed)
-        fill = rgb.astype(np.float32)
-        fill[y0:y1, x0:x1] = filled
-        w = weight[..., None].astype(np.float32)
-        return np.clip(rgb.astype(np.float32) * (1 - w) + fill * w + 0.5, 0, 255).astype(np.uint8)
+        # Outside the window the fill is the image itself, so only the window is blended (and copied).
+        out = rgb.copy()
+        w = weight[y0:y1, x0:x1, None].astype(np.float32)
+        blended = rgb[y0:y1, x0:x1].astype(np.float32) * (1 - w) + filled.astype(np.float32) * w
+        out[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        return out
+
+    def prepare(self) -> None:
+        self._session.warm_up()
 
     def _fill_window(self, crop: np.ndarray, keep: np.ndarray, *, mirrored: bool) -> np.ndarray:
         height, width = keep.shape
