@@ -227,7 +227,7 @@ def speed(engine_name: str) -> dict[str, float]:
                 base64.b64decode(response.json()["data"][0]["b64_json"])
                 if attempt:
                     times.append(elapsed)
-                else:  # includes onnxruntime's one-time first run (`gimp-gptimage serve` does it at start)
+                else:  # includes the session's one-time first run
                     first = elapsed
         return {
             "first_s": first,
@@ -322,8 +322,7 @@ over its RSS when ready (MI-GAN's session is created before the server is ready)
 
 onnxruntime runs with its CPU memory arena off (gimp_gptimage/server/migan_session.py): with the default
 arena the process keeps its high-water mark (about 0.9 GB) after the first fill. A session's first run costs
-seconds once, whatever the size: the bench's servers skip the warm-up that `gimp-gptimage serve` and the
-dialog's server child run in the background at start, so the first edit above includes it. The machine is
+seconds once, whatever the size (onnxruntime prepares its kernels): the first edit of a server pays it. The machine is
 shared with other jobs: the load average below inflates every time alike.
 
 ## Machine

@@ -51,9 +51,6 @@ class OpenCVEngine:
     def label(self, *, masked: bool) -> str:
         return f"offline engine, {self.fill_method}" if masked else "offline engine"
 
-    def prepare(self) -> None:
-        """Nothing to prepare: OpenCV needs no warm-up."""
-
     def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
         """`rgb` filled where `weight` > 0, blended by it; pixels of weight 0 exactly as they were."""
         return inpaint(rgb, weight, seed)

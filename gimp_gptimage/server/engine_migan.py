@@ -61,9 +61,6 @@ class MiganEngine(OpenCVEngine):
         out[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
 
-    def prepare(self) -> None:
-        self._session.warm_up()
-
     def _fill_window(self, crop: np.ndarray, keep: np.ndarray, *, mirrored: bool) -> np.ndarray:
         height, width = keep.shape
         if mirrored:

@@ -20,10 +20,6 @@ class Engine(Protocol):
         """What made an edit's results, said in each response so nobody takes them for a model's answer."""
         ...
 
-    def prepare(self) -> None:
-        """Make the first request fast (a long-running server calls this once, in a background thread)."""
-        ...
-
     def edit(
         self,
         images: list[Image.Image],

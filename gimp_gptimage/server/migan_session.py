@@ -36,12 +36,6 @@ class MiganSession:
             raise ModelUnavailable(f"{path} could not be loaded ({type(exc).__name__}): {RESTORE_HINT}") from None
         self._lock = threading.Lock()
 
-    def warm_up(self) -> None:
-        """One tiny fill: onnxruntime's first run of a session costs seconds once, whatever the size."""
-        keep = np.ones((64, 64), bool)
-        keep[24:40, 24:40] = False
-        self.run(np.zeros((64, 64, 3), np.uint8), keep)
-
     def run(self, rgb: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Fill `rgb` (H x W x 3 uint8) where `keep` (H x W bool) is False; known pixels come back unchanged."""
         image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])

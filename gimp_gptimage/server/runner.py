@@ -22,7 +22,6 @@ from starlette.applications import Starlette
 from ..api.errors import ConfigError
 from ..memory import return_large_buffers_on_free
 from .app import create_app
-from .engine_migan import default_engine
 from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
 from .parsing import PROFILES
@@ -183,10 +182,7 @@ def serve(
     return_large_buffers_on_free()
     _log_to_stderr()
     plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
-    engine = default_engine()
-    app = create_app(profile=profile, api_key=api_key, latency=latency, engine=engine, faults=plan)
-    # Not a daemon: a warm-up cut off by the interpreter's exit could crash in onnxruntime's threads.
-    threading.Thread(target=engine.prepare, name="engine-prepare").start()
+    app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
     try:
         sock = _bind(host, port)
     except OSError as exc:
