@@ -114,14 +114,17 @@ class JobController(QObject):
     def describe_backend(self) -> tuple[str, str]:
         """What a run would talk to, without starting anything: ("offline", fallback notice or ""),
         ("problem", message) or ("provider", name)."""
-        offline = ("offline", fallback_notice() or "")
         if self.fixed_backend is not None:
-            return offline if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
+            return self._offline() if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
         try:
             backend = resolve_backend(self.settings, self.model.provider)
         except ConfigError as exc:
             return "problem", exc.message
-        return offline if backend is None else ("provider", backend.name)
+        return self._offline() if backend is None else ("provider", backend.name)
+
+    @staticmethod
+    def _offline() -> tuple[str, str]:
+        return "offline", fallback_notice() or ""  # checks the model file once per process (~0.1 s)
 
     async def backend(self) -> Backend:
         if self.fixed_backend is not None:
