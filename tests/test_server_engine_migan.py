@@ -201,7 +201,7 @@ def test_damaged_model_falls_back_and_says_so_once_in_the_same_words(
 
 
 def test_the_dialogs_offline_banner_says_the_fallback_in_the_same_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model_state: None, qtbot, job_dir, ui_dirs
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model_state: None, qloop, qtbot, job_dir, ui_dirs
 ) -> None:
     from qt_helpers import make_dialog
 
