@@ -203,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
     from ..api.params import ImageParams
     from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..migan import fallback_notice as offline_fallback_notice
     from ..settings import SettingsStore
 
     store = SettingsStore()
@@ -216,6 +217,8 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         secret.append(backend.api_key)
         if backend.is_local:
             _say(OFFLINE_NOTICE)
+            if fallback := offline_fallback_notice():
+                _say(fallback)
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,

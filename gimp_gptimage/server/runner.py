@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 from ..api.errors import ConfigError
 from ..memory import return_large_buffers_on_free
 from .app import create_app
-from .engine import OfflineEngine
+from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
 from .parsing import PROFILES
 
@@ -79,7 +80,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        engine: OfflineEngine | None = None,
+        engine: Engine | None = None,
         faults: Iterable[Fault] = (),
         log_level: str = "warning",
     ) -> None:
@@ -179,6 +180,7 @@ def serve(
     """Run the local server in the foreground until interrupted; prints the base URL once it accepts
     connections. Fault specs may be given as strings (`Fault.parse` syntax)."""
     return_large_buffers_on_free()
+    _log_to_stderr()
     plan = FaultPlan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
     app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
     try:
@@ -202,6 +204,15 @@ def serve(
             asyncio.run(run())
     finally:
         sock.close()
+
+
+def _log_to_stderr() -> None:
+    """The server's log (a model that cannot load, a request that failed) on stderr, once per process."""
+    logger = logging.getLogger(__package__)
+    if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("gimp-gptimage local server: %(message)s"))
+        logger.addHandler(handler)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
