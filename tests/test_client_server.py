@@ -184,7 +184,7 @@ async def test_edit_with_every_field_several_images_and_a_mask(backend: Make) ->
     assert len(result.images) == 2
     for index, image in enumerate(result.images):
         assert image.index == index and image.source_url is None
-        assert image.revised_prompt and image.revised_prompt.startswith("[offline engine]")
+        assert image.revised_prompt and image.revised_prompt.startswith("[offline engine, MI-GAN inpainting model] ")
         picture = decoded(image.data)
         assert picture.format == "WEBP" and picture.size == (1536, 1024)
     assert (result.size, result.quality, result.background, result.output_format) == (

@@ -13,7 +13,7 @@ from PIL import Image
 from server_fixtures import TEST_KEY, mask_png, png_bytes, resource_bytes
 
 from gimp_gptimage.api.params import ImageParams, check_params
-from gimp_gptimage.server import LocalServer, OfflineEngine
+from gimp_gptimage.server import LocalServer, OpenCVEngine
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_edit_with_one_image_and_mask(client: openai.OpenAI) -> None:
     assert result.usage is not None and result.usage.total_tokens > 0
     assert result.usage.input_tokens_details.image_tokens > 0
     assert result.data is not None and len(result.data) == 1
-    assert result.data[0].revised_prompt == "[offline engine] remove the spoon"
+    assert result.data[0].revised_prompt == "[offline engine, MI-GAN inpainting model] remove the spoon"
     assert image_of(result.data[0].b64_json).size == (1536, 1024)
 
 
@@ -111,7 +111,7 @@ def test_generate(client: openai.OpenAI) -> None:
 def test_generate_with_raw_response_keeps_request_id(client: openai.OpenAI) -> None:
     raw = client.images.with_raw_response.generate(prompt="x")
     assert raw.headers["x-request-id"].startswith("req_")
-    assert raw.headers["x-gptimage-engine"] == "offline"
+    assert raw.headers["x-gptimage-engine"] == "offline-migan"
     assert raw.parse().data is not None
 
 
@@ -176,7 +176,7 @@ async def test_async_sdk(server: LocalServer) -> None:
 
 
 def test_failure_inside_a_stream_is_an_api_error() -> None:
-    class BrokenEngine(OfflineEngine):
+    class BrokenEngine(OpenCVEngine):
         def generate(
             self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False
         ) -> Image.Image:

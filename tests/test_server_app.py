@@ -23,7 +23,7 @@ from server_fixtures import (
 )
 
 from gimp_gptimage.api.params import ImageParams, check_params, normalise
-from gimp_gptimage.server import Fault, FaultPlan, LocalServer, OfflineEngine, create_app
+from gimp_gptimage.server import Fault, FaultPlan, LocalServer, OpenCVEngine, create_app
 from gimp_gptimage.server.errors import ApiError
 from gimp_gptimage.server.imaging import decompression_bomb_png
 from gimp_gptimage.server.results import ResultStore
@@ -78,7 +78,7 @@ async def test_health_and_models(api: ApiFactory) -> None:
     client = api()
     root = str(client.base_url).removesuffix("/v1/")
     health = await client.get(root + "/healthz")
-    assert health.json() == {"status": "ok", "profile": "openai", "engine": "offline"}
+    assert health.json() == {"status": "ok", "profile": "openai", "engine": "offline-migan"}
     models = await client.get("/models")
     assert models.status_code == 200
     ids = [m["id"] for m in models.json()["data"]]
@@ -117,7 +117,7 @@ async def test_edit_answer_has_every_field(api: ApiFactory) -> None:
     response = await edit(client, files=[image_part(data=resource_bytes("coffee.png"))])
     assert response.status_code == 200, response.text
     assert re.fullmatch(r"req_[0-9a-f]{32}", response.headers["x-request-id"])
-    assert response.headers["x-gptimage-engine"] == "offline"
+    assert response.headers["x-gptimage-engine"] == "offline-migan"
     body = response.json()
     assert set(body) == {"created", "data", "background", "output_format", "size", "quality", "usage"}
     assert body["output_format"] == "png" and body["background"] == "opaque" and body["quality"] == "high"
@@ -611,7 +611,7 @@ async def test_unknown_urls_get_a_json_error(api: ApiFactory) -> None:
     assert error_of(wrong_method)["message"] == "Invalid URL (GET /v1/images/edits)"
 
 
-class BrokenEngine(OfflineEngine):
+class BrokenEngine(OpenCVEngine):
     def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:
         raise RuntimeError("the engine broke")
 

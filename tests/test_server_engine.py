@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 from server_fixtures import RESOURCES
 
-from gimp_gptimage.server import OfflineEngine
+from gimp_gptimage.server import OpenCVEngine
 
 
 @pytest.fixture(scope="module")
-def engine() -> OfflineEngine:
-    return OfflineEngine()
+def engine() -> OpenCVEngine:
+    return OpenCVEngine()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def chroma(pixels: np.ndarray) -> np.ndarray:
     return mean / mean.sum()
 
 
-def test_removes_the_spoon(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_removes_the_spoon(engine: OpenCVEngine, coffee: Image.Image) -> None:
     alpha = spoon_alpha()
     result = np.asarray(engine.edit([coffee], api_mask(alpha), "remove the spoon", coffee.size))
     original = np.asarray(coffee)
@@ -65,7 +65,7 @@ def test_removes_the_spoon(engine: OfflineEngine, coffee: Image.Image) -> None:
     assert np.array_equal(result[~hole], original[~hole])
 
 
-def test_soft_mask_edges_blend(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_soft_mask_edges_blend(engine: OpenCVEngine, coffee: Image.Image) -> None:
     alpha = cv2.GaussianBlur(spoon_alpha(), (0, 0), 4)
     result = np.asarray(engine.edit([coffee], api_mask(alpha), "remove", coffee.size)).astype(int)
     original = np.asarray(coffee).astype(int)
@@ -75,7 +75,7 @@ def test_soft_mask_edges_blend(engine: OfflineEngine, coffee: Image.Image) -> No
     assert changed.mean() > 0
 
 
-def test_deterministic_and_varied_by_index(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_deterministic_and_varied_by_index(engine: OpenCVEngine, coffee: Image.Image) -> None:
     mask = api_mask(spoon_alpha())
     first = np.asarray(engine.edit([coffee], mask, "remove", (1024, 688), index=0))
     again = np.asarray(engine.edit([coffee], mask, "remove", (1024, 688), index=0))
@@ -86,7 +86,7 @@ def test_deterministic_and_varied_by_index(engine: OfflineEngine, coffee: Image.
     assert 0 < difference.mean() < 3  # slightly different, not another picture
 
 
-def test_unmasked_edit_is_a_visible_prompt_keyed_restyle(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_unmasked_edit_is_a_visible_prompt_keyed_restyle(engine: OpenCVEngine, coffee: Image.Image) -> None:
     original = np.asarray(coffee).astype(float)
     warm = np.asarray(engine.edit([coffee], None, "warm sunset", coffee.size)).astype(float)
     cold = np.asarray(engine.edit([coffee], None, "cold winter morning", coffee.size)).astype(float)
@@ -99,7 +99,7 @@ def test_unmasked_edit_is_a_visible_prompt_keyed_restyle(engine: OfflineEngine, 
     assert np.array_equal(np.asarray(engine.edit([coffee], fully_opaque, "warm sunset", coffee.size)), unmasked)
 
 
-def test_fuses_references_into_the_masked_area(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_fuses_references_into_the_masked_area(engine: OpenCVEngine, coffee: Image.Image) -> None:
     cat = Image.open(RESOURCES / "chelsea.png").convert("RGB")
     alpha = np.full((400, 600), 255, np.uint8)
     alpha[40:240, 40:340] = 0
@@ -111,7 +111,7 @@ def test_fuses_references_into_the_masked_area(engine: OfflineEngine, coffee: Im
     assert correlation > 0.8
 
 
-def test_fuses_references_without_a_mask(engine: OfflineEngine, coffee: Image.Image) -> None:
+def test_fuses_references_without_a_mask(engine: OpenCVEngine, coffee: Image.Image) -> None:
     rocket = Image.open(RESOURCES / "rocket.jpg").convert("RGB")
     result = np.asarray(engine.edit([coffee, rocket], None, "fuse", (1024, 688))).astype(float)
     base = np.asarray(coffee.resize((1024, 688))).astype(float)
@@ -123,7 +123,7 @@ def test_fuses_references_without_a_mask(engine: OfflineEngine, coffee: Image.Im
     )
 
 
-def test_keeps_alpha_when_asked(engine: OfflineEngine) -> None:
+def test_keeps_alpha_when_asked(engine: OpenCVEngine) -> None:
     rgba = np.zeros((100, 100, 4), np.uint8)
     rgba[..., 0] = 200
     rgba[:, :50, 3] = 255  # left half opaque, right half transparent
@@ -135,7 +135,7 @@ def test_keeps_alpha_when_asked(engine: OfflineEngine) -> None:
     assert (result[15:25, 15:25, 3] > 200).all()  # the filled area is as opaque as its surroundings
 
 
-def test_generation_is_deterministic_and_prompt_dependent(engine: OfflineEngine) -> None:
+def test_generation_is_deterministic_and_prompt_dependent(engine: OpenCVEngine) -> None:
     first = np.asarray(engine.generate("a red kite", (1024, 1024)))
     assert first.shape == (1024, 1024, 3)
     assert np.array_equal(first, np.asarray(engine.generate("a red kite", (1024, 1024))))

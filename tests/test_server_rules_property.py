@@ -11,10 +11,10 @@ from PIL import Image
 from server_fixtures import ASGI_BASE, AUTH, png_bytes
 
 from gimp_gptimage.api.params import ImageParams, check_params, normalise
-from gimp_gptimage.server import OfflineEngine, create_app
+from gimp_gptimage.server import OpenCVEngine, create_app
 
 
-class FlatEngine(OfflineEngine):
+class FlatEngine(OpenCVEngine):
     """Validation is under test here, not pictures: answer valid requests with a cheap flat image."""
 
     def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:

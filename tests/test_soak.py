@@ -27,6 +27,8 @@ def test_twenty_sequential_edits_leave_nothing_behind(tmp_path: Path) -> None:
     result = bench.run_soak(edits=18, warmup=2, workdir=tmp_path, checkpoint_every=6)
     assert result.temp_left == []
     fds = [sample.fds for _, sample in result.checkpoints]
-    assert fds == [result.warm.fds] * len(fds), fds  # no descriptor leaks
+    # No descriptor leaks: none ever above the warm count (a pooled connection or log file closing late may
+    # leave fewer, which is no leak).
+    assert max(fds) <= result.warm.fds, (result.warm.fds, fds)
     assert result.end.threads <= result.warm.threads
     assert result.history_entries == 20 and result.history_results == 20

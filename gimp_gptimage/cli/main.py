@@ -195,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
     from ..api.params import DEFAULT_MODEL, ImageParams
     from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..migan import fallback_notice as offline_fallback_notice
     from ..settings import SettingsStore
 
     store = SettingsStore()
@@ -208,6 +209,8 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         secret.append(backend.api_key)
         if backend.is_local:
             _say(OFFLINE_NOTICE)
+            if fallback := offline_fallback_notice():
+                _say(fallback)
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,

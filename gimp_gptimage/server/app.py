@@ -30,12 +30,13 @@ from ..api.image_rules import MAX_IMAGE_BYTES, UnreadableImage, has_alpha, mask_
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
 from ..api.types import IMAGE_CONTENT_TYPES
 from . import errors
-from .engine import OfflineEngine
+from .engine_migan import default_engine
+from .engine_protocol import Engine
 from .errors import ApiError, json_response, new_request_id
 from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan, from_loopback
 from .imaging import decode_image, encode_image, preview, resolve_size
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
-from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, REVISED_PREFIX, ResultInfo, error_event, usage
+from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, ResultInfo, error_event, revised_prompt, usage
 from .results import RESULTS_PATH, ResultStore
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class ServerState:
     profile: Profile
     api_key: str | None
     latency: float
-    engine: OfflineEngine
+    engine: Engine
     faults: FaultPlan | None  # None: no fault injection mounted (the product's server)
     results: ResultStore
 
@@ -288,7 +289,7 @@ async def _answer(request: Request, state: ServerState, request_id: str, job: _J
     if job.latency:
         await asyncio.sleep(job.latency)
     results = [await run_in_threadpool(_render_encoded, state, job, i) for i in range(job.params.n)]
-    revised = REVISED_PREFIX + job.params.prompt
+    revised = revised_prompt(state.engine.label(masked=job.mask is not None), job.params.prompt)
     if state.profile.result_style == "url":
         base = str(request.base_url).rstrip("/")
         data = [
@@ -395,7 +396,7 @@ def create_app(
     profile: Literal["openai", "crazyrouter", "quickrouter"] | str = "openai",
     api_key: str | None = None,
     latency: float = 0.0,
-    engine: OfflineEngine | None = None,
+    engine: Engine | None = None,
     faults: FaultPlan | None = None,
     results: ResultStore | None = None,
 ) -> Starlette:
@@ -407,7 +408,7 @@ def create_app(
         profile=profile_named(profile),
         api_key=api_key,
         latency=latency,
-        engine=engine or OfflineEngine(),
+        engine=engine or default_engine(),
         faults=faults,
         results=results or ResultStore(),
     )

@@ -1,14 +1,15 @@
-"""The offline engine: real, deterministic image edits and generations without any model.
+"""The OpenCV engine: real, deterministic image edits and generations without any model.
 
+It is the fallback of the MI-GAN engine (engine_migan.py), which only replaces its masked fill.
 - Masked edits fill the transparent part of the mask from its surroundings (OpenCV Navier-Stokes inpainting
   on a crop around the hole, upscaled, given the surroundings' grain, blended only inside the mask), so
-  removing an object looks plausible and every unmasked pixel is kept.
+  every unmasked pixel is kept.
 - Unmasked single-image edits get a visible, prompt-keyed colour grade and posterisation: obviously not a
   model's work, and never text burnt into the user's picture (the response fields say "offline" instead).
-- Several images are fused into the first: references are collaged into the masked area, or, without a
-  mask, blended in with a colour transfer towards them.
+- Several images are fused into the first: the masked area is filled, then the references are collaged
+  into it; without a mask they are blended in with a colour transfer towards them.
 - Generations are a seeded gradient with shapes and the prompt written small.
-Every result depends only on (inputs, prompt, index), and the index varies it slightly so n results differ.
+Every result depends only on (inputs, prompt, index), and the index varies it so n results differ.
 """
 
 from __future__ import annotations
@@ -41,10 +42,18 @@ def edit_weight(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return 1.0 - alpha / 255.0
 
 
-class OfflineEngine:
-    """Stateless and thread-safe; the server calls it from worker threads."""
+class OpenCVEngine:
+    """Stateless and thread-safe; the server calls it from worker threads (an `Engine`)."""
 
     name = "offline"
+    fill_method = "OpenCV fill"
+
+    def label(self, *, masked: bool) -> str:
+        return f"offline engine, {self.fill_method}" if masked else "offline engine"
+
+    def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
+        """`rgb` filled where `weight` > 0, blended by it; pixels of weight 0 exactly as they were."""
+        return inpaint(rgb, weight, seed)
 
     def edit(
         self,
@@ -63,7 +72,7 @@ class OfflineEngine:
             weight = None
         seed = _seed(prompt, index)
         if weight is not None:
-            rgb = inpaint(rgb, weight, seed)
+            rgb = self.fill(rgb, weight, seed, index)
             if keep_alpha and (alpha < 255).any():
                 alpha = np.clip(inpaint(np.dstack([alpha] * 3), weight, seed, grain=False)[..., 0], 0, 255)
         if len(images) > 1:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from .errors import ApiError
 
-REVISED_PREFIX = "[offline engine] "
 # Output tokens of one 1024x1024 image per quality, from OpenAI's published image pricing tables.
 _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 RESOLVED_AUTO_QUALITY = "high"
@@ -22,6 +21,11 @@ def _image_input_tokens(width: int, height: int) -> int:
     scale = min(1.0, 768 / min(w, h))
     w, h = w * scale, h * scale
     return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
+
+
+def revised_prompt(label: str, prompt: str) -> str:
+    """The `revised_prompt` of an offline result: the prompt, marked with what really made the image."""
+    return f"[{label}] {prompt}"
 
 
 def usage(prompt: str, inputs: list[tuple[int, int]], output: tuple[int, int], quality: str, n: int) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp
 from ..api.errors import ConfigError
 from ..memory import return_large_buffers_on_free
 from .app import create_app
-from .engine import OfflineEngine
+from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
 from .parsing import PROFILES
 
@@ -80,7 +81,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        engine: OfflineEngine | None = None,
+        engine: Engine | None = None,
         faults: Iterable[Fault] | None = None,
         log_level: str = "warning",
     ) -> None:
@@ -190,6 +191,7 @@ def serve(
     connections. `faults` (specs may be strings, `Fault.parse` syntax; empty is fine) mounts fault
     injection and the control endpoint, for tests and benchmarks; None leaves them out."""
     return_large_buffers_on_free()
+    _log_to_stderr()
     plan = None if faults is None else _plan(f if isinstance(f, Fault) else Fault.parse(f) for f in faults)
     app = create_app(profile=profile, api_key=api_key, latency=latency, faults=plan)
     try:
@@ -219,6 +221,15 @@ def _plan(faults: Iterable[Fault] | None) -> FaultPlan | None:
     if faults is None or isinstance(faults, FaultPlan):
         return faults
     return FaultPlan(faults)
+
+
+def _log_to_stderr() -> None:
+    """The server's log (a model that cannot load, a request that failed) on stderr, once per process."""
+    logger = logging.getLogger(__package__)
+    if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("gimp-gptimage local server: %(message)s"))
+        logger.addHandler(handler)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
