@@ -135,7 +135,7 @@ async def offline_expand(
     request = ExpandRequest(picture, plan, ImageParams(prompt="continue the scene"), ContextOptions(blend_margin_px=0))
     async with ImagesClient(base_url=server.base_url, api_key="bench-key") as client:
         (result,) = await run_expand(request, client, history)
-    return result.pixels[:, :, :3]
+    return result.placed.pixels[:, :, :3]
 
 
 def timed(fn: Callable[[np.ndarray, CanvasPlan], np.ndarray], picture: np.ndarray, plan: CanvasPlan) -> tuple:

@@ -218,6 +218,7 @@ def speed(engine_name: str) -> dict[str, float]:
         ready_rss = status_mb(proc.pid, "VmRSS")
         request = edit_request()
         times = []
+        first = 0.0
         with httpx.Client(base_url=base_url, headers={"Authorization": "Bearer bench"}, timeout=120) as client:
             for attempt in range(REPEATS + 1):
                 start = time.perf_counter()
@@ -342,7 +343,7 @@ shared with other jobs: the load average below inflates every time alike.
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     parser.add_argument("--serve-child", choices=["migan", "opencv"], help=argparse.SUPPRESS)
     parser.add_argument("--quality-only", action="store_true", help="print the quality tables only")
     args = parser.parse_args()

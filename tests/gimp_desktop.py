@@ -82,7 +82,10 @@ class Desktop:
         self.shots.mkdir(parents=True, exist_ok=True)
         target = self.shots / f"{name}.png"
         target.write_bytes(self.session.host(inner).read_bytes())
-        return cv2.imread(str(target), cv2.IMREAD_COLOR)
+        shot = cv2.imread(str(target), cv2.IMREAD_COLOR)
+        if shot is None:
+            pytest.fail(f"the screenshot {target} cannot be read", pytrace=False)
+        return shot
 
     def find_text(
         self, label: str, shot_name: str, kind: str = "button", style: str = "", timeout: float = 20
@@ -112,6 +115,8 @@ class Desktop:
         if done.returncode != 0:
             pytest.fail(f"rendering the button {label!r} failed: {done.stderr[-2000:]}", pytrace=False)
         button = cv2.imread(str(self.session.host(inner)), cv2.IMREAD_GRAYSCALE)
+        if button is None:
+            pytest.fail(f"the rendered button {label!r} cannot be read", pytrace=False)
         h, w = button.shape
         inside = button[3 : h - 3, 3 : w - 3]  # drop the frame
         ys, xs = np.nonzero(inside < 128)

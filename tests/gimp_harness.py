@@ -237,14 +237,16 @@ def new_session(root: GimpRoot) -> GimpSession:
     return session
 
 
-def read_report(path: Path, proc: subprocess.CompletedProcess) -> dict:
-    """The JSON a batch script wrote, or a failure showing GIMP's output when there is none."""
+def read_report(path: Path, proc: subprocess.CompletedProcess | subprocess.Popen) -> dict:
+    """The JSON a batch script wrote, or a failure showing GIMP's output (where captured) when there is none."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        out = proc.stdout if isinstance(proc.stdout, str) else ""
+        err = proc.stderr if isinstance(proc.stderr, str) else ""
         pytest.fail(
-            f"GIMP batch produced no report (exit {proc.returncode}).\n--- stdout\n{proc.stdout[-4000:]}\n"
-            f"--- stderr\n{proc.stderr[-6000:]}",
+            f"GIMP batch produced no report (exit {proc.returncode}).\n--- stdout\n{out[-4000:]}\n"
+            f"--- stderr\n{err[-6000:]}",
             pytrace=False,
         )
 

@@ -52,7 +52,7 @@ async def test_edit_sends_every_field_and_all_images_as_repeated_image_parts() -
         model="gpt-image-1",
         n=2,
         size="1536x1024",
-        quality="hd",
+        quality="hd",  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
         background="opaque",
         output_format="webp",
         output_compression=70,
@@ -161,7 +161,7 @@ async def test_generate_posts_json_with_native_types() -> None:
 @pytest.mark.parametrize(
     ("params", "images", "mask", "message"),
     [
-        (ImageParams("x", quality="standard"), [PNG], None, "Invalid value: 'standard'"),
+        (ImageParams("x", quality="standard"), [PNG], None, "Invalid value: 'standard'"),  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
         (ImageParams("x"), [], None, "Missing required parameter: 'image'."),
         (ImageParams("x"), [PNG] * 17, None, "array too long"),
         (ImageParams("x"), [b"GIF89a......"], None, "Image 1 (in.png) is not a PNG, JPEG or WebP image."),

@@ -166,7 +166,7 @@ async def test_edit_with_every_field_several_images_and_a_mask(backend: Make) ->
         model="gpt-image-1",
         n=2,
         size="1536x1024",
-        quality="hd",
+        quality="hd",  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
         background="opaque",
         output_format="webp",
         output_compression=80,
@@ -251,7 +251,7 @@ async def test_relay_url_results_are_downloaded_without_the_key(backend: Make) -
     b = backend("crazyrouter", provider=CRAZYROUTER)
     stages: list[tuple[str, float | None]] = []
     result = await b.client.edit(
-        params=ImageParams("x", n=2, quality="hd", size="1024x1024"),
+        params=ImageParams("x", n=2, quality="hd", size="1024x1024"),  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
         images=[IMG],
         mask=MASK,
         on_progress=lambda s, f: stages.append((s, f)),

@@ -64,11 +64,12 @@ async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_hist
     assert all(e.record["offset"] in [list(w[:2]) for w in windows] for e in entries), regions
     new = new_area(plan) > 0
     for result in results:
-        assert result.pixels.shape == (800, 3000, 4) and result.offset == (0, 0)
-        assert np.array_equal(result.pixels[400:], picture)
-        assert (result.alpha[new] == 255).all() and (result.alpha[~new] == 0).all()
+        placed = result.placed
+        assert placed.pixels.shape == (800, 3000, 4) and placed.offset == (0, 0) and placed.alpha is not None
+        assert np.array_equal(placed.pixels[400:], picture)
+        assert (placed.alpha[new] == 255).all() and (placed.alpha[~new] == 0).all()
     # The offline engine filled the new area: no copy of the pre-fill's smooth band, and n results differ.
-    assert not np.array_equal(results[0].pixels[:400], results[1].pixels[:400])
+    assert not np.array_equal(results[0].placed.pixels[:400], results[1].placed.pixels[:400])
 
 
 async def test_a_failed_window_fails_the_job_but_keeps_the_others(server: LocalServer, tmp_path: Path) -> None:

@@ -91,9 +91,11 @@ def test_without_provider_the_offline_engine_expands_and_says_so(tmp_path: Path,
 
 
 def test_the_plugin_refuses_a_malformed_canvas_in_a_result(tmp_path: Path) -> None:
+    from jobs_samples import placed_result
+
     from gimp_gptimage.jobs.jobfile import Outbox
 
-    Outbox(tmp_path).put("x", np.zeros((2, 3, 4), np.uint8), (0, 0), canvas=(3, 2, 0, 0))
+    Outbox(tmp_path).put(placed_result("x", np.zeros((2, 3, 4), np.uint8), (0, 0)), canvas=(3, 2, 0, 0))
     (ok,) = ipc.OutboxReader(tmp_path).new_results()
     assert ok.canvas == (3, 2, 0, 0)
     message = tmp_path / "outbox" / "0000.json"

@@ -318,7 +318,7 @@ def test_partial_images_range() -> None:
 
 
 def test_violations_come_in_the_apis_order() -> None:
-    params = ImageParams("", n=0, size="17x17", quality="standard", partial_images=9)
+    params = ImageParams("", n=0, size="17x17", quality="standard", partial_images=9)  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
     params_found = [v.param for v in check_params(params, kind="edit", image_count=0)]
     assert params_found == ["prompt", "image", "n", "size", "quality", "partial_images"]
 
@@ -334,7 +334,7 @@ def test_validate_raises_the_first_violation_naming_rule_and_value() -> None:
 
 
 def test_validate_returns_the_normalised_params() -> None:
-    params = validate(ImageParams("p", model=" gpt-image-2 ", size=" 1536X1024 ", quality=" Hd "), kind="generate")
+    params = validate(ImageParams("p", model=" gpt-image-2 ", size=" 1536X1024 ", quality=" Hd "), kind="generate")  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
     assert (params.model, params.size, params.quality) == ("gpt-image-2", "1536x1024", "high")
 
 

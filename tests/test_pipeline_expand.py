@@ -75,7 +75,7 @@ def test_every_anchor_keeps_the_picture_exactly_and_covers_the_new_area(anchor: 
     prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=0))
     check_requests(plan, [t.window for t in prep.tiles], "gpt-image-2")
     out = assemble(prep, run_identity(prep))
-    assert out.pixels.shape == (560, 800, 4) and out.offset == (0, 0)
+    assert out.pixels.shape == (560, 800, 4) and out.offset == (0, 0) and out.alpha is not None
     p = plan.picture
     composite = out.composite(prep.canvas)
     assert np.array_equal(composite[p.y : p.y + p.h, p.x : p.x + p.w], picture)
@@ -95,6 +95,7 @@ def test_uneven_sides_keep_the_picture_beyond_the_margin(sides: tuple[int, int, 
     assert plan.sides == sides and plan.offset == sides[:2]
     prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=margin))
     out = assemble(prep, run_identity(prep))
+    assert out.alpha is not None
     composite = out.composite(prep.canvas)
     p = plan.picture
     inner = (slice(p.y + margin, p.y + p.h - margin), slice(p.x + margin, p.x + p.w - margin))

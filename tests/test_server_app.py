@@ -430,12 +430,12 @@ async def test_mask_rules(api: ApiFactory) -> None:
 async def test_openai_rejects_hd_relays_accept_it(api: ApiFactory) -> None:
     openai = api()
     response = await openai.post("/images/generations", json={"prompt": "x", "quality": "hd"})
-    expected = check_params(ImageParams("x", quality="hd"), kind="generate")[0]
+    expected = check_params(ImageParams("x", quality="hd"), kind="generate")[0]  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
     assert error_of(response)["message"] == expected.message
     relay = api(profile="crazyrouter")
     response = await relay.post("/images/generations", json={"prompt": "x", "quality": "hd"})
     assert response.status_code == 200 and response.json()["quality"] == "high"
-    assert normalise(ImageParams("x", quality="hd")).quality == "high"
+    assert normalise(ImageParams("x", quality="hd")).quality == "high"  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
 
 
 async def test_relay_answers_with_links_it_serves(api: ApiFactory) -> None:

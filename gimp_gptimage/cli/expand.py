@@ -65,8 +65,8 @@ def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
 def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception]) -> int:
     from ..api.client import ImagesClient, Timeouts
     from ..api.params import ImageParams
+    from ..jobs.context import context_options
     from ..keystore import OFFLINE_NOTICE, open_backend
-    from ..pipeline import ContextOptions
     from ..pipeline.errors import PipelineInputError
     from ..settings import SettingsStore
     from .inputs import has_alpha, load_rgba
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
         overrides["colour_match"] = False
     try:
         plan = canvas_plan(args, picture.shape[1], picture.shape[0])
-        chosen = settings.context.to_kwargs() | {k: v for k, v in overrides.items() if v is not None}
-        options = ContextOptions(**chosen)
+        options = context_options(settings.context, **overrides)
     except PipelineInputError as exc:
         raise usage_error(str(exc)) from None
     with open_backend(settings, args.provider, args.base_url) as backend:
@@ -134,7 +133,7 @@ async def _expand(
     from ..history import HistoryStore
     from ..jobs.expand import ExpandRequest, run_expand
     from ..jobs.run import JobEvents, JobResult
-    from .output import _png, composite
+    from ..pipeline.codec import encode_png
 
     stem = args.image.stem or "image"
     written: list[dict] = []
@@ -149,11 +148,12 @@ async def _expand(
                 _say(f"{stage}...")
 
         def result(self, result: JobResult) -> None:
-            base = np.array(result.pixels, copy=True)
+            placed = result.placed
+            base = np.array(placed.pixels, copy=True)
             base[p.y : p.y + p.h, p.x : p.x + p.w] = picture  # the soft edge blends over the picture itself
             path = args.out / f"{stem}-expanded-{result.index + 1}.png"
             args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, _png(composite(base, result), keep_alpha=alpha))
+            atomic_write_bytes(path, encode_png(placed.composite(base), keep_alpha=alpha))
             written.append(
                 {
                     "index": result.index,

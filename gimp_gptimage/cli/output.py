@@ -22,7 +22,7 @@ from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_e
 from ..keystore import Backend
 from ..pipeline import ContextOptions
 from ..pipeline.codec import encode_png
-from .status import exit_code_for
+from .status import EXIT_ERROR, exit_code_for
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,6 @@ async def run_and_write(
     if shortfall and summary["ok"]:
         # A clean answer with fewer images than asked for: what arrived is written, and the exit status says
         # the request was not fully served (as when an error ends it after some results).
-        from .main import EXIT_ERROR
-
         summary.update(
             ok=False,
             error=f"{shortfall}; the provider sent fewer images than asked for (those that arrived are written).",

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from ..api.backend import ImagesBackend
 from ..api.errors import ValidationError
 from ..api.params import ImageParams, validate
 from ..history import HistoryStore
@@ -22,7 +22,7 @@ from ..pipeline.errors import PipelineInputError
 from ..pipeline.expand import PreparedExpansion, assemble, prepare_expansion
 from ..pipeline.expand_fill import Fill
 from ..pipeline.expand_plan import CanvasPlan
-from .run import STAGES, EditRequest, JobEvents, JobEventsProtocol, JobResult, layer_name, run_edit
+from .run import STAGES, EditRequest, JobEvents, JobResult, layer_name, run_edit
 
 DEFAULT_PROMPT = "continue the scene"
 
@@ -42,7 +42,7 @@ class _WindowEvents(JobEvents):
     """The windows' progress as one: a stage is reported when the first window reaches it (never back to an
     earlier one); each window's result waits for the others."""
 
-    def __init__(self, events: JobEventsProtocol) -> None:
+    def __init__(self, events: JobEvents) -> None:
         self.events = events
         self.reached = 0
 
@@ -54,7 +54,7 @@ class _WindowEvents(JobEvents):
 
 
 async def run_expand(
-    req: ExpandRequest, client: Any, history: HistoryStore, events: JobEventsProtocol | None = None
+    req: ExpandRequest, client: ImagesBackend, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
     """Expand the picture to the planned canvas; returns canvas-sized results placed at (0, 0)."""
     events = events or JobEvents()
@@ -101,15 +101,11 @@ async def run_expand(
 
 
 def _assembled(prep: PreparedExpansion, parts: Sequence[JobResult], name: str) -> JobResult:
-    out = assemble(prep, [part.pixels for part in parts])
     first = parts[0]
     return JobResult(
         index=first.index,
-        image=first.image,
-        pixels=out.pixels,
-        offset=out.offset,
-        alpha=out.alpha,
         name=name,
+        placed=assemble(prep, [part.placed.pixels for part in parts]),
         history_id=first.history_id,
         history_path=first.history_path if len(parts) == 1 else None,
         usage=first.usage,

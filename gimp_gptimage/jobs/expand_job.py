@@ -7,18 +7,19 @@ planned from the current canvas, and each result tells the plug-in to resize the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..api.backend import ImagesBackend
 from ..api.errors import ValidationError
 from ..api.params import ImageParams
 from ..api.providers import LOCAL
 from ..history import HistoryStore
-from ..pipeline import ContextOptions
 from ..pipeline.errors import PipelineInputError
 from ..pipeline.expand_plan import CanvasPlan, Rect, check_plan, plan_canvas
 from ..settings import Settings
+from .context import context_options
 from .expand import ExpandRequest, run_expand
 from .jobfile import Job
 
@@ -65,15 +66,20 @@ def job_plan(job: Job) -> tuple[CanvasPlan, np.ndarray, tuple[int, int, int, int
 
 
 async def run_expand_job(
-    job: Job, params: ImageParams, settings: Settings, client: Any, history: HistoryStore, events: OutboxEvents
+    job: Job,
+    params: ImageParams,
+    settings: Settings,
+    client: ImagesBackend,
+    history: HistoryStore,
+    events: OutboxEvents,
 ) -> None:
     try:
         plan, picture, resize = job_plan(job)
     except PipelineInputError as exc:
         raise ValidationError(str(exc), rule="expand canvas") from exc
     events.canvas = resize
-    options = ContextOptions(**settings.context.to_kwargs())
-    offline = getattr(getattr(client, "provider", None), "name", "") == LOCAL.name
+    options = context_options(settings.context)
+    offline = client.provider_name == LOCAL.name
     request = ExpandRequest(
         picture, plan, params, options, job.image.name, layer_suffix=OFFLINE_SUFFIX if offline else ""
     )

@@ -149,6 +149,7 @@ def plan_requests(plan: CanvasPlan, model: str, pixel_budget: int = DEFAULT_PIXE
     windows along the edges; the first plan of at most MAX_REQUESTS wins.
     """
     tried: list[int] = []
+    windows = None
     for scale in SCALE_STEPS:
         limits = _Limits.at(scale, model, pixel_budget)
         whole = Rect(0, 0, plan.width, plan.height)

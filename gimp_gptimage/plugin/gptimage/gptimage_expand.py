@@ -1,3 +1,5 @@
+# pyright: reportMissingImports=false
+# (`gi` and GIMP's typelibs exist only inside GIMP; everything else in this file is checked.)
 """Filters > AI > GPT Image > Expand Canvas...: its arguments, its dialog, and its job.
 
 Two ways in: the canvas was already enlarged (Image > Canvas Size) and the layer leaves part of it uncovered,
@@ -128,6 +130,6 @@ def run_job(image: Gimp.Image, drawables: list, params: dict, plugin_dir) -> str
             inserter.finish()
         progress.end()
         ipc.remove_job_dir(job_dir)
-    if inserter.skipped:
+    if inserter is not None and inserter.skipped:
         return "The image was closed before the result arrived; it is kept in GPT Image history."
     return None
