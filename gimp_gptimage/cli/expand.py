@@ -11,18 +11,16 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from ..jobs.expand import DEFAULT_PROMPT
-
+# Building the parser loads neither numpy nor the pipeline: `--help` of any command stays instant.
 SIDES = ("left", "top", "right", "bottom")
 
 
 def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
-    from ..pipeline.expand_plan import ANCHORS
-
     p = sub.add_parser("expand", help="expand the canvas: the model continues the picture beyond its edges")
     p.add_argument("image", type=Path, help="PNG, JPEG or WebP image to expand")
     how = p.add_argument_group("new canvas (one of)")
@@ -31,9 +29,12 @@ def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
     for side in SIDES:
         how.add_argument(f"--{side}", type=int_type, default=0, metavar="PX", help=f"new pixels on the {side}")
     p.add_argument(
-        "--anchor", choices=tuple(ANCHORS), help="where the picture stays (with --to/--size; default center)"
+        "--anchor",
+        metavar="NAME",
+        help="where the picture stays with --to/--size: center (default), top, top-left, ...; a wrong name is "
+        "refused with the list",
     )
-    p.add_argument("--prompt", default=DEFAULT_PROMPT, metavar="TEXT", help=f"default: '{DEFAULT_PROMPT}'")
+    p.add_argument("--prompt", default="", metavar="TEXT", help="what the new area shows (default: the scene goes on)")
     p.add_argument("--model", metavar="M", help="e.g. gpt-image-2 (default: the provider's model)")
     p.add_argument("--quality", default="auto", metavar="Q", help="auto, low, medium, high")
     p.add_argument("-n", type=int_type, default=1, help="number of results (1-10)")
@@ -129,6 +130,8 @@ async def _expand(
     timeouts: Any,
     client_type: Any,
 ) -> list[dict]:
+    import numpy as np
+
     from ..atomic import atomic_write_bytes
     from ..history import HistoryStore
     from ..jobs.expand import ExpandRequest, run_expand
