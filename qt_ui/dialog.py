@@ -81,6 +81,7 @@ class GptImageDialog(QDialog):
         self.history = history
         self.model = DialogModel(self)
         self.model.kind = source.kind
+        self.model.markup_name = source.markup[0] if source.markup else ""
         apply_settings(self.model, self.settings)
         self._apply_job_params()
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
@@ -99,10 +100,11 @@ class GptImageDialog(QDialog):
         self._build()
         self._connect()
         self._refresh_backend_note()
-        if self.settings_store.problem:
-            self.model.info = self.settings_store.problem
+        if self.settings_store.problem or self.settings_store.notices:
+            self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))
         # Work that needs the running event loop starts on its first turn.
         soon(self, self._load_references)
+        soon(self, lambda: self._spawn(self._list_models()))
         self._schedule_preview()
 
     # -- construction -----------------------------------------------------------------------------------
@@ -395,8 +397,12 @@ class GptImageDialog(QDialog):
 
     def _provider_changed(self, name: str) -> None:
         provider = self.settings.find_provider(name)
+        preset = PRESETS.get(name)
         if provider is not None and provider.model:
             self.model.model = provider.model  # each provider's default model comes with it
+        elif preset is not None:
+            self.model.model = preset.default_model
+        self._spawn(self._list_models())
         self._refresh_backend_note()
 
     def _refresh_backend_note(self) -> None:
@@ -432,6 +438,9 @@ class GptImageDialog(QDialog):
             self.model.info = explain(exc).one_line()
 
     # -- lifetime ---------------------------------------------------------------------------------------
+
+    async def _list_models(self) -> None:
+        self.params_view.set_listed_models(await self.controller.listed_models())
 
     def _spawn(self, coro: Any) -> None:
         self.bag.spawn(coro)
