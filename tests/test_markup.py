@@ -102,10 +102,10 @@ async def test_markup_only_edit_changes_what_is_marked() -> None:
     transport = httpx.ASGITransport(app=create_app())
     from gimp_gptimage.api.types import ImageInput
 
-    async with ImagesClient("http://127.0.0.1/v1", KEY, transport=transport, max_retries=0) as client:
+    async with ImagesClient(base_url="http://127.0.0.1/v1", api_key=KEY, transport=transport, max_retries=0) as client:
         result = await client.edit(
-            ImageParams("remove it", model=V26, size="1536x1024"),
-            [ImageInput.from_bytes(buffer.getvalue())],
+            params=ImageParams("remove it", model=V26, size="1536x1024"),
+            images=[ImageInput.from_bytes(buffer.getvalue())],
             markup=marks.getvalue(),
         )
     assert (result.images[0].revised_prompt or "").endswith("] (markup read as the area to change) remove it")
@@ -138,7 +138,7 @@ async def test_runner_sends_markup_without_mask_and_pastes_only_the_selection(tm
     history = HistoryStore(tmp_path)
     recording = Recording()
     with LocalServer() as server:
-        async with ImagesClient(server.base_url, KEY, transport=recording, max_retries=0) as client:
+        async with ImagesClient(base_url=server.base_url, api_key=KEY, transport=recording, max_retries=0) as client:
             (result,) = await run_edit(
                 edit_request(ImageParams("remove the spoon", model=V26), markup=markup), client, history
             )
@@ -154,7 +154,7 @@ async def test_runner_sends_markup_without_mask_and_pastes_only_the_selection(tm
 
 async def test_markup_with_a_model_that_does_not_take_it_sends_nothing(tmp_path: Path) -> None:
     request = edit_request(ImageParams("x", model="gpt-image-2"), markup=sheet((400, 600), (0, 0, 9, 9)))
-    async with ImagesClient("http://127.0.0.1:9/v1", KEY, max_retries=0) as client:
+    async with ImagesClient(base_url="http://127.0.0.1:9/v1", api_key=KEY, max_retries=0) as client:
         with pytest.raises(ValidationError, match="does not support the 'markup' parameter"):
             await run_edit(request, client, HistoryStore(tmp_path))
 

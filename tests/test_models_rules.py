@@ -161,9 +161,11 @@ async def test_client_refusal_equals_server_answer(profile: str, model: str, nam
     transport = httpx.ASGITransport(app=create_app(profile=profile))
     params = ImageParams("a prompt", model=model, **changes)
     provider = PROFILES[profile]
-    async with ImagesClient(BASE, KEY, provider=provider, transport=transport, max_retries=0) as client:
+    async with ImagesClient(
+        base_url=BASE, api_key=KEY, provider=provider, transport=transport, max_retries=0
+    ) as client:
         with pytest.raises(ValidationError) as refused:
-            await client.edit(params, [IMAGE], files.get("mask"), markup=files.get("markup"))
+            await client.edit(params=params, images=[IMAGE], mask=files.get("mask"), markup=files.get("markup"))
     async with httpx.AsyncClient(transport=transport, headers={"Authorization": f"Bearer {KEY}"}) as raw:
         answer = await raw.post(f"{BASE}/images/edits", **_raw(params, provider, files))
     assert answer.status_code == 400, answer.text
@@ -175,9 +177,9 @@ async def test_client_refusal_equals_server_answer(profile: str, model: str, nam
 async def test_shut_down_model_refused_alike_by_client_and_server() -> None:
     transport = httpx.ASGITransport(app=create_app())
     params = ImageParams("x", model="gpt-image-1")
-    async with ImagesClient(BASE, KEY, transport=transport, max_retries=0) as client:
+    async with ImagesClient(base_url=BASE, api_key=KEY, transport=transport, max_retries=0) as client:
         with pytest.raises(ValidationError) as refused:
-            await client.generate(params)
+            await client.generate(params=params)
     async with httpx.AsyncClient(transport=transport, headers={"Authorization": f"Bearer {KEY}"}) as raw:
         answer = await raw.post(f"{BASE}/images/generations", json=params.to_fields())
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "model_not_found"
@@ -188,16 +190,18 @@ async def test_shut_down_model_refused_alike_by_client_and_server() -> None:
 async def test_2_6_markup_edit_runs_on_every_profile(profile: str) -> None:
     transport = httpx.ASGITransport(app=create_app(profile=profile))
     params = ImageParams("circle the cup", model="gpt-image-2.6-sunburst", quality="xhigh", complexity="low")
-    async with ImagesClient(BASE, KEY, provider=PROFILES[profile], transport=transport, max_retries=0) as client:
-        result = await client.edit(params, [IMAGE], markup=markup_png())
+    async with ImagesClient(
+        base_url=BASE, api_key=KEY, provider=PROFILES[profile], transport=transport, max_retries=0
+    ) as client:
+        result = await client.edit(params=params, images=[IMAGE], markup=markup_png())
     assert len(result.images) == 1 and result.quality == "xhigh"
 
 
 async def test_unknown_model_goes_to_the_provider_unchecked() -> None:
     transport = httpx.ASGITransport(app=create_app())
-    async with ImagesClient(BASE, KEY, transport=transport, max_retries=0) as client:
+    async with ImagesClient(base_url=BASE, api_key=KEY, transport=transport, max_retries=0) as client:
         with pytest.raises(NotFoundError, match="relay-image-9"):  # the provider's answer, not a local rule
-            await client.edit(ImageParams("x", model="relay-image-9", quality="ultra"), [IMAGE])
+            await client.edit(params=ImageParams("x", model="relay-image-9", quality="ultra"), images=[IMAGE])
 
 
 # -- GET /models -------------------------------------------------------------------------------------------
@@ -231,7 +235,9 @@ def test_model_lists_are_read_against_the_table() -> None:
 @pytest.mark.parametrize("profile", list(PROFILES))
 async def test_every_server_profile_lists_the_table(profile: str) -> None:
     transport = httpx.ASGITransport(app=create_app(profile=profile))
-    async with ImagesClient(BASE, KEY, provider=PROFILES[profile], transport=transport, max_retries=0) as client:
+    async with ImagesClient(
+        base_url=BASE, api_key=KEY, provider=PROFILES[profile], transport=transport, max_retries=0
+    ) as client:
         listed = await client.models()
     assert [m.id for m in listed] == sorted(MODELS) and all(m.status == "known" for m in listed)
 
