@@ -104,7 +104,7 @@ class GptImageDialog(QDialog):
             self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))
         # Work that needs the running event loop starts on its first turn.
         soon(self, self._load_references)
-        soon(self, lambda: self._spawn(self._list_models()))
+        soon(self, lambda: self._spawn(self.params_view.show_models(self.controller.listed_models())))
         self._schedule_preview()
 
     # -- construction -----------------------------------------------------------------------------------
@@ -398,11 +398,10 @@ class GptImageDialog(QDialog):
     def _provider_changed(self, name: str) -> None:
         provider = self.settings.find_provider(name)
         preset = PRESETS.get(name)
-        if provider is not None and provider.model:
-            self.model.model = provider.model  # each provider's default model comes with it
-        elif preset is not None:
-            self.model.model = preset.default_model
-        self._spawn(self._list_models())
+        default = provider.model if provider is not None and provider.model else preset and preset.default_model
+        if default:
+            self.model.model = default  # each provider's default model comes with it
+        self._spawn(self.params_view.show_models(self.controller.listed_models()))
         self._refresh_backend_note()
 
     def _refresh_backend_note(self) -> None:
@@ -438,9 +437,6 @@ class GptImageDialog(QDialog):
             self.model.info = explain(exc).one_line()
 
     # -- lifetime ---------------------------------------------------------------------------------------
-
-    async def _list_models(self) -> None:
-        self.params_view.set_listed_models(await self.controller.listed_models())
 
     def _spawn(self, coro: Any) -> None:
         self.bag.spawn(coro)

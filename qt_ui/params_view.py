@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from PyQt6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -210,6 +212,9 @@ class ParamsView(QWidget):
         else:
             self.model_combo.setEditText(current)
         self.model_combo.blockSignals(False)
+
+    async def show_models(self, listed: Awaitable[list[ListedModel]]) -> None:
+        self.set_listed_models(await listed)
 
     def _model_rules_changed(self, *_: object) -> None:
         """Each control, and each choice in a list, is enabled only where the chosen model takes it; the

@@ -138,23 +138,17 @@ def _size_violations(size: str, spec: ModelSpec | None) -> list[Violation]:
 
 
 def _int_range(param: str, value: int, low: int, high: int) -> Violation | None:
-    if value < low:
-        return Violation(
-            param,
-            f"Invalid '{param}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
-            f"{param} {low}–{high}",
-            value,
-            "integer_below_min_value",
-        )
-    if value > high:
-        return Violation(
-            param,
-            f"Invalid '{param}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
-            f"{param} {low}–{high}",
-            value,
-            "integer_above_max_value",
-        )
-    return None
+    if low <= value <= high:
+        return None
+    below = value < low
+    word, sign, limit = ("below minimum", ">=", low) if below else ("above maximum", "<=", high)
+    return Violation(
+        param,
+        f"Invalid '{param}': integer {word} value. Expected a value {sign} {limit}, but got {value} instead.",
+        f"{param} {low}–{high}",
+        value,
+        f"integer_{'below_min' if below else 'above_max'}_value",
+    )
 
 
 def normalise(params: ImageParams) -> ImageParams:
