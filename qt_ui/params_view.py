@@ -101,15 +101,19 @@ class ParamsView(QWidget):
 
         self.quality = _combo(CHOICES["quality"])
         self._row(self.tr("Quality"), self.quality, "quality")
-        self.complexity = _combo(CHOICES["complexity"])
-        self._row(self.tr("Planning"), self.complexity, "complexity")
         self.markup = QCheckBox()
         self._row(self.tr("Markup"), self.markup, "markup")
+        # Only an image with a markup layer has a choice to make here (README: "Markup").
+        self.form.setRowVisible(self.form.rowCount() - 1, bool(model.markup_name))
         self.n = QSpinBox()
         self.n.setRange(1, MAX_N)
         self.n.setToolTip(self.tr("How many variations to make"))
         self._row(self.tr("Images"), self.n, "n")
-        self.more = MoreToggle(model, "params", self.form, self.tr("Background, format, moderation and streaming"))
+        self.more = MoreToggle(
+            model, "params", self.form, self.tr("Planning, background, format, moderation and streaming")
+        )
+        self.complexity = _combo(CHOICES["complexity"])
+        self._row(self.tr("Planning"), self.complexity, "complexity")
 
         self.background = _combo(CHOICES["background"])
         self._row(self.tr("Background"), self.background, "background")

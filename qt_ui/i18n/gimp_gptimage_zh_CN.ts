@@ -222,12 +222,12 @@
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="411" />
+        <location filename="../dialog.py" line="410" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="413" />
+        <location filename="../dialog.py" line="412" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -671,85 +671,80 @@
 </context><context>
     <name>ParamsView</name>
     <message>
-        <location filename="../params_view.py" line="53" />
-        <location filename="../params_view.py" line="48" />
-        <location filename="../params_view.py" line="34" />
+        <location filename="../params_view.py" line="55" />
+        <location filename="../params_view.py" line="50" />
+        <location filename="../params_view.py" line="36" />
         <source>Auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="53" />
-        <location filename="../params_view.py" line="43" />
-        <location filename="../params_view.py" line="35" />
+        <location filename="../params_view.py" line="55" />
+        <location filename="../params_view.py" line="45" />
+        <location filename="../params_view.py" line="37" />
         <source>Low</source>
         <translation>低</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="44" />
-        <location filename="../params_view.py" line="36" />
+        <location filename="../params_view.py" line="46" />
+        <location filename="../params_view.py" line="38" />
         <source>Medium</source>
         <translation>中</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="45" />
-        <location filename="../params_view.py" line="37" />
+        <location filename="../params_view.py" line="47" />
+        <location filename="../params_view.py" line="39" />
         <source>High</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="38" />
+        <location filename="../params_view.py" line="40" />
         <source>Extra high</source>
         <translation>超高</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="39" />
+        <location filename="../params_view.py" line="41" />
         <source>Maximum</source>
         <translation>最高</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="42" />
+        <location filename="../params_view.py" line="44" />
         <source>Model default</source>
         <translation>模型默认</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="49" />
+        <location filename="../params_view.py" line="51" />
         <source>Opaque</source>
         <translation>不透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="50" />
+        <location filename="../params_view.py" line="52" />
         <source>Transparent</source>
         <translation>透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="76" />
+        <location filename="../params_view.py" line="78" />
         <source>Where requests go; manage providers and keys in Settings</source>
         <translation>请求发往何处；在设置中管理服务商和密钥</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="77" />
+        <location filename="../params_view.py" line="79" />
         <source>Provider</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="82" />
+        <location filename="../params_view.py" line="84" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="98" />
+        <location filename="../params_view.py" line="100" />
         <source>Size</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="101" />
+        <location filename="../params_view.py" line="103" />
         <source>Quality</source>
         <translation>质量</translation>
-    </message>
-    <message>
-        <location filename="../params_view.py" line="103" />
-        <source>Planning</source>
-        <translation>规划深度</translation>
     </message>
     <message>
         <location filename="../params_view.py" line="105" />
@@ -767,124 +762,133 @@
         <translation>数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="110" />
-        <source>Background, format, moderation and streaming</source>
-        <translation>背景、格式、内容审核和流式传输</translation>
+        <location filename="../params_view.py" line="111" />
+        <source>Planning, background, format, moderation and streaming</source>
+        <translation>规划深度、背景、格式、内容审核和流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="113" />
+        <location filename="../params_view.py" line="114" />
+        <source>Planning</source>
+        <translation>规划深度</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="117" />
         <source>Background</source>
         <translation>背景</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="119" />
+        <location filename="../params_view.py" line="123" />
         <source>Output compression (JPEG and WebP only)</source>
         <translation>输出压缩率（仅 JPEG 和 WebP）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="124" />
+        <location filename="../params_view.py" line="128" />
         <source>Compression</source>
         <translation>压缩率</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="127" />
+        <location filename="../params_view.py" line="131" />
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="130" />
+        <location filename="../params_view.py" line="134" />
         <source>Moderation</source>
         <translation>内容审核</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="132" />
+        <location filename="../params_view.py" line="136" />
         <source>Show progress</source>
         <translation>显示过程</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="133" />
+        <location filename="../params_view.py" line="137" />
         <source>Show the image while it is being made</source>
         <translation>在生成过程中显示图像</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="136" />
+        <location filename="../params_view.py" line="140" />
         <source>Partial images to show before the final one</source>
         <translation>最终结果之前显示的预览图数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="142" />
+        <location filename="../params_view.py" line="146" />
         <source>Partial images</source>
         <translation>预览图</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="145" />
+        <location filename="../params_view.py" line="149" />
         <source>Streaming</source>
         <translation>流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="199" />
+        <location filename="../params_view.py" line="203" />
         <source>Not in gimp-gptimage's table: sent as is</source>
         <translation>不在 gimp-gptimage 的模型表中：按原样发送</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="223" />
+        <location filename="../params_view.py" line="230" />
         <source>%1 does not offer this quality</source>
         <translation>%1 不提供此质量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="229" />
+        <location filename="../params_view.py" line="236" />
         <source>%1 cannot make transparent backgrounds</source>
         <translation>%1 无法生成透明背景</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="234" />
+        <location filename="../params_view.py" line="241" />
         <source>How long the model plans before it draws (no extra cost)</source>
         <translation>模型在绘制前规划的深度（不额外收费）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="236" />
+        <location filename="../params_view.py" line="243" />
         <source>%1 does not take a planning depth; 2.6 models do</source>
         <translation>%1 不支持规划深度；2.6 模型支持</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="242" />
+        <location filename="../params_view.py" line="249" />
         <source>No markup layer</source>
         <translation>没有标注图层</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="243" />
+        <location filename="../params_view.py" line="250" />
         <source>Draw arrows, circles and notes on a visible layer named 'markup' to guide 2.6 models</source>
         <translation>在名为“markup”的可见图层上画箭头、圆圈和注释，为 2.6 模型指明要改的地方</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="246" />
+        <location filename="../params_view.py" line="253" />
         <source>%1 does not read markup; 2.6 models do</source>
         <translation>%1 不读取标注；2.6 模型可以</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="248" />
+        <location filename="../params_view.py" line="255" />
         <source>Use the layer '%1' as markup</source>
         <translation>将图层“%1”用作标注</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="249" />
+        <location filename="../params_view.py" line="256" />
         <source>The marks tell the model what to change; the layer is never sent as a reference</source>
         <translation>标注告诉模型要改什么；该图层绝不会作为参考图发送</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="294" />
+        <location filename="../params_view.py" line="301" />
         <source>Custom…</source>
         <translation>自定义…</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="301" />
+        <location filename="../params_view.py" line="308" />
         <source>Auto (the model chooses)</source>
         <translation>自动（由模型决定）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="302" />
+        <location filename="../params_view.py" line="309" />
         <source>Auto (fit the region)</source>
         <translation>自动（适配区域）</translation>
+    </message>
+    <message>
+        <source>Background, format, moderation and streaming</source>
+        <translation type="vanished">背景、格式、内容审核和流式传输</translation>
     </message>
 </context><context>
     <name>PromptView</name>
