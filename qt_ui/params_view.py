@@ -27,7 +27,9 @@ from .widgets import FieldMessage
 
 # Popular gpt-image-2 sizes (api-contract.md, "Size rules"); any other valid WxH goes through "Custom".
 # Rows behind "More": what a painter rarely touches (the everyday case is a prompt, a size, Run).
-MORE_PARAMS = frozenset({"background", "output_format", "output_compression", "moderation", "stream", "partial_images"})
+MORE_PARAMS = frozenset(
+    {"complexity", "background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
+)
 FREE_SIZE_PRESETS = ("1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "3840x2160", "2160x3840")
 CUSTOM = "custom"
 CTX = "ParamsView"
