@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from gimp_gptimage.api.catalog import ListedModel, usable
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.api.types import Usage, arrival_note
@@ -144,6 +145,19 @@ class JobController(QObject):
             )
         return self._clients[key]
 
+    async def listed_models(self) -> list[ListedModel]:
+        """The image models the chosen provider lists (`GET /models`); [] when it lists none or cannot be
+        asked now (Test connection in Settings says why), and the table's models are offered instead."""
+        if self.describe_backend()[0] != "provider":
+            return []  # the offline engine lists exactly the table: no need to start it for that
+        try:
+            backend = await self.backend()
+            return usable(await (await self.client(backend)).models())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return []
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
@@ -200,6 +214,7 @@ class JobController(QObject):
                     params=model.params(),
                     options=self.context_options(),
                     source_name=self.source.image_name,
+                    markup=self.source.markup[1] if self.source.markup and model.sends_markup() else None,
                 )
                 results = await run_edit(req, client, self.history, events)
             await self._settle()

@@ -81,6 +81,7 @@ class GptImageDialog(QDialog):
         self.history = history
         self.model = DialogModel(self)
         self.model.kind = source.kind
+        self.model.markup_name = source.markup[0] if source.markup else ""
         apply_settings(self.model, self.settings)
         self._apply_job_params()
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
@@ -99,10 +100,11 @@ class GptImageDialog(QDialog):
         self._build()
         self._connect()
         self._refresh_backend_note()
-        if self.settings_store.problem:
-            self.model.info = self.settings_store.problem
+        if self.settings_store.problem or self.settings_store.notices:
+            self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))
         # Work that needs the running event loop starts on its first turn.
         soon(self, self._load_references)
+        soon(self, lambda: self._spawn(self.params_view.show_models(self.controller.listed_models())))
         self._schedule_preview()
 
     # -- construction -----------------------------------------------------------------------------------
@@ -395,8 +397,11 @@ class GptImageDialog(QDialog):
 
     def _provider_changed(self, name: str) -> None:
         provider = self.settings.find_provider(name)
-        if provider is not None and provider.model:
-            self.model.model = provider.model  # each provider's default model comes with it
+        preset = PRESETS.get(name)
+        default = provider.model if provider is not None and provider.model else preset and preset.default_model
+        if default:
+            self.model.model = default  # each provider's default model comes with it
+        self._spawn(self.params_view.show_models(self.controller.listed_models()))
         self._refresh_backend_note()
 
     def _refresh_backend_note(self) -> None:

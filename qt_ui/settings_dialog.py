@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gimp_gptimage import keystore
+from gimp_gptimage.api.catalog import image_models
 from gimp_gptimage.api.download import shared_ssl_context
 from gimp_gptimage.api.error_mapping import connection_error
 from gimp_gptimage.api.errors import ConfigError, explain, redact, status_error_class
@@ -43,7 +44,8 @@ TEST_TIMEOUT = httpx.Timeout(10.0)
 
 
 async def test_connection(base_url: str, key: str) -> tuple[bool, str]:
-    """Ask the provider's model list with the key: proves the address answers and the key is accepted.
+    """Ask the provider's model list with the key: proves the address answers and the key is accepted, and
+    tells which image models it has (the detail on success, "" when its list names none).
     Failures go through the same funnel as a run's, so they read the same (and are translated)."""
     try:
         url = check_base_url(base_url)
@@ -55,7 +57,11 @@ async def test_connection(base_url: str, key: str) -> tuple[bool, str]:
         error = connection_error(exc, f"{base_url}/models", phase="while testing", scrub=lambda t: redact(t, key))
         return False, user_message(explain(error, key)).one_line()
     if response.status_code == 200:
-        return True, ""
+        try:
+            listed = image_models(response.json())
+        except ValueError:
+            listed = []
+        return True, ", ".join(m.label for m in listed)
     status = status_error_class(response.status_code)(
         _error_text(response) or f"The provider answered HTTP {response.status_code}.",
         status_code=response.status_code,
@@ -294,7 +300,10 @@ class SettingsDialog(QDialog):
         finally:
             self.test_button.setEnabled(True)
         if ok:
-            self.key_status.setText(self.tr("Connected: the provider answered and accepted the key."))
+            text = self.tr("Connected: the provider answered and accepted the key.")
+            if detail:
+                text += " " + self.tr("Image models: %1.").replace("%1", detail)
+            self.key_status.setText(text)
         else:
             self.key_status.setText(self.tr("Connection failed: %1").replace("%1", detail))
 

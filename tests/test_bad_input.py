@@ -55,7 +55,7 @@ PARAM_CASES = [
     pytest.param(["--prompt", "x", "-n", "0"], ["'n'", "0"], id="n0"),
     pytest.param(["--prompt", "x", "-n", "11"], ["'n'", "11"], id="n11"),
     pytest.param(["--prompt", "x", "--size", "1000x1000"], ["1000x1000", "divisible by 16"], id="size-1000"),
-    pytest.param(["--prompt", "x", "--model", "gpt-image-1", "--size", "1000x1000"], ["1024x1024"], id="size-fixed"),
+    pytest.param(["--prompt", "x", "--model", "gpt-image-1.5", "--size", "1000x1000"], ["1024x1024"], id="size-fixed"),
     pytest.param(["--prompt", "x", "-n", "many"], ["'many' is not a whole number"], id="n-text"),
 ]
 

@@ -126,7 +126,9 @@ def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, ui_dir
             assert "sk-wrong-key-000000000000" not in status
             dialog.key_edit.setText(KEY)
             await dialog.run_test()
-            assert dialog.key_status.text() == "Connected: the provider answered and accepted the key."
+            status = dialog.key_status.text()
+            assert status.startswith("Connected: the provider answered and accepted the key. Image models: ")
+            assert "gpt-image-2.6-sunburst" in status and "gpt-image-1," not in status
 
         qrun(qloop, scenario())
     # Testing does not store anything.

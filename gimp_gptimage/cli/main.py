@@ -53,9 +53,16 @@ def _seconds(text: str) -> float:
 
 def _add_image_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", required=True, metavar="TEXT", help="what to draw or change (up to 32,000 characters)")
-    p.add_argument("--model", metavar="M", help="e.g. gpt-image-2, gpt-image-1.5 (default: the provider's model)")
-    p.add_argument("--size", default="auto", metavar="S", help="auto, or WIDTHxHEIGHT (gpt-image-2: 16-px grid)")
-    p.add_argument("--quality", default="auto", metavar="Q", help="auto, low, medium, high")
+    p.add_argument(
+        "--model",
+        metavar="M",
+        help="e.g. gpt-image-2.6-sunburst, gpt-image-2.6-flare, gpt-image-2, gpt-image-1.5 (default: the provider's)",
+    )
+    p.add_argument("--size", default="auto", metavar="S", help="auto, or WIDTHxHEIGHT (2.x models: 16-px grid)")
+    p.add_argument(
+        "--quality", default="auto", metavar="Q", help="auto, low, medium, high; xhigh and max on 2.5 and 2.6"
+    )
+    p.add_argument("--complexity", metavar="C", help="low, medium or high: planning before drawing (2.6 only)")
     p.add_argument("-n", type=_int, default=1, help="number of results (1-10)")
     p.add_argument("--output-format", metavar="F", help="png, jpeg or webp (what the model returns)")
     p.add_argument("--output-compression", type=_int, metavar="C", help="0-100, jpeg/webp only")
@@ -103,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ref", type=Path, action="append", default=[], metavar="FILE", help="reference image (repeatable)"
     )
     _add_image_options(edit)
-    edit.add_argument("--input-fidelity", metavar="F", help="high or low (gpt-image-1 / 1.5 only)")
+    edit.add_argument("--input-fidelity", metavar="F", help="high or low (gpt-image-1.5; gpt-image-1-mini: low)")
+    edit.add_argument(
+        "--markup",
+        type=Path,
+        metavar="FILE",
+        help="2.6 models: PNG the size of the image, transparent except arrows, circles and notes",
+    )
     edit.add_argument("--context", choices=("auto", "whole", "padding"), help="how much surrounding to send")
     edit.add_argument("--padding", type=_int, metavar="PX", help="context padding around the selection, px")
     edit.add_argument("--grow", type=_int, metavar="PX", help="grow the editable area by this many px")
@@ -208,8 +221,8 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
 
     store = SettingsStore()
     settings = store.load()
-    if store.problem:
-        _say(f"{PROG}: {store.problem}")
+    for note in [store.problem, *store.notices] if store.problem else store.notices:
+        _say(f"{PROG}: {note}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
     edit_inputs = _load_edit_inputs(args, settings) if args.command == "edit" else None
@@ -222,7 +235,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,
-            model=args.model or (configured.model if configured else "") or "gpt-image-2",
+            model=args.model or (configured.model if configured else "") or backend.provider.default_model,
             n=args.n,
             size=args.size,
             quality=args.quality,
@@ -230,6 +243,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
             output_format=args.output_format,
             output_compression=args.output_compression,
             input_fidelity=getattr(args, "input_fidelity", None),
+            complexity=args.complexity,
             moderation=args.moderation,
             stream=args.stream,
             partial_images=args.partial_images,
@@ -262,7 +276,7 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
 def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     from ..pipeline import ContextOptions
     from ..pipeline.errors import PipelineInputError
-    from .inputs import has_alpha, load_mask, load_rgba, load_selection
+    from .inputs import has_alpha, load_markup, load_mask, load_rgba, load_selection
     from .output import EditInputs
 
     layer = load_rgba(args.image, "image")
@@ -274,6 +288,7 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     else:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
+    markup = load_markup(args.markup, size) if args.markup is not None else None
     overrides: dict[str, Any] = {
         "mode": args.context,
         "padding_px": args.padding,
@@ -288,7 +303,7 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
         options = ContextOptions(**chosen)
     except PipelineInputError as exc:
         raise UsageError(str(exc)) from None
-    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))
+    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image), markup)
 
 
 def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:

@@ -33,6 +33,7 @@ class EditInputs:
     options: ContextOptions
     source_name: str
     has_alpha: bool = True  # write RGBA results; False for an RGB/gray source (its results stay RGB)
+    markup: np.ndarray | None = None  # (H, W, 4) annotations over the image (2.6 models)
 
 
 def composite(layer: np.ndarray, result: JobResult, layer_offset: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -136,6 +137,7 @@ async def run_and_write(
                     params,
                     inputs.options,
                     inputs.source_name,
+                    inputs.markup,
                 )
                 results = await run_edit(request, client, history, events)
             else:

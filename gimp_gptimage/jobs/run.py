@@ -24,6 +24,7 @@ from PIL import Image
 from ..api.backend import ImagesBackend
 from ..api.download import decode_result
 from ..api.errors import APIError, ResultError, ValidationError, explain
+from ..api.models import MARKUP_WITH_MASK
 from ..api.params import ImageParams, validate
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
 from ..history import HistoryStore
@@ -67,6 +68,7 @@ class EditRequest:
     params: ImageParams
     options: ContextOptions
     source_name: str = ""
+    markup: np.ndarray | None = None  # (H, W, 4) uint8 in layer coordinates: 2.6 models' annotations
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,12 @@ async def run_edit(
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
     job.stage("preparing", None)
-    validate(req.params, kind="edit", image_count=1 + len(req.references))  # fail fast, before the heavy work
+    markup = req.markup is not None
+    # Markup and mask together only where the API takes both; otherwise the markup alone says what to change
+    # and the paste-back (which follows the selection, not the mask) still keeps every other pixel.
+    send_mask = not markup or MARKUP_WITH_MASK
+    # Fail fast, before the heavy work.
+    validate(req.params, kind="edit", image_count=1 + len(req.references), mask=send_mask, markup=markup)
     try:
         prep = await _off_loop(
             prepare_edit,
@@ -265,13 +272,15 @@ async def run_edit(
             options=req.options,
             layer_offset=req.layer_offset,
             references=req.references,
+            markup=req.markup,
         )
     except PipelineInputError as exc:
         raise ValidationError(str(exc), rule="input image") from exc
     params = req.params.replace(size=prep.size_str)
     images = [ImageInput("image.png", prep.image_png, "image/png")]
     images += [ImageInput(f"reference-{i + 1}.png", png, "image/png") for i, png in enumerate(prep.reference_pngs)]
-    validate(params, kind="edit", image_count=len(images))  # a request that cannot be sent gets no history entry
+    # A request that cannot be sent gets no history entry.
+    validate(params, kind="edit", image_count=len(images), mask=send_mask, markup=markup)
     layer_h, layer_w = req.layer.shape[:2]
     x, y, w, h = prep.region
     meta = {
@@ -287,6 +296,7 @@ async def run_edit(
         "offset": [req.layer_offset[0] + x, req.layer_offset[1] + y],
         "request_size": prep.size_str,
         "references": len(prep.reference_pngs),
+        "markup": markup,
         "context": _jsonable(dataclasses.asdict(req.options)) if dataclasses.is_dataclass(req.options) else None,
     }
 
@@ -306,8 +316,11 @@ async def run_edit(
         )
 
     job.compose = compose
+    mask = prep.mask_png if send_mask else None
     return await _send(
-        job, meta, lambda: client.edit(params=params, images=images, mask=prep.mask_png, **_callbacks(job))
+        job,
+        meta,
+        lambda: client.edit(params=params, images=images, mask=mask, markup=prep.markup_png, **_callbacks(job)),
     )
 
 

@@ -127,107 +127,107 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="132" />
+        <location filename="../dialog.py" line="134" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="154" />
+        <location filename="../dialog.py" line="156" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="156" />
+        <location filename="../dialog.py" line="158" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="159" />
+        <location filename="../dialog.py" line="161" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="176" />
+        <location filename="../dialog.py" line="178" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="177" />
+        <location filename="../dialog.py" line="179" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="178" />
+        <location filename="../dialog.py" line="180" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="188" />
+        <location filename="../dialog.py" line="190" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="194" />
+        <location filename="../dialog.py" line="196" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="195" />
+        <location filename="../dialog.py" line="197" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="200" />
+        <location filename="../dialog.py" line="202" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="245" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="279" />
+        <location filename="../dialog.py" line="281" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="281" />
+        <location filename="../dialog.py" line="283" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="284" />
+        <location filename="../dialog.py" line="286" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="327" />
+        <location filename="../dialog.py" line="329" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="340" />
+        <location filename="../dialog.py" line="342" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="350" />
+        <location filename="../dialog.py" line="352" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="373" />
+        <location filename="../dialog.py" line="375" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="405" />
+        <location filename="../dialog.py" line="410" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="407" />
+        <location filename="../dialog.py" line="412" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -306,26 +306,26 @@
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="203" />
+        <location filename="../controller.py" line="218" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="211" />
+        <location filename="../controller.py" line="226" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="217" />
+        <location filename="../controller.py" line="232" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="325" />
+        <location filename="../controller.py" line="340" />
         <source>Inserted at %1: %2</source>
         <translation>%1 已插入：%2</translation>
     </message>
@@ -671,142 +671,224 @@
 </context><context>
     <name>ParamsView</name>
     <message>
-        <location filename="../params_view.py" line="44" />
-        <location filename="../params_view.py" line="39" />
-        <location filename="../params_view.py" line="33" />
+        <location filename="../params_view.py" line="55" />
+        <location filename="../params_view.py" line="50" />
+        <location filename="../params_view.py" line="36" />
         <source>Auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="44" />
-        <location filename="../params_view.py" line="34" />
+        <location filename="../params_view.py" line="55" />
+        <location filename="../params_view.py" line="45" />
+        <location filename="../params_view.py" line="37" />
         <source>Low</source>
         <translation>低</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="35" />
+        <location filename="../params_view.py" line="46" />
+        <location filename="../params_view.py" line="38" />
         <source>Medium</source>
         <translation>中</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="36" />
+        <location filename="../params_view.py" line="47" />
+        <location filename="../params_view.py" line="39" />
         <source>High</source>
         <translation>高</translation>
     </message>
     <message>
         <location filename="../params_view.py" line="40" />
+        <source>Extra high</source>
+        <translation>超高</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="41" />
+        <source>Maximum</source>
+        <translation>最高</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="44" />
+        <source>Model default</source>
+        <translation>模型默认</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="51" />
         <source>Opaque</source>
         <translation>不透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="41" />
+        <location filename="../params_view.py" line="52" />
         <source>Transparent</source>
         <translation>透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="67" />
+        <location filename="../params_view.py" line="78" />
         <source>Where requests go; manage providers and keys in Settings</source>
         <translation>请求发往何处；在设置中管理服务商和密钥</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="68" />
+        <location filename="../params_view.py" line="79" />
         <source>Provider</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="74" />
+        <location filename="../params_view.py" line="84" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="90" />
+        <location filename="../params_view.py" line="100" />
         <source>Size</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="93" />
+        <location filename="../params_view.py" line="103" />
         <source>Quality</source>
         <translation>质量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="96" />
+        <location filename="../params_view.py" line="105" />
+        <source>Markup</source>
+        <translation>标注</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="108" />
         <source>How many variations to make</source>
         <translation>生成多少个变体</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="97" />
+        <location filename="../params_view.py" line="109" />
         <source>Images</source>
         <translation>数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="98" />
-        <source>Background, format, moderation and streaming</source>
-        <translation>背景、格式、内容审核和流式传输</translation>
+        <location filename="../params_view.py" line="111" />
+        <source>Planning, background, format, moderation and streaming</source>
+        <translation>规划深度、背景、格式、内容审核和流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="101" />
+        <location filename="../params_view.py" line="114" />
+        <source>Planning</source>
+        <translation>规划深度</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="117" />
         <source>Background</source>
         <translation>背景</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="107" />
+        <location filename="../params_view.py" line="123" />
         <source>Output compression (JPEG and WebP only)</source>
         <translation>输出压缩率（仅 JPEG 和 WebP）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="112" />
+        <location filename="../params_view.py" line="128" />
         <source>Compression</source>
         <translation>压缩率</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="115" />
+        <location filename="../params_view.py" line="131" />
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="118" />
+        <location filename="../params_view.py" line="134" />
         <source>Moderation</source>
         <translation>内容审核</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="120" />
+        <location filename="../params_view.py" line="136" />
         <source>Show progress</source>
         <translation>显示过程</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="121" />
+        <location filename="../params_view.py" line="137" />
         <source>Show the image while it is being made</source>
         <translation>在生成过程中显示图像</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="124" />
+        <location filename="../params_view.py" line="140" />
         <source>Partial images to show before the final one</source>
         <translation>最终结果之前显示的预览图数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="130" />
+        <location filename="../params_view.py" line="146" />
         <source>Partial images</source>
         <translation>预览图</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="133" />
+        <location filename="../params_view.py" line="149" />
         <source>Streaming</source>
         <translation>流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="212" />
+        <location filename="../params_view.py" line="203" />
+        <source>Not in gimp-gptimage's table: sent as is</source>
+        <translation>不在 gimp-gptimage 的模型表中：按原样发送</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="230" />
+        <source>%1 does not offer this quality</source>
+        <translation>%1 不提供此质量</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="236" />
+        <source>%1 cannot make transparent backgrounds</source>
+        <translation>%1 无法生成透明背景</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="241" />
+        <source>How long the model plans before it draws (no extra cost)</source>
+        <translation>模型在绘制前规划的深度（不额外收费）</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="243" />
+        <source>%1 does not take a planning depth; 2.6 models do</source>
+        <translation>%1 不支持规划深度；2.6 模型支持</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="249" />
+        <source>No markup layer</source>
+        <translation>没有标注图层</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="250" />
+        <source>Draw arrows, circles and notes on a visible layer named 'markup' to guide 2.6 models</source>
+        <translation>在名为“markup”的可见图层上画箭头、圆圈和注释，为 2.6 模型指明要改的地方</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="253" />
+        <source>%1 does not read markup; 2.6 models do</source>
+        <translation>%1 不读取标注；2.6 模型可以</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="255" />
+        <source>Use the layer '%1' as markup</source>
+        <translation>将图层“%1”用作标注</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="256" />
+        <source>The marks tell the model what to change; the layer is never sent as a reference</source>
+        <translation>标注告诉模型要改什么；该图层绝不会作为参考图发送</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="301" />
         <source>Custom…</source>
         <translation>自定义…</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="222" />
+        <location filename="../params_view.py" line="308" />
         <source>Auto (the model chooses)</source>
         <translation>自动（由模型决定）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="223" />
+        <location filename="../params_view.py" line="309" />
         <source>Auto (fit the region)</source>
         <translation>自动（适配区域）</translation>
+    </message>
+    <message>
+        <source>Background, format, moderation and streaming</source>
+        <translation type="vanished">背景、格式、内容审核和流式传输</translation>
     </message>
 </context><context>
     <name>PromptView</name>
@@ -1009,182 +1091,187 @@
 </context><context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="84" />
+        <location filename="../settings_dialog.py" line="90" />
         <source>GPT Image settings</source>
         <translation>GPT Image 设置</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="89" />
+        <location filename="../settings_dialog.py" line="95" />
         <source>Providers</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="98" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="98" />
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="98" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="105" />
+        <location filename="../settings_dialog.py" line="111" />
         <source>Add provider</source>
         <translation>添加服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="106" />
+        <location filename="../settings_dialog.py" line="112" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="118" />
+        <location filename="../settings_dialog.py" line="124" />
         <source>API key for the selected provider</source>
         <translation>所选服务商的 API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="122" />
+        <location filename="../settings_dialog.py" line="128" />
         <source>Paste the key; it is kept in the system keychain, never in a file</source>
         <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="125" />
+        <location filename="../settings_dialog.py" line="131" />
         <source>Save key</source>
         <translation>保存密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="126" />
+        <location filename="../settings_dialog.py" line="132" />
         <source>Forget key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="127" />
+        <location filename="../settings_dialog.py" line="133" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="131" />
+        <location filename="../settings_dialog.py" line="137" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="138" />
+        <location filename="../settings_dialog.py" line="144" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="141" />
+        <location filename="../settings_dialog.py" line="147" />
         <source>Use provider</source>
         <translation>使用的服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="143" />
+        <location filename="../settings_dialog.py" line="149" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="147" />
+        <location filename="../settings_dialog.py" line="153" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="148" />
+        <location filename="../settings_dialog.py" line="154" />
         <source>A new language applies the next time the dialog opens.</source>
         <translation>新的语言将在下次打开对话框时生效。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="153" />
+        <location filename="../settings_dialog.py" line="159" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="159" />
+        <location filename="../settings_dialog.py" line="165" />
         <source>No limit</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="161" />
+        <location filename="../settings_dialog.py" line="167" />
         <source>Keep at most</source>
         <translation>最多保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="164" />
+        <location filename="../settings_dialog.py" line="170" />
         <source> days</source>
         <translation> 天</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="165" />
+        <location filename="../settings_dialog.py" line="171" />
         <source>Forever</source>
         <translation>永久</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="167" />
+        <location filename="../settings_dialog.py" line="173" />
         <source>Keep results for</source>
         <translation>结果保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="168" />
+        <location filename="../settings_dialog.py" line="174" />
         <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
         <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="204" />
+        <location filename="../settings_dialog.py" line="210" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="229" />
+        <location filename="../settings_dialog.py" line="235" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="244" />
+        <location filename="../settings_dialog.py" line="250" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="250" />
+        <location filename="../settings_dialog.py" line="256" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="253" />
+        <location filename="../settings_dialog.py" line="259" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="256" />
+        <location filename="../settings_dialog.py" line="262" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="286" />
+        <location filename="../settings_dialog.py" line="292" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="289" />
+        <location filename="../settings_dialog.py" line="295" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="297" />
+        <location filename="../settings_dialog.py" line="303" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="299" />
+        <location filename="../settings_dialog.py" line="305" />
+        <source>Image models: %1.</source>
+        <translation>图像模型：%1。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="308" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="326" />
+        <location filename="../settings_dialog.py" line="335" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>
