@@ -63,10 +63,11 @@ def spending_text(months: list[MonthTotal], shown: int = 3) -> str:
     """ "Spent: 2026-12 $1.23 (5 requests) · 2026-11 $0.40 (2 requests)" """
     parts = []
     for m in months[:shown]:
-        text = QCoreApplication.translate("HistoryView", "%1 %2 (%n request(s))", None, m.requests)
-        text = text.replace("%1", m.month).replace("%2", format_dollars(m.dollars))
+        tr = QCoreApplication.translate
+        text = tr("HistoryView", "%1 %2 (1 request)") if m.requests == 1 else tr("HistoryView", "%1 %2 (%3 requests)")
+        text = text.replace("%1", m.month).replace("%2", format_dollars(m.dollars)).replace("%3", str(m.requests))
         if m.unpriced:
-            text += " " + QCoreApplication.translate("HistoryView", "+%n of unknown cost", None, m.unpriced)
+            text += " " + tr("HistoryView", "+%1 of unknown cost").replace("%1", str(m.unpriced))
         parts.append(text)
     return QCoreApplication.translate("HistoryView", "Spent: %1").replace("%1", " · ".join(parts)) if parts else ""
 

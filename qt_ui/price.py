@@ -18,8 +18,13 @@ from .model import PARAM_FIELDS, DialogModel
 CTX = "Price"
 
 
-def _tr(text: str, n: int = -1) -> str:
-    return QCoreApplication.translate(CTX, text, None, n)
+def _tr(text: str) -> str:
+    return QCoreApplication.translate(CTX, text)
+
+
+def images_text(n: int) -> str:
+    """ "1 image" / "4 images" (English without a translation file has no plural forms: chosen here)."""
+    return _tr("1 image") if n == 1 else _tr("%1 images").replace("%1", str(n))
 
 
 class PriceWatcher(QObject):
@@ -56,7 +61,7 @@ def run_label(found: Estimate | None) -> str:
     """ "Run · 4 images · ≈ $0.84": the number of images never hides in a remembered setting."""
     if found is None:
         return _tr("Run")
-    label = _tr("Run · %n image(s)", found.images)
+    label = _tr("Run · %1").replace("%1", images_text(found.images))
     if found.dollars is not None:
         label += " · ≈ " + format_dollars(found.dollars)
     return label
@@ -108,7 +113,7 @@ def ask_before_costly_run(
     box = QMessageBox(
         QMessageBox.Icon.Question,
         _tr("Send a costly request?"),
-        _tr("This run makes %n image(s) and costs about %1.", found.images).replace("%1", cost),
+        _tr("This run makes %1 and costs about %2.").replace("%1", images_text(found.images)).replace("%2", cost),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         parent,
     )
