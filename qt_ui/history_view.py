@@ -20,6 +20,7 @@ from .images import RawRGBA, bytes_thumbnail, to_qimage
 from .source import EditSource
 from .tasks import TaskBag, soon
 
+translate = QCoreApplication.translate
 MAX_SHOWN = 120  # newest results listed; older ones stay on disk (and in `gimp-gptimage history`)
 
 
@@ -56,20 +57,23 @@ def entry_cost_text(entry: HistoryEntry) -> str:
     cost = record_cost(entry.record)
     if cost is not None:
         return format_dollars(cost)
-    return QCoreApplication.translate("HistoryView", "cost unknown") if entry.results else ""
+    return translate("HistoryView", "cost unknown") if entry.results else ""
 
 
 def spending_text(months: list[MonthTotal], shown: int = 3) -> str:
     """ "Spent: 2026-12 $1.23 (5 requests) · 2026-11 $0.40 (2 requests)" """
     parts = []
     for m in months[:shown]:
-        tr = QCoreApplication.translate
-        text = tr("HistoryView", "%1 %2 (1 request)") if m.requests == 1 else tr("HistoryView", "%1 %2 (%3 requests)")
+        text = (
+            translate("HistoryView", "%1 %2 (1 request)")
+            if m.requests == 1
+            else translate("HistoryView", "%1 %2 (%3 requests)")
+        )
         text = text.replace("%1", m.month).replace("%2", format_dollars(m.dollars)).replace("%3", str(m.requests))
         if m.unpriced:
-            text += " " + tr("HistoryView", "+%1 of unknown cost").replace("%1", str(m.unpriced))
+            text += " " + translate("HistoryView", "+%1 of unknown cost").replace("%1", str(m.unpriced))
         parts.append(text)
-    return QCoreApplication.translate("HistoryView", "Spent: %1").replace("%1", " · ".join(parts)) if parts else ""
+    return translate("HistoryView", "Spent: %1").replace("%1", " · ".join(parts)) if parts else ""
 
 
 def _when(iso: str) -> str:

@@ -15,16 +15,12 @@ from gimp_gptimage.settings import CostLimits
 
 from .model import PARAM_FIELDS, DialogModel
 
-CTX = "Price"
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(CTX, text)
+translate = QCoreApplication.translate
 
 
 def images_text(n: int) -> str:
     """ "1 image" / "4 images" (English without a translation file has no plural forms: chosen here)."""
-    return _tr("1 image") if n == 1 else _tr("%1 images").replace("%1", str(n))
+    return translate("Price", "1 image") if n == 1 else translate("Price", "%1 images").replace("%1", str(n))
 
 
 class PriceWatcher(QObject):
@@ -60,8 +56,8 @@ class PriceWatcher(QObject):
 def run_label(found: Estimate | None) -> str:
     """ "Run · 4 images · ≈ $0.84": the number of images never hides in a remembered setting."""
     if found is None:
-        return _tr("Run")
-    label = _tr("Run · %1").replace("%1", images_text(found.images))
+        return translate("Price", "Run")
+    label = translate("Price", "Run · %1").replace("%1", images_text(found.images))
     if found.dollars is not None:
         label += " · ≈ " + format_dollars(found.dollars)
     return label
@@ -72,10 +68,10 @@ def estimate_note(found: Estimate | None) -> str:
     if found is None:
         return ""
     if found.dollars is None:
-        return _tr("No price known for this model or quality yet; the cost is shown after the run.")
+        return translate("Price", "No price known for this model or quality yet; the cost is shown after the run.")
     if found.source == "history":
-        return _tr("Estimated from your own past results with this model, quality and size.")
-    return _tr("Estimate from built-in figures (no past results with this model, quality and size yet).")
+        return translate("Price", "Estimated from your own past results with this model, quality and size.")
+    return translate("Price", "Estimate from built-in figures (no past results with this model, quality and size yet).")
 
 
 class RunButton(QPushButton):
@@ -98,7 +94,7 @@ class RunButton(QPushButton):
     def refresh(self, *_: object) -> None:
         found = self.model.estimate
         self.setText(run_label(found))
-        tip = _tr("Send the request (Ctrl+Enter)")
+        tip = translate("Price", "Send the request (Ctrl+Enter)")
         self.setToolTip(f"{tip}\n{estimate_note(found)}" if found is not None else tip)
 
 
@@ -109,19 +105,20 @@ def ask_before_costly_run(
     if found is None or not found.exceeds(limits.ask_above_images, limits.ask_above_dollars):
         go()
         return None
-    cost = format_dollars(found.dollars) if found.dollars is not None else _tr("an unknown amount")
+    cost = format_dollars(found.dollars) if found.dollars is not None else translate("Price", "an unknown amount")
+    text = translate("Price", "This run makes %1 and costs about %2.")
     box = QMessageBox(
         QMessageBox.Icon.Question,
-        _tr("Send a costly request?"),
-        _tr("This run makes %1 and costs about %2.").replace("%1", images_text(found.images)).replace("%2", cost),
+        translate("Price", "Send a costly request?"),
+        text.replace("%1", images_text(found.images)).replace("%2", cost),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         parent,
     )
-    box.setInformativeText(_tr("It is above the limits set in Settings. Send it?"))
+    box.setInformativeText(translate("Price", "It is above the limits set in Settings. Send it?"))
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     send = box.button(QMessageBox.StandardButton.Yes)
     assert send is not None
-    send.setText(_tr("Send"))
+    send.setText(translate("Price", "Send"))
     box.finished.connect(lambda _result: go() if box.clickedButton() is send else None)
     box.open()
     return box

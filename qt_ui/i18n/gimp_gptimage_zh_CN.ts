@@ -66,17 +66,17 @@
 </context><context>
     <name>ErrorPanel</name>
     <message>
-        <location filename="../run_view.py" line="65" />
+        <location filename="../run_view.py" line="72" />
         <source>Dismiss</source>
         <translation>关闭提示</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="92" />
+        <location filename="../run_view.py" line="99" />
         <source>HTTP status %1</source>
         <translation>HTTP 状态 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="94" />
+        <location filename="../run_view.py" line="101" />
         <source>request id %1</source>
         <translation>请求 ID %1</translation>
     </message>
@@ -127,77 +127,67 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="132" />
+        <location filename="../dialog.py" line="134" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="154" />
+        <location filename="../dialog.py" line="156" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="156" />
+        <location filename="../dialog.py" line="158" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="159" />
+        <location filename="../dialog.py" line="161" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="176" />
+        <location filename="../dialog.py" line="178" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="177" />
+        <location filename="../dialog.py" line="179" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="178" />
+        <location filename="../dialog.py" line="180" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="188" />
+        <location filename="../dialog.py" line="190" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="194" />
+        <location filename="../dialog.py" line="196" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="195" />
-        <source>Run</source>
-        <translation>运行</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="200" />
-        <source>Send the request (Ctrl+Enter)</source>
-        <translation>发送请求（Ctrl+Enter）</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="237" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="279" />
+        <location filename="../dialog.py" line="278" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="281" />
+        <location filename="../dialog.py" line="280" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="284" />
+        <location filename="../dialog.py" line="283" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
@@ -284,48 +274,78 @@
 </context><context>
     <name>HistoryView</name>
     <message>
-        <location filename="../history_view.py" line="77" />
+        <location filename="../history_view.py" line="60" />
+        <source>cost unknown</source>
+        <translation>费用未知</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="68" />
+        <source>%1 %2 (1 request)</source>
+        <translation>%1 %2（1 次请求）</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="70" />
+        <source>%1 %2 (%3 requests)</source>
+        <translation>%1 %2（%3 次请求）</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="74" />
+        <source>+%1 of unknown cost</source>
+        <translation>另有 %1 次费用未知</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="76" />
+        <source>Spent: %1</source>
+        <translation>已花费：%1</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="107" />
+        <source>From the usage each provider reported, at OpenAI's token prices.</source>
+        <translation>按各服务商报告的用量，以 OpenAI 的 token 价格计算。</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="114" />
         <source>Reload</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="78" />
+        <location filename="../history_view.py" line="115" />
         <source>Insert again</source>
         <translation>再次插入</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="118" />
+        <location filename="../history_view.py" line="159" />
         <source>No results yet: every result is kept here, even after a crash.</source>
         <translation>暂无结果：每个结果都会保存在这里，即使程序崩溃也不会丢失。</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="120" />
+        <location filename="../history_view.py" line="161" />
         <source>%1 result(s). Double-click one to insert it again.</source>
         <translation>共 %1 个结果。双击即可再次插入。</translation>
     </message>
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="203" />
+        <location filename="../controller.py" line="205" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="211" />
+        <location filename="../controller.py" line="213" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="217" />
+        <location filename="../controller.py" line="219" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="325" />
+        <location filename="../controller.py" line="327" />
         <source>Inserted at %1: %2</source>
         <translation>%1 已插入：%2</translation>
     </message>
@@ -809,6 +829,73 @@
         <translation>自动（适配区域）</translation>
     </message>
 </context><context>
+    <name>Price</name>
+    <message>
+        <location filename="../price.py" line="23" />
+        <source>1 image</source>
+        <translation>1 张图像</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="23" />
+        <source>%1 images</source>
+        <translation>%1 张图像</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="59" />
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="60" />
+        <source>Run · %1</source>
+        <translation>运行 · %1</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="71" />
+        <source>No price known for this model or quality yet; the cost is shown after the run.</source>
+        <translation>尚不知道此模型或质量的价格；运行后会显示实际费用。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="73" />
+        <source>Estimated from your own past results with this model, quality and size.</source>
+        <translation>根据你以往使用此模型、质量和尺寸的结果估算。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="74" />
+        <source>Estimate from built-in figures (no past results with this model, quality and size yet).</source>
+        <translation>按内置数据估算（尚无此模型、质量和尺寸的以往结果）。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="97" />
+        <source>Send the request (Ctrl+Enter)</source>
+        <translation>发送请求（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="108" />
+        <source>an unknown amount</source>
+        <translation>未知金额</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="109" />
+        <source>This run makes %1 and costs about %2.</source>
+        <translation>本次运行将生成 %1，费用约 %2。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="112" />
+        <source>Send a costly request?</source>
+        <translation>发送高费用请求？</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="117" />
+        <source>It is above the limits set in Settings. Send it?</source>
+        <translation>已超出设置中的限额。仍要发送吗？</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="121" />
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+</context><context>
     <name>PromptView</name>
     <message>
         <location filename="../prompt_view.py" line="38" />
@@ -940,62 +1027,67 @@
 </context><context>
     <name>RunView</name>
     <message>
-        <location filename="../run_view.py" line="16" />
+        <location filename="../run_view.py" line="17" />
         <source>Preparing</source>
         <translation>准备中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="17" />
+        <location filename="../run_view.py" line="18" />
         <source>Uploading</source>
         <translation>上传中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="18" />
+        <location filename="../run_view.py" line="19" />
         <source>Generating</source>
         <translation>生成中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="19" />
+        <location filename="../run_view.py" line="20" />
         <source>Downloading</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="20" />
+        <location filename="../run_view.py" line="21" />
         <source>Finishing</source>
         <translation>收尾中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="21" />
+        <location filename="../run_view.py" line="22" />
         <source>Saving</source>
         <translation>保存中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="22" />
+        <location filename="../run_view.py" line="23" />
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="35" />
+        <location filename="../run_view.py" line="37" />
         <source>input %1 tokens</source>
         <translation>输入 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="37" />
+        <location filename="../run_view.py" line="39" />
         <source>output %1 tokens</source>
         <translation>输出 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="39" />
+        <location filename="../run_view.py" line="41" />
         <source>total %1</source>
         <translation>合计 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="40" />
+        <location filename="../run_view.py" line="44" />
         <source>Usage: %1</source>
         <translation>用量：%1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="118" />
+        <location filename="../run_view.py" line="46" />
+        <source>cost %1</source>
+        <translation>费用 %1</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="125" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -1009,182 +1101,208 @@
 </context><context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="84" />
+        <location filename="../settings_dialog.py" line="85" />
         <source>GPT Image settings</source>
         <translation>GPT Image 设置</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="89" />
+        <location filename="../settings_dialog.py" line="90" />
         <source>Providers</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="93" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="93" />
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="93" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="105" />
+        <location filename="../settings_dialog.py" line="106" />
         <source>Add provider</source>
         <translation>添加服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="106" />
+        <location filename="../settings_dialog.py" line="107" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="118" />
+        <location filename="../settings_dialog.py" line="119" />
         <source>API key for the selected provider</source>
         <translation>所选服务商的 API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="122" />
+        <location filename="../settings_dialog.py" line="123" />
         <source>Paste the key; it is kept in the system keychain, never in a file</source>
         <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="125" />
+        <location filename="../settings_dialog.py" line="126" />
         <source>Save key</source>
         <translation>保存密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="126" />
+        <location filename="../settings_dialog.py" line="127" />
         <source>Forget key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="127" />
+        <location filename="../settings_dialog.py" line="128" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="131" />
+        <location filename="../settings_dialog.py" line="132" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="138" />
+        <location filename="../settings_dialog.py" line="139" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="141" />
+        <location filename="../settings_dialog.py" line="142" />
         <source>Use provider</source>
         <translation>使用的服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="143" />
+        <location filename="../settings_dialog.py" line="144" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="147" />
+        <location filename="../settings_dialog.py" line="148" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="148" />
+        <location filename="../settings_dialog.py" line="149" />
         <source>A new language applies the next time the dialog opens.</source>
         <translation>新的语言将在下次打开对话框时生效。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="153" />
+        <location filename="../settings_dialog.py" line="154" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="159" />
+        <location filename="../settings_dialog.py" line="186" />
+        <location filename="../settings_dialog.py" line="160" />
         <source>No limit</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="161" />
+        <location filename="../settings_dialog.py" line="162" />
         <source>Keep at most</source>
         <translation>最多保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="164" />
+        <location filename="../settings_dialog.py" line="165" />
         <source> days</source>
         <translation> 天</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="165" />
+        <location filename="../settings_dialog.py" line="166" />
         <source>Forever</source>
         <translation>永久</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="167" />
+        <location filename="../settings_dialog.py" line="168" />
         <source>Keep results for</source>
         <translation>结果保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="168" />
+        <location filename="../settings_dialog.py" line="169" />
         <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
         <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="204" />
+        <location filename="../settings_dialog.py" line="174" />
+        <source>Spending</source>
+        <translation>费用</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="179" />
+        <source> images</source>
+        <translation> 张图像</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="180" />
+        <source>Ask before a run of more than</source>
+        <translation>运行前询问，若图像多于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="188" />
+        <source>or costing more than</source>
+        <translation>或费用高于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="189" />
+        <source>Costs are estimated at OpenAI's token prices; a relay bills by its own.</source>
+        <translation>费用按 OpenAI 的 token 价格估算；中转服务按其自身规则计费。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="225" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="229" />
+        <location filename="../settings_dialog.py" line="250" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="244" />
+        <location filename="../settings_dialog.py" line="265" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="250" />
+        <location filename="../settings_dialog.py" line="271" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="253" />
+        <location filename="../settings_dialog.py" line="274" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="256" />
+        <location filename="../settings_dialog.py" line="277" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="286" />
+        <location filename="../settings_dialog.py" line="307" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="289" />
+        <location filename="../settings_dialog.py" line="310" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="297" />
+        <location filename="../settings_dialog.py" line="318" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="299" />
+        <location filename="../settings_dialog.py" line="320" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="326" />
+        <location filename="../settings_dialog.py" line="347" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>
