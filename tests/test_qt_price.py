@@ -24,6 +24,13 @@ def _question(dialog) -> QMessageBox | None:  # type: ignore[no-untyped-def]
     return box if box is not None and box.isVisible() else None
 
 
+def _answer(box: QMessageBox | None, which: QMessageBox.StandardButton) -> None:
+    assert box is not None
+    button = box.button(which)
+    assert button is not None
+    button.click()
+
+
 def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(qloop, qtbot, job_dir, ui_dirs) -> None:
     with LocalServer() as server:
         dialog = make_dialog(job_dir, ui_dirs, server)
@@ -44,20 +51,20 @@ def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(qloop, qtbo
             box = _question(dialog)
             assert box is not None and dialog.model.state == "idle"
             assert "5 images" in box.text() and format_dollars(expected.dollars) in box.text()
-            box.button(QMessageBox.StandardButton.Cancel).click()
+            _answer(box, QMessageBox.StandardButton.Cancel)
             await until(lambda: _question(dialog) is None, what="the question to close")
             assert dialog.model.state == "idle" and history.list() == []
 
             dialog.run_button.click()
             box = _question(dialog)
             assert box is not None
-            box.button(QMessageBox.StandardButton.Yes).click()  # labelled "Send"
+            _answer(box, QMessageBox.StandardButton.Yes)  # labelled "Send"
             await until(lambda: dialog.model.state == "done", timeout=60, what="the run")
             assert _question(dialog) is None  # asked once, not again on the way
 
             (entry,) = history.list()
             cost = record_cost(entry.record)
-            assert cost == pytest.approx(expected.dollars)  # the estimate before = the cost after
+            assert cost is not None and cost == pytest.approx(expected.dollars)  # the estimate before = the cost after
             assert f"cost {format_dollars(cost)}" in dialog.run_view.info.text()
 
             view = dialog.history_view
@@ -92,7 +99,7 @@ def test_the_amount_limit_asks_too_and_settings_keep_the_limits(qloop, qtbot, jo
             await until(lambda: dialog.model.sent_size, what="the preview's request size")
             dialog.run_button.click()
             assert _question(dialog) is not None and dialog.model.state == "idle"
-            _question(dialog).button(QMessageBox.StandardButton.Cancel).click()  # type: ignore[union-attr]
+            _answer(_question(dialog), QMessageBox.StandardButton.Cancel)
 
             panel = SettingsDialog(dialog.settings, dialog)
             qtbot.addWidget(panel)
