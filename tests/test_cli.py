@@ -120,6 +120,7 @@ def test_json_summary_and_mask_in_api_sense(workdir: Path) -> None:
     assert summary["ok"] is True and summary["backend"]["offline"] is True
     assert summary["request_id"].startswith("req_")
     assert summary["usage"]["total_tokens"] > 0
+    assert summary["cost_usd"] > 0 and f"Cost: ${summary['cost_usd']:.2f} (" in proc.stderr  # from the usage
     assert [r["path"] for r in summary["results"]] == [
         str(Path("results") / "coffee-1.png"),
         str(Path("results") / "coffee-2.png"),

@@ -239,11 +239,22 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         summary = asyncio.run(run_and_write(args, params, backend, edit_inputs))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if summary.get("usage"):
+        _say(_cost_line(summary["usage"], summary.get("cost_usd")))
     _prune_history(settings, summary.get("history_id"))
     if summary.get("error"):
         _say(f"{PROG}: {summary['error']}")
         return int(summary["exit_status"])
     return EXIT_OK
+
+
+def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
+    from ..cost import format_dollars
+
+    tokens = f"{usage.get('input_tokens') or 0:,} input + {usage.get('output_tokens') or 0:,} output tokens"
+    if cost is None:
+        return f"Usage: {tokens} (no price known for this model)."
+    return f"Cost: {format_dollars(cost)} ({tokens}, at OpenAI's token prices)."
 
 
 def _prune_history(settings: Any, just_made: str | None) -> None:
