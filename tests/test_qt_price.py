@@ -130,3 +130,23 @@ def test_unknown_price_says_so_and_still_runs(qloop, qtbot, job_dir: Path, ui_di
             assert "No price known" in dialog.run_button.toolTip()
 
         qrun(qloop, scenario())
+
+
+def test_a_remembered_costly_number_of_images_shows_and_asks(qloop, qtbot, job_dir, ui_dirs) -> None:
+    """Last session's n = 8 comes back as a default: it is on the Run button, and Run asks first."""
+    store = SettingsStore(ui_dirs["config"] / "gimp-gptimage")
+    settings = store.load()
+    settings.defaults.n = 8
+    store.save(settings)
+    with LocalServer() as server:
+        dialog = make_dialog(job_dir, ui_dirs, server)
+        qtbot.addWidget(dialog)
+
+        async def scenario() -> None:
+            dialog.model.prompt = "remove the yellow disc"
+            assert dialog.run_button.text().startswith("Run · 8 images · ≈ $")
+            dialog.run_button.click()
+            assert _question(dialog) is not None and dialog.model.state == "idle"
+            _answer(_question(dialog), QMessageBox.StandardButton.Cancel)
+
+        qrun(qloop, scenario())
