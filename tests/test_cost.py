@@ -33,7 +33,7 @@ pytest_plugins = ["conftest_jobs"]
 
 
 def _client(server: LocalServer) -> ImagesClient:
-    return ImagesClient(server.base_url, "sk-cost-test", transport=httpx.AsyncHTTPTransport())
+    return ImagesClient(base_url=server.base_url, api_key="sk-cost-test", transport=httpx.AsyncHTTPTransport())
 
 
 @pytest.mark.parametrize(
