@@ -93,6 +93,14 @@ class ContextDefaults:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
+@dataclass
+class CostLimits:
+    """A run beyond either limit asks once before it is sent (the dialog); None: no amount limit."""
+
+    ask_above_images: int = 4
+    ask_above_dollars: float | None = 1.00
+
+
 def default_providers() -> list[ProviderConfig]:
     return [ProviderConfig(p.name, p.base_url, p.default_model) for p in PRESETS.values() if p.name != "local"]
 
@@ -105,6 +113,7 @@ class Settings:
     context: ContextDefaults = field(default_factory=ContextDefaults)
     language: str | None = None  # None: follow the system locale
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
+    cost: CostLimits = field(default_factory=CostLimits)
     recent_prompts: list[str] = field(default_factory=list)
     unfolded: list[str] = field(default_factory=list)  # the dialog's "More" sections left open
 
@@ -146,6 +155,7 @@ class Settings:
             context=_build(ContextDefaults, data.get("context", {})),
             language=language or None,
             history=_build(HistoryPolicy, data.get("history", {})),
+            cost=_build(CostLimits, data.get("cost", {})),
             recent_prompts=prompts[:MAX_RECENT_PROMPTS],
             unfolded=unfolded,
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import time
 from typing import Any
@@ -20,7 +19,8 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from gimp_gptimage.api.catalog import ListedModel, usable
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ConfigError, explain
-from gimp_gptimage.api.types import Usage, arrival_note
+from gimp_gptimage.api.types import arrival_note
+from gimp_gptimage.cost import cost_of
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobResult, run_edit, run_generate
 from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
@@ -197,6 +197,7 @@ class JobController(QObject):
     async def _run(self) -> None:
         model = self.model
         requested = model.params().n
+        sent_model = model.params().model  # the user may pick another model while this one runs
         try:
             backend = await self.backend()
             self._secret = None if backend.is_local else backend.api_key
@@ -219,7 +220,8 @@ class JobController(QObject):
                 results = await run_edit(req, client, self.history, events)
             await self._settle()
             if results and results[0].usage:
-                model.usage = usage_from(results[0].usage)
+                model.usage = results[0].usage
+                model.cost = cost_of(results[0].usage, sent_model)
             model.info = self.tr("%n result(s) saved in history.", "", len(results))
             shortfall = arrival_note(len(results), requested)
             if shortfall:  # the provider ended cleanly with fewer than asked for: say so, keep what came
@@ -350,9 +352,3 @@ class JobController(QObject):
         """Cancel any run and stop the embedded server; the HTTP clients are closed by `aclose()`."""
         self.cancel()
         self.local.close()
-
-
-def usage_from(flat: dict[str, Any]) -> Usage:
-    """The runner stores usage flat (Usage.to_json); turn it back into the typed value."""
-    known = {f.name for f in dataclasses.fields(Usage)}
-    return Usage(**{k: v for k, v in flat.items() if k in known and isinstance(v, int)})

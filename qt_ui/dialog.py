@@ -41,6 +41,7 @@ from .insert import InsertTarget
 from .model import CONTEXT_FIELDS, DialogModel
 from .params_view import ParamsView
 from .preview import compute_preview
+from .price import PriceWatcher, RunButton, ask_before_costly_run
 from .prompt_view import PromptView
 from .reference_loading import ReferenceLoader
 from .references_view import ReferencesView
@@ -85,6 +86,7 @@ class GptImageDialog(QDialog):
         apply_settings(self.model, self.settings)
         self._apply_job_params()
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
+        self.price = PriceWatcher(self.model, self)
         self.bag = TaskBag()
         self.references = ReferenceLoader(self.model, self.bag)
         self._preview_timer = QTimer(self)  # owned by the dialog: never fires after it is gone
@@ -194,17 +196,8 @@ class GptImageDialog(QDialog):
         self.run_hint.setStyleSheet("color: #6b7280;")
         buttons.addWidget(self.run_hint)
         self.close_button = QPushButton(self.tr("Close"))
-        self.run_button = QPushButton(self.tr("Run"))
-        self.run_button.setDefault(False)
-        self.run_button.setAutoDefault(False)
         self.close_button.setAutoDefault(False)
-        self.run_button.setMinimumWidth(110)
-        self.run_button.setToolTip(self.tr("Send the request (Ctrl+Enter)"))
-        self.run_button.setStyleSheet(
-            "QPushButton { background: #2563eb; color: white; font-weight: 600; padding: 5px 18px;"
-            " border-radius: 4px; border: 1px solid #1d4ed8; }"
-            "QPushButton:disabled { background: #9db6ee; border-color: #9db6ee; }"
-        )
+        self.run_button = RunButton(self.model)  # "Run · 4 images · ≈ $0.84"
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.run_button)
         outer.addLayout(buttons)
@@ -234,6 +227,7 @@ class GptImageDialog(QDialog):
         self.references_view.files_dropped.connect(self.references.add_paths)
         self.history_view.insert_requested.connect(lambda item: self._spawn(self.controller.insert_item(item)))
         self.history_view.source = self.source
+        self.history_view.records_loaded.connect(self.price.learn)
         m.violations_changed.connect(self._update_run_button)
         m.state_changed.connect(self._update_run_button)
         m.state_changed.connect(self._state_changed)
@@ -255,6 +249,11 @@ class GptImageDialog(QDialog):
             return
         if not self.model.is_valid():
             self._update_run_button()
+            return
+        self.cost_question = ask_before_costly_run(self, self.model.estimate, self.settings.cost, self._send)
+
+    def _send(self) -> None:
+        if self.controller.running() or not self.model.is_valid():
             return
         self.settings.remember_prompt(self.model.prompt)
         self.prompt_view.set_recent(self.settings.recent_prompts)
@@ -325,6 +324,7 @@ class GptImageDialog(QDialog):
         if generation != self._preview_generation:
             return
         self.model.preview_changed.emit(to_qimage(data.thumbnail))
+        self.model.sent_size = "{}x{}".format(*data.request_size)
         x, y, w, h = data.region
         caption = self.tr(
             "Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change."

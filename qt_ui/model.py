@@ -31,6 +31,7 @@ from gimp_gptimage.api.params import (
     model_spec,
 )
 from gimp_gptimage.api.types import Usage
+from gimp_gptimage.cost import Estimate
 
 T = TypeVar("T")
 
@@ -131,6 +132,9 @@ class DialogModel(QObject):
     elapsed_changed = pyqtSignal(object)
     error_changed = pyqtSignal(object)
     usage_changed = pyqtSignal(object)
+    cost_changed = pyqtSignal(object)
+    estimate_changed = pyqtSignal(object)
+    sent_size_changed = pyqtSignal(object)
     backend_note_changed = pyqtSignal(object)
     info_changed = pyqtSignal(object)
     unfolded_changed = pyqtSignal(object)
@@ -170,6 +174,9 @@ class DialogModel(QObject):
     elapsed: Prop[float] = Prop(0.0)
     error: Prop[UserMessage | None] = Prop(None)
     usage: Prop[Usage | None] = Prop(None)
+    cost: Prop[float | None] = Prop(None)  # the last run's, in USD, from its usage
+    estimate: Prop[Estimate | None] = Prop(None)  # what Run would cost (qt_ui/price.py keeps it current)
+    sent_size: Prop[str] = Prop("")  # the edit's request size as the preview computed it ("" unknown)
     backend_note: Prop[str] = Prop("")  # e.g. "Offline local engine (no API key configured)"
     info: Prop[str] = Prop("")  # one-line status after a run or an insert
     unfolded: Prop[tuple[str, ...]] = Prop(())  # open "More" sections (qt_ui/more.py)
@@ -280,6 +287,7 @@ class DialogModel(QObject):
         self.inserted.clear()
         self.error = None
         self.usage = None
+        self.cost = None
         self.info = ""
         self.stage = ""
         self.progress = None

@@ -180,7 +180,7 @@ def test_empty_selection_means_the_whole_layer(api: RecordedServer, home: Path, 
         request=edit_request(params_for("edit"), selection=np.zeros((400, 600), np.uint8)),
     )
     (result,) = outcome.results
-    assert outcome.entry.record["region"] == [0, 0, 600, 400]
+    assert outcome.entry.record.region == (0, 0, 600, 400)
     assert result.pixels.shape == (400, 600, 4) and result.offset == (0, 0)
     assert result.alpha is not None and int(result.alpha.min()) == 255
 

@@ -157,11 +157,11 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
 
 
 def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot, job_dir, ui_dirs, ui_server) -> None:
-    from gimp_gptimage.history import HistoryStore
+    from gimp_gptimage.history import HistoryRecord, HistoryStore
     from gimp_gptimage.settings import SettingsStore
 
     store = HistoryStore(ui_dirs["data"] / "history")
-    old = store.begin({"prompt": "an old request"})
+    old = store.begin(HistoryRecord(prompt="an old request"))
     store.add_result(old, 0, b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "png")
     store.finish(old)
 

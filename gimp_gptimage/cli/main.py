@@ -253,11 +253,22 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         summary = asyncio.run(run_and_write(args, params, backend, edit_inputs))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if summary.get("usage"):
+        _say(_cost_line(summary["usage"], summary.get("cost_usd")))
     _prune_history(settings, summary.get("history_id"))
     if summary.get("error"):
         _say(f"{PROG}: {summary['error']}")
         return int(summary["exit_status"])
     return EXIT_OK
+
+
+def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
+    from ..cost import format_dollars
+
+    tokens = f"{usage.get('input_tokens') or 0:,} input + {usage.get('output_tokens') or 0:,} output tokens"
+    if cost is None:
+        return f"Usage: {tokens} (no price known for this model)."
+    return f"Cost: {format_dollars(cost)} ({tokens}, at OpenAI's token prices)."
 
 
 def _prune_history(settings: Any, just_made: str | None) -> None:
@@ -332,62 +343,21 @@ def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
 
 def _cmd_history(args: argparse.Namespace, secret: list[str]) -> int:
     from ..history import HistoryStore
+    from .history import print_entry, print_list
 
     store = HistoryStore()
     if args.history_command == "list":
         entries = store.list()
-        if args.json:
-            print(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
-        elif not entries:
+        if not entries and not args.json:
             _say(f"No history yet (looked in {store.root}).")
-        for entry in [] if args.json else entries:
-            prompt = " ".join(entry.prompt.split())
-            prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-            when = entry.created_at[:19].replace("T", " ")
-            print(f"{entry.id}  {when}  {entry.status:<11}  {len(entry.results)} result(s)  {prompt}")
+        print_list(entries, as_json=args.json)
         return EXIT_OK
     if args.history_command == "show":
-        entry = store.get(args.id)
-        if args.json:
-            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
-            return EXIT_OK
-        record = entry.record
-        print(f"id:        {entry.id}")
-        print(f"status:    {entry.status}")
-        print(f"created:   {entry.created_at}")
-        print(f"prompt:    {entry.prompt}")
-        for label, key in (
-            ("kind", "kind"),
-            ("provider", "provider"),
-            ("base url", "base_url"),
-            ("model", "model"),
-            ("source", "source_image"),
-            ("region", "region"),
-            ("offset", "offset"),
-            ("size sent", "request_size"),
-            ("request id", "request_id"),
-            ("usage", "usage"),
-            ("error", "error"),
-        ):
-            if record.get(key) not in (None, "", []):
-                print(f"{label + ':':<10} {record[key]}")
-        for result in entry.results:
-            print(f"result {result.index + 1}:  {result.path}")
+        print_entry(store.get(args.id), as_json=args.json)
         return EXIT_OK
     for path in store.export(args.id, args.dest):
         print(path)
     return EXIT_OK
-
-
-def _entry_json(entry: Any) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "status": entry.status,
-        "created_at": entry.created_at,
-        "prompt": entry.prompt,
-        "record": entry.record,
-        "results": [{"index": r.index, "path": str(r.path)} for r in entry.results],
-    }
 
 
 # -- install / uninstall / doctor / ui ---------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def _describe(
         background="transparent" if keep_alpha else "opaque",
         output_format=params.output_format or "png",
     )
-    return info, usage(params.prompt, [im.size for im in inputs], size, quality, params.n)
+    return info, usage(params.model, params.prompt, [im.size for im in inputs], size, quality, params.n)
 
 
 def _transparency_allowed(params: ImageParams) -> bool:
