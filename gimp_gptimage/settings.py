@@ -7,6 +7,7 @@ newer-version file is kept as a backup and the defaults are used, with `Settings
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -16,7 +17,16 @@ from typing import Any
 
 import platformdirs
 
-from .api.params import DEFAULT_MODEL, Background, InputFidelity, Moderation, OutputFormat, Quality
+from .api.models import migrate_model, model_spec
+from .api.params import (
+    DEFAULT_MODEL,
+    Background,
+    Complexity,
+    InputFidelity,
+    Moderation,
+    OutputFormat,
+    Quality,
+)
 from .api.providers import PRESETS
 from .atomic import atomic_write_json
 from .history import HistoryPolicy, scrub
@@ -52,6 +62,7 @@ class ParamDefaults:
     output_format: OutputFormat | None = None
     output_compression: int | None = None
     input_fidelity: InputFidelity | None = None
+    complexity: Complexity | None = None  # 2.6 only; None: the model's own default
     moderation: Moderation | None = None
     stream: bool = True
     partial_images: int | None = 2
@@ -70,8 +81,16 @@ class ContextDefaults:
     colour_match: bool | None = None
 
 
+@dataclass
+class CostLimits:
+    """A run beyond either limit asks once before it is sent (the dialog); None: no amount limit."""
+
+    ask_above_images: int = 4
+    ask_above_dollars: float | None = 1.00
+
+
 def default_providers() -> list[ProviderConfig]:
-    return [ProviderConfig(p.name, p.base_url) for p in PRESETS.values() if p.name != "local"]
+    return [ProviderConfig(p.name, p.base_url, p.default_model) for p in PRESETS.values() if p.name != "local"]
 
 
 @dataclass
@@ -82,6 +101,7 @@ class Settings:
     context: ContextDefaults = field(default_factory=ContextDefaults)
     language: str | None = None  # None: follow the system locale
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
+    cost: CostLimits = field(default_factory=CostLimits)
     recent_prompts: list[str] = field(default_factory=list)
     unfolded: list[str] = field(default_factory=list)  # the dialog's "More" sections left open
 
@@ -123,6 +143,7 @@ class Settings:
             context=_build(ContextDefaults, data.get("context", {})),
             language=language or None,
             history=_build(HistoryPolicy, data.get("history", {})),
+            cost=_build(CostLimits, data.get("cost", {})),
             recent_prompts=prompts[:MAX_RECENT_PROMPTS],
             unfolded=unfolded,
         )
@@ -169,16 +190,38 @@ def _type_ok(value: object, annotation: object, default: object) -> bool:
     return default is None or isinstance(value, type(default))
 
 
+def migrate(settings: Settings) -> list[str]:
+    """Replace models that were shut down by their successors, in place; one notice per change."""
+    notices: list[str] = []
+    for provider in settings.providers:
+        provider.model, notice = migrate_model(provider.model)
+        if notice:
+            notices.append(f"{notice} (provider {provider.name})")
+    defaults = settings.defaults
+    if defaults.model:
+        defaults.model, notice = migrate_model(defaults.model)
+        if notice:
+            spec = model_spec(defaults.model)
+            if defaults.input_fidelity and spec is not None and defaults.input_fidelity not in spec.input_fidelity:
+                defaults.input_fidelity = None
+                notice += f" Input fidelity is left to {defaults.model}."
+            notices.append(notice)
+    return notices
+
+
 class SettingsStore:
-    """Loads and saves settings.json; `problem` explains any file it could not use."""
+    """Loads and saves settings.json; `problem` explains any file it could not use, `notices` what loading
+    changed (a shut-down model replaced, say: saved again at the next save)."""
 
     def __init__(self, config_dir: Path | None = None) -> None:
         self.dir = Path(config_dir) if config_dir is not None else default_config_dir()
         self.path = self.dir / SETTINGS_FILE
         self.problem: str | None = None
+        self.notices: list[str] = []
 
     def load(self) -> Settings:
         self.problem = None
+        self.notices = []
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -193,7 +236,7 @@ class SettingsStore:
             version = data.get("version", SETTINGS_VERSION)
             if version != SETTINGS_VERSION:
                 raise ValueError(f"it has version {version!r}, this program reads version {SETTINGS_VERSION}")
-            return Settings.from_json(data)
+            settings = Settings.from_json(data)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
             backup = self._backup()
             self.problem = (
@@ -201,6 +244,11 @@ class SettingsStore:
                 "defaults are in use."
             )
             return Settings()
+        self.notices = migrate(settings)
+        if self.notices:  # written back at once, so each notice is told once
+            with contextlib.suppress(OSError):
+                self.save(settings)
+        return settings
 
     def save(self, settings: Settings) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import time
 from typing import Any
@@ -17,9 +16,11 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from gimp_gptimage.api.catalog import ListedModel, usable
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ConfigError, explain
-from gimp_gptimage.api.types import Usage, arrival_note
+from gimp_gptimage.api.types import arrival_note
+from gimp_gptimage.cost import cost_of
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
@@ -145,6 +146,19 @@ class JobController(QObject):
             )
         return self._clients[key]
 
+    async def listed_models(self) -> list[ListedModel]:
+        """The image models the chosen provider lists (`GET /models`); [] when it lists none or cannot be
+        asked now (Test connection in Settings says why), and the table's models are offered instead."""
+        if self.describe_backend()[0] != "provider":
+            return []  # the offline engine lists exactly the table: no need to start it for that
+        try:
+            backend = await self.backend()
+            return usable(await (await self.client(backend)).models())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return []
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
@@ -184,6 +198,7 @@ class JobController(QObject):
     async def _run(self) -> None:
         model = self.model
         requested = model.params().n
+        sent_model = model.params().model  # the user may pick another model while this one runs
         try:
             backend = await self.backend()
             self._secret = None if backend.is_local else backend.api_key
@@ -201,11 +216,13 @@ class JobController(QObject):
                     params=model.params(),
                     options=self.context_options(),
                     source_name=self.source.image_name,
+                    markup=self.source.markup[1] if self.source.markup and model.sends_markup() else None,
                 )
                 results = await run_edit(req, client, self.history, events)
             await self._settle()
             if results and results[0].usage:
-                model.usage = usage_from(results[0].usage)
+                model.usage = results[0].usage
+                model.cost = cost_of(results[0].usage, sent_model)
             model.info = self.tr("%n result(s) saved in history.", "", len(results))
             shortfall = arrival_note(len(results), requested)
             if shortfall:  # the provider ended cleanly with fewer than asked for: say so, keep what came
@@ -329,9 +346,3 @@ class JobController(QObject):
         """Cancel any run and stop the embedded server; the HTTP clients are closed by `aclose()`."""
         self.cancel()
         self.local.close()
-
-
-def usage_from(flat: dict[str, Any]) -> Usage:
-    """The runner stores usage flat (Usage.to_json); turn it back into the typed value."""
-    known = {f.name for f in dataclasses.fields(Usage)}
-    return Usage(**{k: v for k, v in flat.items() if k in known and isinstance(v, int)})

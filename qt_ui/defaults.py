@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.pipeline import ContextOptions, PipelineInputError
 from gimp_gptimage.settings import Settings
@@ -16,9 +17,11 @@ def apply_settings(model: DialogModel, settings: Settings) -> None:
     d = settings.defaults
     model.provider = settings.provider or "local"
     provider = settings.find_provider(model.provider)
-    model.model = d.model or (provider.model if provider else "") or model.model
+    preset = PRESETS.get(model.provider)
+    model.model = d.model or (provider.model if provider else "") or (preset.default_model if preset else model.model)
     model.size = d.size or "auto"
     model.quality = d.quality or "auto"
+    model.complexity = d.complexity or ""
     model.n = d.n
     model.background = d.background or "auto"
     model.output_format = d.output_format or "png"
@@ -48,6 +51,7 @@ def store_settings(model: DialogModel, settings: Settings) -> None:
         model=model.model,
         size=model.size,
         quality=model.quality,
+        complexity=model.complexity or None,
         n=model.n,
         background=None if model.background == "auto" else model.background,
         output_format=model.output_format,

@@ -42,6 +42,7 @@ from .insert import InsertTarget
 from .model import CONTEXT_FIELDS, DialogModel
 from .params_view import ParamsView
 from .preview import compute_preview
+from .price import PriceWatcher, RunButton, ask_before_costly_run
 from .prompt_view import PromptView
 from .reference_loading import ReferenceLoader
 from .references_view import ReferencesView
@@ -49,7 +50,7 @@ from .results_view import ImageViewer, ResultsView
 from .run_view import RunView
 from .source import EditSource
 from .tasks import BACKGROUND, TaskBag, soon
-from .widgets import BANNER_STYLE, RUN_BUTTON_STYLE
+from .widgets import BANNER_STYLE
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 
@@ -83,9 +84,11 @@ class GptImageDialog(QDialog):
         self.history = history
         self.model = DialogModel(self)
         self.model.kind = source.kind
+        self.model.markup_name = source.markup[0] if source.markup else ""
         apply_settings(self.model, self.settings)
         self._apply_job_params()
         self.controller = JobController(self.model, source, target, self.settings, history, backend, self)
+        self.price = PriceWatcher(self.model, self)
         self.bag = TaskBag()
         self.references = ReferenceLoader(self.model, self.bag)
         self.gimp_link: object | None = None  # the GimpLink when GIMP started the dialog (qt_ui/app.py)
@@ -102,10 +105,11 @@ class GptImageDialog(QDialog):
         self._build()
         self._connect()
         self._refresh_backend_note()
-        if self.settings_store.problem:
-            self.model.info = self.settings_store.problem
+        if self.settings_store.problem or self.settings_store.notices:
+            self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))
         # Work that needs the running event loop starts on its first turn.
         soon(self, self._load_references)
+        soon(self, lambda: self._spawn(self.params_view.show_models(self.controller.listed_models())))
         self._schedule_preview()
 
     # -- construction -----------------------------------------------------------------------------------
@@ -192,13 +196,8 @@ class GptImageDialog(QDialog):
         self.run_hint.setStyleSheet("color: #6b7280;")
         buttons.addWidget(self.run_hint)
         self.close_button = QPushButton(self.tr("Close"))
-        self.run_button = QPushButton(self.tr("Run"))
-        self.run_button.setDefault(False)
-        self.run_button.setAutoDefault(False)
         self.close_button.setAutoDefault(False)
-        self.run_button.setMinimumWidth(110)
-        self.run_button.setToolTip(self.tr("Send the request (Ctrl+Enter)"))
-        self.run_button.setStyleSheet(RUN_BUTTON_STYLE)
+        self.run_button = RunButton(self.model)  # "Run · 4 images · ≈ $0.84"
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.run_button)
         outer.addLayout(buttons)
@@ -228,6 +227,7 @@ class GptImageDialog(QDialog):
         self.references_view.files_dropped.connect(self.references.add_paths)
         self.history_view.insert_requested.connect(lambda result: self._spawn(self.controller.insert_one(result)))
         self.history_view.source = self.source
+        self.history_view.records_loaded.connect(self.price.learn)
         m.violations_changed.connect(self._update_run_button)
         m.state_changed.connect(self._update_run_button)
         m.state_changed.connect(self._state_changed)
@@ -249,6 +249,11 @@ class GptImageDialog(QDialog):
             return
         if not self.model.is_valid():
             self._update_run_button()
+            return
+        self.cost_question = ask_before_costly_run(self, self.model.estimate, self.settings.cost, self._send)
+
+    def _send(self) -> None:
+        if self.controller.running() or not self.model.is_valid():
             return
         self.settings.remember_prompt(self.model.prompt)
         self.prompt_view.set_recent(self.settings.recent_prompts)
@@ -319,6 +324,7 @@ class GptImageDialog(QDialog):
         if generation != self._preview_generation:
             return
         self.model.preview_changed.emit(to_qimage(data.thumbnail))
+        self.model.sent_size = "{}x{}".format(*data.request_size)
         x, y, w, h = data.region
         caption = self.tr(
             "Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change."
@@ -384,8 +390,11 @@ class GptImageDialog(QDialog):
 
     def _provider_changed(self, name: str) -> None:
         provider = self.settings.find_provider(name)
-        if provider is not None and provider.model:
-            self.model.model = provider.model  # each provider's default model comes with it
+        preset = PRESETS.get(name)
+        default = provider.model if provider is not None and provider.model else preset and preset.default_model
+        if default:
+            self.model.model = default  # each provider's default model comes with it
+        self._spawn(self.params_view.show_models(self.controller.listed_models()))
         self._refresh_backend_note()
 
     def _refresh_backend_note(self) -> None:

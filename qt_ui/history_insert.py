@@ -9,28 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from gimp_gptimage.history import HistoryEntry, HistoryResult
+from gimp_gptimage.api.params import parse_size
+from gimp_gptimage.history import HistoryEntry, HistoryRecord, HistoryResult
 from gimp_gptimage.jobs.run import JobResult, layer_name
 from gimp_gptimage.pipeline import ContextOptions, PasteResult, Rect, fit_content, paste_back, prepare_edit
 
 from .source import EditSource
 
 
-def _options(record: dict[str, Any]) -> ContextOptions:
-    stored = record.get("context") or {}
+def _options(record: HistoryRecord) -> ContextOptions:
+    stored = record.context or {}
     known = {f.name for f in dataclasses.fields(ContextOptions)}
     return ContextOptions(**{k: v for k, v in stored.items() if k in known})
-
-
-def _ints(value: object, count: int) -> list[int] | None:
-    if isinstance(value, list) and len(value) == count and all(isinstance(v, int) for v in value):
-        return value
-    return None
 
 
 def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource) -> JobResult:
@@ -38,24 +32,24 @@ def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource)
     with Image.open(io.BytesIO(result.path.read_bytes())) as opened:
         image = opened.convert("RGBA")
     name = layer_name(entry.prompt, result.index)
-    region = _ints(record.get("region"), 4)
-    offset = _ints(record.get("offset"), 2) or [0, 0]
-    if record.get("kind") == "edit" and region is not None:
+    region = record.region
+    offset = record.offset or (0, 0)
+    if record.kind == "edit" and region is not None:
         exact = _exact_placement(record, image, source, region)
         if exact is not None:
             return JobResult(result.index, name, exact, entry.id, result.path)
         _x, _y, w, h = region
         request = image.size
-        size = record.get("request_size")
-        if isinstance(size, str) and "x" in size:
-            rw, rh = (int(v) for v in size.split("x"))
+        sent = parse_size(record.request_size or "")
+        if sent is not None:
+            rw, rh = sent
             if (rw, rh) != image.size:
                 image = image.resize((rw, rh), Image.Resampling.LANCZOS)
             request = (rw, rh)
         box = fit_content(w, h, *request)
         content = image.crop((box.x, box.y, box.x + box.w, box.y + box.h)).resize((w, h), Image.Resampling.LANCZOS)
         return _unmasked(result, name, entry.id, np.asarray(content), offset, source)
-    canvas = _ints(record.get("canvas_size"), 2)
+    canvas = record.canvas_size
     if canvas is not None and tuple(canvas) != image.size:
         scale = max(canvas[0] / image.width, canvas[1] / image.height)
         w, h = max(canvas[0], round(image.width * scale)), max(canvas[1], round(image.height * scale))
@@ -66,33 +60,31 @@ def history_item(entry: HistoryEntry, result: HistoryResult, source: EditSource)
 
 
 def _unmasked(
-    result: HistoryResult, name: str, history_id: str, pixels: np.ndarray, offset: list[int], source: EditSource
+    result: HistoryResult, name: str, history_id: str, pixels: np.ndarray, offset: tuple[int, int], source: EditSource
 ) -> JobResult:
     """Placed at the recorded canvas offset without a mask: nothing is lost and the user can mask it."""
     h, w = pixels.shape[:2]
     region = Rect(offset[0] - source.layer_offset[0], offset[1] - source.layer_offset[1], w, h)
-    return JobResult(
-        result.index, name, PasteResult(pixels, (offset[0], offset[1]), None, region), history_id, result.path
-    )
+    return JobResult(result.index, name, PasteResult(pixels, offset, None, region), history_id, result.path)
 
 
 def _exact_placement(
-    record: dict[str, Any], image: Image.Image, source: EditSource, region: list[int]
+    record: HistoryRecord, image: Image.Image, source: EditSource, region: tuple[int, int, int, int]
 ) -> PasteResult | None:
     layer = source.layer_rgba
-    if layer is None or _ints(record.get("layer_size"), 2) != [layer.shape[1], layer.shape[0]]:
+    if layer is None or record.layer_size != (layer.shape[1], layer.shape[0]):
         return None
     try:
         prep = prepare_edit(
             layer,
             source.selection,
-            model=str(record.get("model") or "gpt-image-2"),
-            size=str(record.get("request_size") or "auto"),
+            model=record.model or "gpt-image-2",
+            size=record.request_size or "auto",
             options=_options(record),
             layer_offset=source.layer_offset,
         )
     except Exception:
         return None
-    if list(prep.region) != region:
+    if tuple(prep.region) != region:
         return None
     return paste_back(prep, image, layer, source.selection)

@@ -9,16 +9,19 @@ violations are published per field, so the view can show each message next to th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QImage
 
 from gimp_gptimage.api.errors import UserMessage
+from gimp_gptimage.api.models import MARKUP_WITH_MASK, ModelSpec
 from gimp_gptimage.api.params import (
+    ALL_QUALITIES,
     DEFAULT_MODEL,
     MAX_IMAGES,
     Background,
+    Complexity,
     ImageParams,
     Moderation,
     OutputFormat,
@@ -28,6 +31,7 @@ from gimp_gptimage.api.params import (
     model_spec,
 )
 from gimp_gptimage.api.types import Usage
+from gimp_gptimage.cost import Estimate
 from gimp_gptimage.jobs.run import JobResult
 from gimp_gptimage.pipeline import ContextOptions
 
@@ -42,6 +46,8 @@ PARAM_FIELDS = frozenset(
         "model",
         "size",
         "quality",
+        "complexity",
+        "use_markup",
         "n",
         "background",
         "output_format",
@@ -106,6 +112,8 @@ class DialogModel(QObject):
     model_changed = pyqtSignal(object)
     size_changed = pyqtSignal(object)
     quality_changed = pyqtSignal(object)
+    complexity_changed = pyqtSignal(object)
+    use_markup_changed = pyqtSignal(object)
     n_changed = pyqtSignal(object)
     background_changed = pyqtSignal(object)
     output_format_changed = pyqtSignal(object)
@@ -126,6 +134,9 @@ class DialogModel(QObject):
     elapsed_changed = pyqtSignal(object)
     error_changed = pyqtSignal(object)
     usage_changed = pyqtSignal(object)
+    cost_changed = pyqtSignal(object)
+    estimate_changed = pyqtSignal(object)
+    sent_size_changed = pyqtSignal(object)
     backend_note_changed = pyqtSignal(object)
     info_changed = pyqtSignal(object)
     unfolded_changed = pyqtSignal(object)
@@ -143,6 +154,8 @@ class DialogModel(QObject):
     model: Prop[str] = Prop(DEFAULT_MODEL)
     size: Prop[str] = Prop("auto")
     quality: Prop[Quality] = Prop("auto")
+    complexity: Prop[str] = Prop("")  # "": the model's own default (high)
+    use_markup: Prop[bool] = Prop(True)  # send the image's markup layer, when it has one and the model reads it
     n: Prop[int] = Prop(1)
     background: Prop[Background] = Prop("auto")
     output_format: Prop[OutputFormat] = Prop("png")
@@ -163,6 +176,9 @@ class DialogModel(QObject):
     elapsed: Prop[float] = Prop(0.0)
     error: Prop[UserMessage | None] = Prop(None)
     usage: Prop[Usage | None] = Prop(None)
+    cost: Prop[float | None] = Prop(None)  # the last run's, in USD, from its usage
+    estimate: Prop[Estimate | None] = Prop(None)  # what Run would cost (qt_ui/price.py keeps it current)
+    sent_size: Prop[str] = Prop("")  # the edit's request size as the preview computed it ("" unknown)
     backend_note: Prop[str] = Prop("")  # e.g. "Offline local engine (no API key configured)"
     info: Prop[str] = Prop("")  # one-line status after a run or an insert
     unfolded: Prop[tuple[str, ...]] = Prop(())  # open "More" sections (qt_ui/more.py)
@@ -175,18 +191,31 @@ class DialogModel(QObject):
         self.results: list[ResultItem] = []
         self.inserted: set[int] = set()  # indexes of this run's results sent to GIMP (or saved standalone)
         self.violations: dict[str, Violation] = {}
+        self.markup_name = ""  # the markup layer the plug-in found ("" = none)
         self.changed.connect(self._on_changed)
         self._revalidate()
 
     # -- derived values -------------------------------------------------------------------------------
 
-    def supports_transparency(self) -> bool:
-        spec = model_spec(self.model)
-        return spec is None or spec.transparent
-
     def free_sizes(self) -> bool:
         spec = model_spec(self.model)
         return spec is None or spec.free_sizes
+
+    def spec(self) -> ModelSpec | None:
+        return model_spec(self.model.strip())
+
+    def takes(self, feature: str) -> bool:
+        """Whether the chosen model takes `complexity`, `markup`, `transparent` or a quality value; a model
+        the table does not know is given everything (it is sent without local rules)."""
+        spec = self.spec()
+        if spec is None:
+            return True
+        if feature in ALL_QUALITIES:
+            return feature in spec.qualities
+        return bool(getattr(spec, feature))
+
+    def sends_markup(self) -> bool:
+        return bool(self.markup_name) and self.use_markup and self.kind == "edit" and self.takes("markup")
 
     def compression_allowed(self) -> bool:
         return self.output_format in ("jpeg", "webp")
@@ -203,6 +232,7 @@ class DialogModel(QObject):
             n=self.n,
             size=self.size.strip().lower(),
             quality=self.quality,
+            complexity=cast(Complexity, self.complexity) or None if self.takes("complexity") else None,
             background=None if self.background == "auto" else self.background,
             output_format=self.output_format,
             output_compression=self.compression if self.compression_allowed() else None,
@@ -259,6 +289,7 @@ class DialogModel(QObject):
         self.inserted.clear()
         self.error = None
         self.usage = None
+        self.cost = None
         self.info = ""
         self.stage = ""
         self.progress = None
@@ -277,8 +308,13 @@ class DialogModel(QObject):
 
     def _revalidate(self) -> None:
         found: dict[str, Violation] = {}
+        markup = self.sends_markup()
         for v in check_params(
-            self.params(), kind="generate" if self.kind == "generate" else "edit", image_count=self.image_count()
+            self.params(),
+            kind="generate" if self.kind == "generate" else "edit",
+            image_count=self.image_count(),
+            mask=not markup or MARKUP_WITH_MASK,
+            markup=markup,
         ):
             found.setdefault(v.param, v)
         if found != self.violations:

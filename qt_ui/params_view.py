@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from collections.abc import Awaitable
+
+from PyQt6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,6 +16,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from gimp_gptimage.api.catalog import ListedModel
 from gimp_gptimage.api.params import FIXED_SIZES, MAX_N, MAX_PARTIAL_IMAGES, MODELS, parse_size
 
 from . import messages
@@ -24,13 +27,23 @@ from .widgets import FieldMessage
 
 # Popular gpt-image-2 sizes (api-contract.md, "Size rules"); any other valid WxH goes through "Custom".
 # Rows behind "More": what a painter rarely touches (the everyday case is a prompt, a size, Run).
-MORE_PARAMS = frozenset({"background", "output_format", "output_compression", "moderation", "stream", "partial_images"})
+MORE_PARAMS = frozenset(
+    {"complexity", "background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
+)
 FREE_SIZE_PRESETS = ("1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "3840x2160", "2160x3840")
 CUSTOM = "custom"
 CTX = "ParamsView"
 CHOICES = {
     "quality": (
         ("auto", QT_TRANSLATE_NOOP("ParamsView", "Auto")),
+        ("low", QT_TRANSLATE_NOOP("ParamsView", "Low")),
+        ("medium", QT_TRANSLATE_NOOP("ParamsView", "Medium")),
+        ("high", QT_TRANSLATE_NOOP("ParamsView", "High")),
+        ("xhigh", QT_TRANSLATE_NOOP("ParamsView", "Extra high")),
+        ("max", QT_TRANSLATE_NOOP("ParamsView", "Maximum")),
+    ),
+    "complexity": (
+        ("", QT_TRANSLATE_NOOP("ParamsView", "Model default")),
         ("low", QT_TRANSLATE_NOOP("ParamsView", "Low")),
         ("medium", QT_TRANSLATE_NOOP("ParamsView", "Medium")),
         ("high", QT_TRANSLATE_NOOP("ParamsView", "High")),
@@ -69,8 +82,7 @@ class ParamsView(QWidget):
 
         self.model_combo = QComboBox()
         self.model_combo.setEditable(True)
-        for name in MODELS:
-            self.model_combo.addItem(name, name)
+        self.set_listed_models([])
         self._row(self.tr("Model"), self.model_combo, "model")
 
         self.size_combo = QComboBox()
@@ -91,11 +103,19 @@ class ParamsView(QWidget):
 
         self.quality = _combo(CHOICES["quality"])
         self._row(self.tr("Quality"), self.quality, "quality")
+        self.markup = QCheckBox()
+        self._row(self.tr("Markup"), self.markup, "markup")
+        # Only an image with a markup layer has a choice to make here (README: "Markup").
+        self.form.setRowVisible(self.form.rowCount() - 1, bool(model.markup_name))
         self.n = QSpinBox()
         self.n.setRange(1, MAX_N)
         self.n.setToolTip(self.tr("How many variations to make"))
         self._row(self.tr("Images"), self.n, "n")
-        self.more = MoreToggle(model, "params", self.form, self.tr("Background, format, moderation and streaming"))
+        self.more = MoreToggle(
+            model, "params", self.form, self.tr("Planning, background, format, moderation and streaming")
+        )
+        self.complexity = _combo(CHOICES["complexity"])
+        self._row(self.tr("Planning"), self.complexity, "complexity")
 
         self.background = _combo(CHOICES["background"])
         self._row(self.tr("Background"), self.background, "background")
@@ -136,6 +156,8 @@ class ParamsView(QWidget):
         model.provider_changed.connect(self._show_provider)
         bind_combo(self.model_combo, model, "model")
         bind_combo(self.quality, model, "quality")
+        bind_combo(self.complexity, model, "complexity")
+        bind_check(self.markup, model, "use_markup")
         bind_spin(self.n, model, "n")
         bind_combo(self.background, model, "background")
         bind_combo(self.output_format, model, "output_format")
@@ -150,6 +172,7 @@ class ParamsView(QWidget):
         model.model_changed.connect(self._model_family_changed)
         model.size_changed.connect(self._show_size)
         model.changed.connect(self._update_enabled)
+        model.kind_changed.connect(self._model_rules_changed)
         model.violations_changed.connect(self._show_violations)
         self._model_family_changed()
         self._update_enabled()
@@ -174,6 +197,76 @@ class ParamsView(QWidget):
     def _provider_chosen(self, index: int) -> None:
         if index >= 0:
             self.model.provider = self.provider.itemData(index)
+
+    # -- models -------------------------------------------------------------------------------------------
+
+    def set_listed_models(self, listed: list[ListedModel]) -> None:
+        """The table's models, or the provider's own list (`GET /models`) when it has one: models the table
+        does not know are offered too, marked unknown (they are sent without local rules)."""
+        current = self.model.model
+        entries = [(m.id, m.label, m.summary or self.tr("Not in gimp-gptimage's table: sent as is")) for m in listed]
+        if not entries:
+            entries = [(name, name, spec.summary) for name, spec in MODELS.items()]
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for value, label, tip in entries:
+            self.model_combo.addItem(label, value)
+            self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        index = self.model_combo.findData(current)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        else:
+            self.model_combo.setEditText(current)
+        self.model_combo.blockSignals(False)
+
+    async def show_models(self, listed: Awaitable[list[ListedModel]]) -> None:
+        self.set_listed_models(await listed)
+
+    def _model_rules_changed(self, *_: object) -> None:
+        """Each control, and each choice in a list, is enabled only where the chosen model takes it; the
+        reason is the tooltip."""
+        name = self.model.model.strip() or "?"
+        for value, _label in CHOICES["quality"]:
+            self._enable_item(
+                self.quality,
+                value,
+                self.model.takes(value),
+                self.tr("%1 does not offer this quality").replace("%1", name),
+            )
+        self._enable_item(
+            self.background,
+            "transparent",
+            self.model.takes("transparent"),
+            self.tr("%1 cannot make transparent backgrounds").replace("%1", name),
+        )
+        complexity = self.model.takes("complexity")
+        self.complexity.setEnabled(complexity)
+        self.complexity.setToolTip(
+            self.tr("How long the model plans before it draws (no extra cost)")
+            if complexity
+            else self.tr("%1 does not take a planning depth; 2.6 models do").replace("%1", name)
+        )
+        layer = self.model.markup_name
+        takes = self.model.takes("markup") and self.model.kind == "edit"
+        self.markup.setEnabled(bool(layer) and takes)
+        if not layer:
+            text = self.tr("No markup layer")
+            reason = self.tr("Draw arrows, circles and notes on a visible layer named 'markup' to guide 2.6 models")
+        elif not takes:
+            # The reason is the label itself: a greyed-out tick must not look as if the layer were sent.
+            text = reason = self.tr("%1 does not read markup; 2.6 models do").replace("%1", name)
+        else:
+            text = self.tr("Use the layer '%1' as markup").replace("%1", layer)
+            reason = self.tr("The marks tell the model what to change; the layer is never sent as a reference")
+        self.markup.setText(text)
+        self.markup.setToolTip(reason)
+
+    @staticmethod
+    def _enable_item(combo: QComboBox, value: str, enabled: bool, reason: str) -> None:
+        item = combo.model().item(combo.findData(value))  # type: ignore[union-attr]
+        if item is not None:
+            item.setEnabled(enabled)
+            item.setToolTip("" if enabled else reason)
 
     # -- layout helpers -------------------------------------------------------------------------------
 
@@ -211,10 +304,7 @@ class ParamsView(QWidget):
         if self.model.free_sizes():
             self.size_combo.addItem(self.tr("Custom…"), CUSTOM)
         self.size_combo.blockSignals(False)
-        # Transparent backgrounds exist only for some models: grey the choice out instead of failing later.
-        item = self.background.model().item(self.background.findData("transparent"))  # type: ignore[union-attr]
-        if item is not None:
-            item.setEnabled(self.model.supports_transparency())
+        self._model_rules_changed()
         self._show_size(self.model.size)
 
     def _auto_size_label(self) -> str:

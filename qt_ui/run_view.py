@@ -7,6 +7,7 @@ from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButt
 
 from gimp_gptimage.api.errors import UserMessage
 from gimp_gptimage.api.types import Usage
+from gimp_gptimage.cost import format_dollars
 
 from . import messages
 from .model import DialogModel
@@ -28,7 +29,8 @@ def stage_text(stage: str) -> str:
     return QCoreApplication.translate(CTX, label) if label else stage.capitalize()
 
 
-def usage_text(usage: Usage) -> str:
+def usage_text(usage: Usage, cost: float | None = None) -> str:
+    """ "Usage: input 1,105 tokens, output 4,160 tokens, total 5,265 · cost $0.13" """
     translate = QCoreApplication.translate
     parts = []
     if usage.input_tokens is not None:
@@ -37,7 +39,12 @@ def usage_text(usage: Usage) -> str:
         parts.append(translate("RunView", "output %1 tokens").replace("%1", f"{usage.output_tokens:,}"))
     if usage.total_tokens is not None:
         parts.append(translate("RunView", "total %1").replace("%1", f"{usage.total_tokens:,}"))
-    return translate("RunView", "Usage: %1").replace("%1", ", ".join(parts)) if parts else ""
+    if not parts:
+        return ""
+    text = translate("RunView", "Usage: %1").replace("%1", ", ".join(parts))
+    if cost is not None:
+        text += " · " + translate("RunView", "cost %1").replace("%1", format_dollars(cost))
+    return text
 
 
 class ErrorPanel(QFrame):
@@ -140,6 +147,7 @@ class RunView(QWidget):
         model.elapsed_changed.connect(self._show_elapsed)
         model.error_changed.connect(self.error.show_error)
         model.usage_changed.connect(self._show_info)
+        model.cost_changed.connect(self._show_info)
         model.info_changed.connect(self._show_info)
         self._show_state(model.state)
         self._show_info()
@@ -164,6 +172,7 @@ class RunView(QWidget):
         self.elapsed.setText(f"{minutes}:{secs:02d}")
 
     def _show_info(self, *_: object) -> None:
-        parts = [p for p in (self.model.info, usage_text(self.model.usage) if self.model.usage else "") if p]
+        usage = usage_text(self.model.usage, self.model.cost) if self.model.usage else ""
+        parts = [p for p in (self.model.info, usage) if p]
         self.info.setText("\n".join(parts))
         self.info.setVisible(bool(parts))

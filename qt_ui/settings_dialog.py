@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -27,13 +28,14 @@ from PyQt6.QtWidgets import (
 )
 
 from gimp_gptimage import keystore
+from gimp_gptimage.api.catalog import image_models
 from gimp_gptimage.api.download import shared_ssl_context
 from gimp_gptimage.api.error_mapping import connection_error
 from gimp_gptimage.api.errors import ConfigError, explain, redact, status_error_class
-from gimp_gptimage.api.params import DEFAULT_MODEL
+from gimp_gptimage.api.params import DEFAULT_MODEL, MAX_N
 from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env
 from gimp_gptimage.history import HistoryPolicy
-from gimp_gptimage.settings import ProviderConfig, Settings
+from gimp_gptimage.settings import CostLimits, ProviderConfig, Settings
 
 from .i18n import LANGUAGES
 from .messages import user_message
@@ -43,7 +45,8 @@ TEST_TIMEOUT = httpx.Timeout(10.0)
 
 
 async def test_connection(base_url: str, key: str) -> tuple[bool, str]:
-    """Ask the provider's model list with the key: proves the address answers and the key is accepted.
+    """Ask the provider's model list with the key: proves the address answers and the key is accepted, and
+    tells which image models it has (the detail on success, "" when its list names none).
     Failures go through the same funnel as a run's, so they read the same (and are translated)."""
     try:
         url = check_base_url(base_url)
@@ -55,7 +58,11 @@ async def test_connection(base_url: str, key: str) -> tuple[bool, str]:
         error = connection_error(exc, f"{base_url}/models", phase="while testing", scrub=lambda t: redact(t, key))
         return False, user_message(explain(error, key)).one_line()
     if response.status_code == 200:
-        return True, ""
+        try:
+            listed = image_models(response.json())
+        except ValueError:
+            listed = []
+        return True, ", ".join(m.label for m in listed)
     status = status_error_class(response.status_code)(
         _error_text(response) or f"The provider answered HTTP {response.status_code}.",
         status_code=response.status_code,
@@ -82,7 +89,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.bag = TaskBag()
         self.setWindowTitle(self.tr("GPT Image settings"))
-        self.resize(760, 560)
+        self.resize(760, 660)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
 
@@ -169,6 +176,26 @@ class SettingsDialog(QDialog):
         history_note.setStyleSheet("color: #6b7280;")
         hf.addRow("", history_note)
         layout.addWidget(history)
+
+        spending = QGroupBox(self.tr("Spending"))
+        sf = QFormLayout(spending)
+        self.ask_images = QSpinBox()
+        self.ask_images.setRange(1, MAX_N)
+        self.ask_images.setValue(max(1, min(MAX_N, settings.cost.ask_above_images)))
+        self.ask_images.setSuffix(self.tr(" images"))
+        sf.addRow(self.tr("Ask before a run of more than"), self.ask_images)
+        self.ask_dollars = QDoubleSpinBox()
+        self.ask_dollars.setRange(0, 1000)
+        self.ask_dollars.setDecimals(2)
+        self.ask_dollars.setSingleStep(0.25)
+        self.ask_dollars.setPrefix("$")
+        self.ask_dollars.setSpecialValueText(self.tr("No limit"))
+        self.ask_dollars.setValue(settings.cost.ask_above_dollars or 0)
+        sf.addRow(self.tr("or costing more than"), self.ask_dollars)
+        spending_note = QLabel(self.tr("Costs are estimated at OpenAI's token prices; a relay bills by its own."))
+        spending_note.setStyleSheet("color: #6b7280;")
+        sf.addRow("", spending_note)
+        layout.addWidget(spending)
         layout.addStretch(1)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -294,7 +321,10 @@ class SettingsDialog(QDialog):
         finally:
             self.test_button.setEnabled(True)
         if ok:
-            self.key_status.setText(self.tr("Connected: the provider answered and accepted the key."))
+            text = self.tr("Connected: the provider answered and accepted the key.")
+            if detail:
+                text += " " + self.tr("Image models: %1.").replace("%1", detail)
+            self.key_status.setText(text)
         else:
             self.key_status.setText(self.tr("Connection failed: %1").replace("%1", detail))
 
@@ -337,6 +367,7 @@ class SettingsDialog(QDialog):
         self.settings.history = HistoryPolicy(
             max_total_mb=self.history_mb.value() or None, max_age_days=self.history_days.value() or None
         )
+        self.settings.cost = CostLimits(self.ask_images.value(), self.ask_dollars.value() or None)
         super().accept()
         self.saved.emit(language != old_language)
 

@@ -20,6 +20,7 @@ class EditSource:
     selection: np.ndarray | None = None  # (H, W) uint8 coverage in layer pixels
     layer_offset: tuple[int, int] = (0, 0)
     references: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    markup: tuple[str, np.ndarray] | None = None  # the image's markup layer over this layer (name, RGBA)
     prompt: str = ""
     params: dict[str, object] = field(default_factory=dict)  # non-empty job params ("use default" dropped)
     job: Job | None = None
@@ -37,7 +38,8 @@ def source_from_job(job_dir: Path) -> EditSource:
     job = load_job(job_dir)
     layer = job.layer
     p = job.params
-    params: dict[str, object] = {k: v for k, v in (("model", p.model), ("size", p.size), ("quality", p.quality)) if v}
+    chosen = (("model", p.model), ("size", p.size), ("quality", p.quality), ("complexity", p.complexity))
+    params: dict[str, object] = {k: v for k, v in chosen if v}
     if p.n and p.n != 1:  # 1 is the protocol's default, not a choice: the remembered count wins
         params["n"] = p.n
     return EditSource(
@@ -48,6 +50,7 @@ def source_from_job(job_dir: Path) -> EditSource:
         selection=job.selection,
         layer_offset=layer.offset if layer else (0, 0),
         references=[(ref.name, ref.pixels) for ref in job.references],
+        markup=(job.markup.name, job.markup.pixels) if job.markup is not None else None,
         prompt=p.prompt,
         params=params,
         job=job,

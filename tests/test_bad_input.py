@@ -47,7 +47,7 @@ PARAM_CASES = [
     pytest.param(["--prompt", "x", "-n", "0"], ["'n'", "0"], id="n0"),
     pytest.param(["--prompt", "x", "-n", "11"], ["'n'", "11"], id="n11"),
     pytest.param(["--prompt", "x", "--size", "1000x1000"], ["1000x1000", "divisible by 16"], id="size-1000"),
-    pytest.param(["--prompt", "x", "--model", "gpt-image-1", "--size", "1000x1000"], ["1024x1024"], id="size-fixed"),
+    pytest.param(["--prompt", "x", "--model", "gpt-image-1.5", "--size", "1000x1000"], ["1024x1024"], id="size-fixed"),
     pytest.param(["--prompt", "x", "-n", "many"], ["'many' is not a whole number"], id="n-text"),
 ]
 
@@ -172,7 +172,7 @@ def test_empty_selection_means_the_whole_layer(api: RecordedServer, home: Path, 
         request=edit_request(params_for("edit"), selection=np.zeros((400, 600), np.uint8)),
     )
     (result,) = outcome.results
-    assert outcome.entry.record["region"] == [0, 0, 600, 400]
+    assert outcome.entry.record.region == (0, 0, 600, 400)
     placed = result.placed
     assert placed.pixels.shape == (400, 600, 4) and placed.offset == (0, 0)
     assert placed.alpha is not None and int(placed.alpha.min()) == 255

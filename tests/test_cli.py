@@ -112,6 +112,7 @@ def test_json_summary_and_mask_in_api_sense(workdir: Path) -> None:
     assert summary["ok"] is True and summary["backend"]["offline"] is True
     assert summary["request_id"].startswith("req_")
     assert summary["usage"]["total_tokens"] > 0
+    assert summary["cost_usd"] > 0 and f"Cost: ${summary['cost_usd']:.2f} (" in proc.stderr  # from the usage
     assert [r["path"] for r in summary["results"]] == [
         str(Path("results") / "coffee-1.png"),
         str(Path("results") / "coffee-2.png"),
@@ -236,9 +237,15 @@ def test_history_list_show_export(workdir: Path) -> None:
     cli("generate", "--prompt", "a red fox", "-n", "2", cwd=workdir)
     listed = cli("history", "list", cwd=workdir)
     assert listed.returncode == 0
-    (line,) = listed.stdout.splitlines()
+    line, total = listed.stdout.splitlines()
     entry_id = line.split()[0]
     assert "done" in line and "2 result(s)" in line and "a red fox" in line
+    # The local server's usage: 2 x 4160 output tokens (auto = high, 1024x1024) and 3 prompt tokens.
+    cost = (2 * 4160 * 30 + 3 * 5) / 1e6
+    assert f"${cost:.2f}" in line
+    assert total == f"{entry_id[:4]}-{entry_id[4:6]} total: ${cost:.2f} for 1 request(s)"
+    (listed_json,) = json.loads(cli("history", "list", "--json", cwd=workdir).stdout)
+    assert listed_json["cost_usd"] == pytest.approx(cost)
     shown = cli("history", "show", entry_id, cwd=workdir)
     assert shown.returncode == 0
     assert "prompt:    a red fox" in shown.stdout and "request id:" in shown.stdout

@@ -49,7 +49,7 @@ async def test_edit_sends_every_field_and_all_images_as_repeated_image_parts() -
     script = Script(images_answer(PNG))
     params = ImageParams(
         "replace the sky",
-        model="gpt-image-1",
+        model="gpt-image-1.5",
         n=2,
         size="1536x1024",
         quality="hd",  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
@@ -84,7 +84,7 @@ async def test_edit_sends_every_field_and_all_images_as_repeated_image_parts() -
     ]
     assert form_fields(request) == {
         "prompt": "replace the sky",
-        "model": "gpt-image-1",
+        "model": "gpt-image-1.5",
         "n": "2",
         "size": "1536x1024",
         "quality": "high",  # 'hd' normalised before sending

@@ -163,7 +163,7 @@ async def test_edit_with_every_field_several_images_and_a_mask(backend: Make) ->
     b = backend()
     params = ImageParams(
         "replace the red square with a window",
-        model="gpt-image-1",
+        model="gpt-image-1.5",
         n=2,
         size="1536x1024",
         quality="hd",  # pyright: ignore[reportArgumentType]  # an alias the Literal leaves out, on purpose
@@ -305,7 +305,7 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("17 images", {}, 17),
     ("n 0", {"n": 0}, 1),
     ("n 11", {"n": 11}, 1),
-    ("fixed sizes", {"model": "gpt-image-1", "size": "1254x836"}, 1),
+    ("fixed sizes", {"model": "gpt-image-1.5", "size": "1254x836"}, 1),
     ("size format", {"size": "large"}, 1),
     ("grid", {"size": "1792x936"}, 1),
     ("edge", {"size": "3856x1024"}, 1),
@@ -315,12 +315,12 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
     ("output format", {"output_format": "gif"}, 1),
     ("background value", {"background": "clear"}, 1),
     ("transparent on v2", {"background": "transparent"}, 1),
-    ("transparent jpeg", {"model": "gpt-image-1", "background": "transparent", "output_format": "jpeg"}, 1),
+    ("transparent jpeg", {"model": "gpt-image-1.5", "background": "transparent", "output_format": "jpeg"}, 1),
     ("compression range", {"output_format": "jpeg", "output_compression": 101}, 1),
     ("compression png", {"output_format": "png", "output_compression": 50}, 1),
     ("fidelity v2", {"input_fidelity": "high"}, 1),
     ("fidelity mini", {"model": "gpt-image-1-mini", "input_fidelity": "high"}, 1),
-    ("fidelity value", {"model": "gpt-image-1", "input_fidelity": "max"}, 1),
+    ("fidelity value", {"model": "gpt-image-1.5", "input_fidelity": "max"}, 1),
     ("moderation", {"moderation": "none"}, 1),
     ("partials without stream", {"partial_images": 2}, 1),
     ("partials range", {"stream": True, "partial_images": 4}, 1),
@@ -355,7 +355,7 @@ async def test_validation_rules_match_the_servers_answer(
 
 async def test_generation_only_rule_matches_the_server(backend: Make) -> None:
     b = backend()
-    params = ImageParams("x", model="gpt-image-1", input_fidelity="high")
+    params = ImageParams("x", model="gpt-image-1.5", input_fidelity="high")
     with pytest.raises(ValidationError) as info:
         await b.client.generate(params=params)
     async with httpx.AsyncClient(transport=b.transport, headers={"Authorization": f"Bearer {SERVER_KEY}"}) as raw:

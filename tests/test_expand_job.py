@@ -60,8 +60,8 @@ async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_hist
     entries = history.list()
     assert len(entries) == len(windows)  # one request per window, each stored with both results
     assert all(e.prompt == DEFAULT_PROMPT and len(e.results) == 2 for e in entries)
-    regions = sorted(tuple(e.record["region"]) for e in entries)
-    assert all(e.record["offset"] in [list(w[:2]) for w in windows] for e in entries), regions
+    regions = sorted(e.record.region or () for e in entries)
+    assert all(e.record.offset in [tuple(w[:2]) for w in windows] for e in entries), regions
     new = new_area(plan) > 0
     for result in results:
         placed = result.placed

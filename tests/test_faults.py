@@ -65,7 +65,7 @@ def assert_failed_cleanly(outcome, error_type: type, *needles: str, kept: int = 
     if outcome.entries:  # a request that was sent has exactly one entry, recording the failure
         entry = outcome.entry
         assert entry.status == "failed"
-        assert entry.record["error"] == line
+        assert entry.record.error == line
         assert len(entry.results) == kept
     return line
 
@@ -369,7 +369,7 @@ def test_results_of_an_unexpected_size_are_placed_exactly(
     if mode == "generate":
         assert result.placed.pixels.shape[:2] == (height, width)
         return
-    x, y, w, h = outcome.entry.record["region"]
+    x, y, w, h = outcome.entry.record.region
     placed = result.placed
     assert placed.pixels.shape[:2] == (h, w) and placed.offset == (x, y)  # still exactly over the region
     assert placed.alpha is not None and placed.alpha.shape == (h, w)
@@ -482,7 +482,7 @@ def test_disk_full_when_the_result_arrives_still_delivers_it(
     monkeypatch.setattr(HistoryStore, "add_result", disk_full)
     outcome = run_job(api.base_url, "edit", tmp_path)
     (result,) = outcome.events.results
-    *_, w, h = outcome.entry.record["region"]
+    *_, w, h = outcome.entry.record.region
     assert result.history_path is None and result.placed.pixels.shape[:2] == (h, w)
     assert isinstance(outcome.error, OSError)
     assert outcome.message.title == "The disk is full" and "Free some disk space" in outcome.line

@@ -79,6 +79,37 @@ def windowed_export():
     return {"first": first, "second": second, "names": [lay.get_name() for lay in image.get_layers()]}
 
 
+def transparent_layer(image, name, w, h, x, y, strokes):
+    # A transparent layer with opaque red rectangles (x0, y0, x1, y1) drawn on it, at offset (x, y).
+    layer = Gimp.Layer.new(image, name, w, h, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, None, 0)
+    layer.set_offsets(x, y)
+    data = bytearray(w * h * 4)
+    for x0, y0, x1, y1 in strokes:
+        for row in range(y0, y1):
+            data[(row * w + x0) * 4 : (row * w + x1) * 4] = bytes((255, 0, 0, 255)) * (x1 - x0)
+    buf = layer.get_buffer()
+    buf.set(rect(w, h), "R'G'B'A u8", bytes(data))
+    buf.flush()
+    return layer
+
+
+@scenario
+def markup_layer():
+    image = Gimp.Image.new(300, 200, Gimp.ImageBaseType.RGB)
+    photo = pattern_layer(image, "Photo", 240, 160, x=30, y=20)
+    marks = transparent_layer(image, "Markup", 300, 200, -10, 0, [(100, 50, 200, 60), (0, 0, 5, 5)])
+    dump(marks, "markup-layer.rgba", "R'G'B'A u8")
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 80, 40, 100, 60)
+    # The painter just drew on the markup layer, so it is the active one: the layer below is edited.
+    edited = call(EDIT, image, [marks], prompt="invert", model="gpt-image-2.6-flare", complexity="low")
+    Gimp.Selection.none(image)
+    fused = call(FUSE, image, [photo], prompt="fused", n=1)
+    marks.set_visible(False)
+    hidden = call(EDIT, image, [photo], prompt="invert")
+    return {"edit": edited, "fuse": fused, "hidden": hidden, "stack": stack(image, "markup")}
+
+
 @scenario
 def failures():
     image = Gimp.Image.new(100, 80, Gimp.ImageBaseType.RGB)
@@ -139,7 +170,16 @@ def test_edit_exports_selection_and_inserts_masked_results(run) -> None:
     spec = job["job"]
     assert spec["image"] == {"name": spec["image"]["name"], "width": 300, "height": 200, "base_type": "rgb"}
     assert spec["layer"]["offset_x"] == 0 and spec["selection"] == {"file": "selection.gray"}
-    assert spec["params"] == {"prompt": "invert", "n": 2, "model": "", "size": "", "quality": "", "base_url": ""}
+    assert spec["params"] == {
+        "prompt": "invert",
+        "n": 2,
+        "model": "",
+        "size": "",
+        "quality": "",
+        "complexity": "",
+        "base_url": "",
+    }
+    assert "markup" not in spec  # the image has no markup layer
 
     selection = raw(session, "rgb-selection.gray", (200, 300))
     assert np.array_equal(raw(session, f"{job['tag']}-selection.gray", (200, 300)), selection)
@@ -242,3 +282,28 @@ def test_batch_edit_exports_a_window_and_the_whole_layer_on_request(run) -> None
     assert exported.max() == 0, "outside the window the file is empty"
     assert np.array_equal(raw(session, f"{second['tag']}-whole-layer.rgba", (2000, 3000, 4)), expected)
     assert len(r["names"]) == 3  # both runs added their layer (GIMP keeps layer names unique)
+
+
+def test_markup_layer_is_exported_over_the_edited_layer_and_never_a_reference(run) -> None:
+    session, report = run
+    r = scenario_result(report, "markup_layer")
+    for case in ("edit", "fuse", "hidden"):
+        assert r[case]["status"] == "success", (case, r[case])
+    edit, hidden = [j for j in jobs(session, "edit") if j["job"]["layer"]["name"] == "Photo"]
+    spec = edit["job"]
+    assert spec["layer"]["name"] == "Photo"  # the markup layer was active; the layer below it is edited
+    assert spec["params"]["model"] == "gpt-image-2.6-flare" and spec["params"]["complexity"] == "low"
+    markup = spec["markup"]
+    assert (markup["name"], markup["width"], markup["height"]) == ("Markup", 240, 160)
+    assert (markup["offset_x"], markup["offset_y"]) == (30, 20) and "window" not in markup
+    # Photo pixel (x, y) lies on markup-layer pixel (x + 40, y + 20): the layers' offsets differ by that much.
+    drawn = raw(session, "markup-layer.rgba", (200, 300, 4))
+    assert np.array_equal(raw(session, f"{edit['tag']}-markup.rgba", (160, 240, 4)), drawn[20:180, 40:280])
+    assert "markup" not in hidden["job"]  # a hidden markup layer is left out
+    (fuse,) = jobs(session, "fuse")
+    assert fuse["job"]["layer"]["name"] == "Photo" and fuse["job"]["references"]  # the other visible layers...
+    assert "Markup" not in [ref["name"] for ref in fuse["job"]["references"]]  # ...but never the markup
+    names = [layer["name"] for layer in r["stack"]]
+    assert names[0] == "Markup" and names[-1] == "Photo"  # results go above the photo, under the markup
+    top = r["stack"][0]
+    assert np.array_equal(raw(session, "markup-0.rgba", (top["h"], top["w"], 4)), drawn), "markup untouched"

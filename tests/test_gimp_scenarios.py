@@ -7,6 +7,7 @@ scenarios run in one GIMP launch; each test checks one scenario's report.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,26 @@ def interactive_without_qt():
     with open(record, "w") as f:
         f.write(installed)
     return {"status": result.index(0).value_nick, "error": PDB.get_last_error(), "layers": len(image.get_layers())}
+
+
+@scenario
+def markup_round_trip():
+    image, source = photo(800, 600)
+    marks = Gimp.Layer.new(image, "markup", 800, 600, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(marks, None, 0)
+    data = bytearray(800 * 600 * 4)  # transparent, with one red stroke across the cup
+    for row in range(280, 292):
+        data[(row * 800 + 300) * 4 : (row * 800 + 500) * 4] = bytes((255, 0, 0, 255)) * 200
+    buf = marks.get_buffer()
+    buf.set(Gegl.Rectangle.new(0, 0, 800, 600), "R'G'B'A u8", bytes(data))
+    buf.flush()
+    dump(marks, "markup-drawn.rgba", "R'G'B'A u8")
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 250, 200, 300, 200)
+    dump_selection(image, "markup-selection.gray")
+    outcome = call(
+        EDIT, image, [marks], prompt="make the marked cup red", model="gpt-image-2.6-sunburst", base_url=BASE_URL
+    )
+    return {"call": outcome, "stack": stack(image, "markup")}
 
 
 @scenario
@@ -263,3 +284,26 @@ def test_interactive_run_reaches_the_worker_and_explains_a_missing_dialog(run) -
     r = scenario_result(report, "interactive_without_qt")
     assert r["status"] == "execution-error" and r["layers"] == 1
     assert "needs PyQt6 and qasync" in r["error"] and "/no-qt/bin/python" in r["error"]
+
+
+def test_markup_round_trip_through_the_real_worker(run) -> None:
+    """A drawn layer named 'markup' becomes the request's `markup` part (the local server says it read it),
+    the result lands under it, masked by the selection, and the markup layer itself is untouched."""
+    session, report = run
+    r = scenario_result(report, "markup_round_trip")
+    check_success(r)
+    names = [layer["name"] for layer in r["stack"]]
+    assert names == ["markup", "make the marked cup red #1", names[2]] and len(names) == 3
+    assert np.array_equal(
+        raw(session, "markup-0.rgba", (600, 800, 4)), raw(session, "markup-drawn.rgba", (600, 800, 4))
+    )
+    result = r["stack"][1]
+    assert result["has_mask"]
+    x, y, w, h = result["x"], result["y"], result["w"], result["h"]
+    mask = raw(session, "markup-1.mask", (h, w))
+    selection = raw(session, "markup-selection.gray", (600, 800))[y : y + h, x : x + w]
+    assert mask[selection == 0].max() == 0 and mask[selection == 255].min() == 255
+    records = [p.read_text() for p in session.host_dir.glob("home/data/gimp-gptimage/history/*/record.json")]
+    (record,) = [json.loads(t) for t in records if "make the marked cup red" in t]
+    assert record["markup"] is True and record["model"] == "gpt-image-2.6-sunburst"
+    assert record["revised_prompts"][0].endswith("] (markup read as the area to change) make the marked cup red")

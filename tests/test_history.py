@@ -8,29 +8,31 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gimp_gptimage.history import HistoryError, HistoryPolicy, HistoryStore
+from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.types import Usage
+from gimp_gptimage.history import HistoryError, HistoryPolicy, HistoryRecord, HistoryStore
 
 KEY = "sk-test-SECRET0123456789abcdefghijkl"
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake-image-bytes" * 10
 
 
-def _meta(**extra: object) -> dict[str, object]:
-    meta: dict[str, object] = {
-        "kind": "edit",
-        "prompt": "Remove the spoon",
-        "params": {"model": "gpt-image-2", "size": "1024x1024", "n": 2},
-        "provider": "openai",
-        "base_url": "https://api.openai.com/v1",
-        "model": "gpt-image-2",
-        "source_image": "coffee.png",
-        "region": [10, 20, 300, 200],
-        "offset": [10, 20],
-    }
-    meta.update(extra)
-    return meta
+def _meta(**changes: Any) -> HistoryRecord:
+    record = HistoryRecord(
+        kind="edit",
+        prompt="Remove the spoon",
+        model="gpt-image-2",
+        params=ImageParams(prompt="Remove the spoon", model="gpt-image-2", size="1024x1024", n=2),
+        provider="openai",
+        base_url="https://api.openai.com/v1",
+        source_image="coffee.png",
+        region=(10, 20, 300, 200),
+        offset=(10, 20),
+    )
+    return record.replace(**changes)
 
 
 def test_full_request_is_recorded(tmp_path: Path) -> None:
@@ -39,7 +41,7 @@ def test_full_request_is_recorded(tmp_path: Path) -> None:
     assert store.get(entry_id).status == "running"
     path0 = store.add_result(entry_id, 0, PNG, "png", {"size": [300, 200]})
     path1 = store.add_result(entry_id, 1, PNG + b"1", "png")
-    store.finish(entry_id, request_id="req_123", usage={"total_tokens": 42})
+    store.finish(entry_id, request_id="req_123", usage=Usage(total_tokens=42))
 
     entry = store.get(entry_id)
     assert entry.status == "done"
@@ -49,7 +51,7 @@ def test_full_request_is_recorded(tmp_path: Path) -> None:
     assert record["prompt"] == "Remove the spoon"
     assert record["params"]["n"] == 2
     assert record["request_id"] == "req_123"
-    assert record["usage"] == {"total_tokens": 42}
+    assert record["usage"]["total_tokens"] == 42
     assert record["region"] == [10, 20, 300, 200]
     assert record["source_image"] == "coffee.png"
     assert record["results"][0]["size"] == [300, 200]
@@ -64,13 +66,14 @@ def test_failure_is_recorded_with_message(tmp_path: Path) -> None:
     store.finish(entry_id, error="The API key was not accepted (HTTP 401)")
     entry = store.get(entry_id)
     assert entry.status == "failed"
-    assert entry.record["error"].startswith("The API key was not accepted")
+    assert entry.record.error.startswith("The API key was not accepted")
 
 
 def test_key_never_stored_even_if_passed_in(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
     entry_id = store.begin(
-        _meta(api_key=KEY, headers={"Authorization": f"Bearer {KEY}"}, note=f"echo {KEY}"), secret=KEY
+        _meta(extra={"api_key": KEY, "headers": {"Authorization": f"Bearer {KEY}"}, "note": f"echo {KEY}"}),
+        secret=KEY,
     )
     store.add_result(entry_id, 0, PNG, "png", {"api_key": KEY, "comment": f"key was {KEY}"}, secret=KEY)
     store.finish(entry_id, error=f"Relay said: bad key {KEY}", secret=KEY)
@@ -85,9 +88,9 @@ def test_key_never_stored_even_if_passed_in(tmp_path: Path) -> None:
 def test_killed_process_leaves_a_listed_entry_with_its_results(tmp_path: Path) -> None:
     script = f"""
 import os
-from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.history import HistoryRecord, HistoryStore
 store = HistoryStore({str(tmp_path)!r})
-entry_id = store.begin({{"prompt": "crash test", "kind": "generate"}})
+entry_id = store.begin(HistoryRecord(prompt="crash test", kind="generate"))
 store.add_result(entry_id, 0, {PNG!r}, "png")
 print(entry_id, flush=True)
 os.kill(os.getpid(), 9)
@@ -115,7 +118,7 @@ def test_result_file_without_record_update_still_found(tmp_path: Path) -> None:
 
 def test_concurrent_results_all_recorded(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path)
-    entry_id = store.begin(_meta(n=8))
+    entry_id = store.begin(_meta())
     threads = [threading.Thread(target=store.add_result, args=(entry_id, i, PNG, "png")) for i in range(8)]
     for t in threads:
         t.start()

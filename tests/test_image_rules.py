@@ -108,5 +108,5 @@ def test_mask_rules() -> None:
 @pytest.mark.parametrize("region", [(1000, 1000), (1600, 900), (900, 1600), (1300, 1000), (1000, 1300), (5, 1)])
 def test_the_pipeline_and_the_server_pick_the_same_fixed_size(region: tuple[int, int]) -> None:
     expected = nearest_fixed_size(*region)
-    assert choose_size(*region, model="gpt-image-1") == expected
-    assert resolve_size("auto", "gpt-image-1", region) == expected
+    assert choose_size(*region, model="gpt-image-1.5") == expected
+    assert resolve_size("auto", "gpt-image-1.5", region) == expected

@@ -85,7 +85,7 @@ async def test_edit_results_stored_before_reported_and_placed(server: LocalServe
         assert placed.alpha is not None and placed.alpha.shape == (h, w)
         assert result.name == f"Remove the spoon #{result.index + 1}"
         assert result.request_id and result.request_id.startswith("req_")
-        assert result.usage and result.usage["total_tokens"]
+        assert result.usage is not None and result.usage.total_tokens
         x, y = placed.offset
         assert x >= 0 and y >= 0 and x + w <= 600 and y + h <= 400
         full = placed.composite(layer)
@@ -96,13 +96,16 @@ async def test_edit_results_stored_before_reported_and_placed(server: LocalServe
     assert entry.status == "done"
     assert len(entry.results) == 2
     record = entry.record
-    assert record["prompt"] == "Remove the spoon"
-    assert record["source_image"] == "coffee.png"
-    assert record["provider"] == "custom" and record["base_url"] == server.base_url
-    assert record["request_id"] == results[0].request_id
-    assert record["params"]["n"] == 2 and "prompt" not in record["params"]
-    rx, ry = record["region"][:2]
-    assert record["offset"] == [rx, ry]
+    assert record.prompt == "Remove the spoon"
+    assert record.source_image == "coffee.png"
+    assert record.provider == "custom" and record.base_url == server.base_url
+    assert record.request_id == results[0].request_id
+    assert record.params is not None and record.params.n == 2
+    assert record.region is not None
+    rx, ry = record.region[:2]
+    assert record.offset == (rx, ry)
+    stored = json.loads((entry.folder / "record.json").read_text())
+    assert stored["params"]["n"] == 2 and "prompt" not in stored["params"]  # the file format is unchanged
     assert "sk-job-test-key" not in (entry.folder / "record.json").read_text()
 
 
@@ -130,9 +133,10 @@ async def test_layer_offset_and_memmap_layer(server: LocalServer, tmp_path: Path
     async with _client(server) as client:
         (result,) = await run_edit(request, client, history)
     record = history.get(result.history_id).record
-    rx, ry = record["region"][:2]
+    assert record.region is not None
+    rx, ry = record.region[:2]
     assert result.placed.offset == (100 + rx, 50 + ry)
-    assert record["offset"] == [100 + rx, 50 + ry]
+    assert record.offset == (100 + rx, 50 + ry)
 
 
 async def test_generate_scaled_to_canvas(server: LocalServer, tmp_path: Path) -> None:
@@ -151,7 +155,7 @@ async def test_generate_scaled_to_canvas(server: LocalServer, tmp_path: Path) ->
         (native,) = await run_generate(GenerateRequest(params.replace(n=1)), client, history)
     assert native.placed.pixels.shape == (1024, 1536, 4)
     record = history.get(results[0].history_id).record
-    assert record["kind"] == "generate" and record["canvas_size"] == [600, 400]
+    assert record.kind == "generate" and record.canvas_size == (600, 400)
 
 
 async def test_cancel_aborts_at_once_and_is_recorded(server: LocalServer, tmp_path: Path) -> None:
@@ -166,7 +170,7 @@ async def test_cancel_aborts_at_once_and_is_recorded(server: LocalServer, tmp_pa
             await asyncio.wait_for(task, 5)
     (entry,) = history.list()
     assert entry.status == "cancelled"
-    assert entry.record["error"].startswith("Cancelled")
+    assert entry.record.error.startswith("Cancelled")
     assert events.results == []
 
 
@@ -187,7 +191,7 @@ async def test_results_that_arrived_survive_a_broken_stream(tmp_path: Path) -> N
     (entry,) = history.list()
     assert entry.status == "failed"
     assert [r.index for r in entry.results] == delivered
-    assert "connection" in entry.record["error"].lower()
+    assert "connection" in entry.record.error.lower()
 
 
 async def test_api_error_recorded_in_history(server: LocalServer, tmp_path: Path) -> None:
@@ -198,7 +202,7 @@ async def test_api_error_recorded_in_history(server: LocalServer, tmp_path: Path
             await run_generate(GenerateRequest(ImageParams(prompt="x")), client, history)
     (entry,) = history.list()
     assert entry.status == "failed"
-    assert "safety system" in entry.record["error"] and "HTTP 400" in entry.record["error"]
+    assert "safety system" in entry.record.error and "HTTP 400" in entry.record.error
 
 
 @pytest.mark.parametrize(

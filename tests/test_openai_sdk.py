@@ -95,7 +95,7 @@ def test_streamed_generation(client: openai.OpenAI) -> None:
 
 def test_generate(client: openai.OpenAI) -> None:
     result = client.images.generate(
-        model="gpt-image-1",
+        model="gpt-image-1.5",
         prompt="a lighthouse",
         n=2,
         size="1024x1536",
@@ -128,7 +128,7 @@ def error_body(error: openai.APIStatusError) -> dict:
         ({"quality": "standard"}, {"quality": "standard"}),
         ({"partial_images": 2}, {"partial_images": 2}),
         ({"output_compression": 50}, {"output_compression": 50}),
-        ({"model": "gpt-image-1", "size": "1254x836"}, {"model": "gpt-image-1", "size": "1254x836"}),
+        ({"model": "gpt-image-1.5", "size": "1254x836"}, {"model": "gpt-image-1.5", "size": "1254x836"}),
     ],
 )
 def test_invalid_parameters_are_bad_request_errors(client: openai.OpenAI, kwargs: dict, params: dict) -> None:
@@ -191,3 +191,91 @@ def test_failure_inside_a_stream_is_an_api_error() -> None:
         assert "error while processing your request" in str(raised.value)
         with pytest.raises(openai.InternalServerError):
             sdk.images.generate(prompt="x")
+
+
+# -- 2.6 models: complexity, the quality ladder, markup ------------------------------------------------------
+
+
+def markup_file(size: tuple[int, int] = (600, 400)) -> tuple[str, bytes, str]:
+    sheet = Image.new("RGBA", size, (0, 0, 0, 0))
+    sheet.paste((255, 0, 0, 255), (300, 200, 420, 210))  # one red stroke
+    buffer = io.BytesIO()
+    sheet.save(buffer, "PNG")
+    return ("markup.png", buffer.getvalue(), "image/png")
+
+
+def test_2_6_edit_with_markup_complexity_and_xhigh(client: openai.OpenAI) -> None:
+    # complexity goes through extra_body, as it must with an SDK that does not know the field; the markup
+    # file needs the SDK's own `markup` argument (extra_body cannot carry a file).
+    result = client.images.edit(
+        model="gpt-image-2.6-sunburst",
+        image=coffee(),
+        markup=markup_file(),
+        prompt="make what I marked red",
+        quality="xhigh",
+        extra_body={"complexity": "low"},
+    )
+    assert result.quality == "xhigh" and result.data is not None
+    assert (result.data[0].revised_prompt or "").endswith(
+        "] (markup read as the area to change) make what I marked red"
+    )
+
+
+def test_2_6_generation_with_complexity_and_max(client: openai.OpenAI) -> None:
+    result = client.images.generate(
+        model="gpt-image-2.6-flare", prompt="a kite", quality="max", size="2048x1152", extra_body={"complexity": "high"}
+    )
+    assert result.quality == "max" and image_of(result.data[0].b64_json).size == (2048, 1152)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("call", "param", "message"),
+    [
+        (
+            {"model": "gpt-image-2.5-flare", "extra_body": {"complexity": "low"}},
+            "complexity",
+            "The model 'gpt-image-2.5-flare' does not support the 'complexity' parameter.",
+        ),
+        (
+            {"model": "gpt-image-2", "quality": "xhigh"},
+            "quality",
+            "Invalid value: 'xhigh'. Supported values are: 'low', 'medium', 'high', and 'auto'.",
+        ),
+        (
+            {"model": "gpt-image-2.5-sunburst", "markup": markup_file()},
+            "markup",
+            "The model 'gpt-image-2.5-sunburst' does not support the 'markup' parameter.",
+        ),
+        (
+            {"model": "gpt-image-2.6-sunburst", "markup": markup_file((300, 200))},
+            "markup",
+            "Invalid markup image format - markup size does not match image size",
+        ),
+        (
+            {"model": "gpt-image-2.6-flare", "markup": markup_file(), "output_format": "gif"},
+            "markup",
+            "Invalid 'markup': markup is not supported with output_format 'gif'.",
+        ),
+        (
+            {
+                "model": "gpt-image-2.6-flare",
+                "markup": markup_file(),
+                "mask": ("m.png", mask_png((600, 400), (0, 0, 9, 9)), "image/png"),
+            },
+            "markup",
+            "Invalid 'markup': markup cannot be combined with mask.",
+        ),
+    ],
+    ids=["complexity-2.5", "xhigh-2", "markup-2.5", "markup-size", "markup-gif", "markup-mask"],
+)
+def test_2_6_rules_are_bad_request_errors(client: openai.OpenAI, call: dict, param: str, message: str) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.images.edit(image=coffee(), prompt="x", **call)
+    assert raised.value.status_code == 400 and raised.value.param == param
+    assert raised.value.body["message"] == message  # type: ignore[index]
+
+
+def test_gpt_image_1_is_not_found(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as raised:
+        client.images.generate(prompt="x", model="gpt-image-1")
+    assert "shut gpt-image-1 down on 2026-10-23" in raised.value.body["message"]  # type: ignore[index]

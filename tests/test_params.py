@@ -108,7 +108,7 @@ def test_n_range() -> None:
 # -- sizes ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-1-2025-04-15"])
+@pytest.mark.parametrize("model", ["gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"])
 def test_fixed_size_models(model: str) -> None:
     for size in (*FIXED_SIZES, "auto"):
         ok(P.replace(model=model, size=size))
@@ -220,7 +220,7 @@ def test_transparent_not_on_gpt_image_2() -> None:
 
 
 def test_transparent_needs_png_or_webp() -> None:
-    base = P.replace(model="gpt-image-1", background="transparent")
+    base = P.replace(model="gpt-image-1.5", background="transparent")
     ok(base)
     ok(base.replace(output_format="png"))
     ok(base.replace(output_format="webp"))
@@ -266,12 +266,13 @@ def test_input_fidelity_not_for_gpt_image_2() -> None:
     )
 
 
-def test_input_fidelity_not_for_mini() -> None:
+def test_input_fidelity_on_mini_is_low_only() -> None:
+    ok(P.replace(model="gpt-image-1-mini", input_fidelity="low"), kind="edit", image_count=1)
     v = only(P.replace(model="gpt-image-1-mini", input_fidelity="high"), kind="edit", image_count=1)
-    assert v.message == "The model 'gpt-image-1-mini' does not support the 'input_fidelity' parameter."
+    assert v.message == "Invalid value: 'high'. Supported values are: 'low'."
 
 
-@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1.5"])
+@pytest.mark.parametrize("model", ["gpt-image-1.5", "gpt-image-1.5-2025-12-16"])
 def test_input_fidelity_on_models_that_have_it(model: str) -> None:
     ok(P.replace(model=model, input_fidelity="high"), kind="edit", image_count=1)
     ok(P.replace(model=model, input_fidelity="low"), kind="edit", image_count=1)
@@ -281,7 +282,7 @@ def test_input_fidelity_on_models_that_have_it(model: str) -> None:
 
 
 def test_input_fidelity_is_unknown_on_generations() -> None:
-    v = only(P.replace(model="gpt-image-1", input_fidelity="high"))
+    v = only(P.replace(model="gpt-image-1.5", input_fidelity="high"))
     assert v.message == "Unknown parameter: 'input_fidelity'."
     assert (v.code, v.rule) == ("unknown_parameter", "input_fidelity only on edits")
 
@@ -353,7 +354,7 @@ def test_to_fields_leaves_out_unset_values_and_never_has_response_format() -> No
     }
     full = ImageParams(
         "p",
-        model="gpt-image-1",
+        model="gpt-image-1.5",
         n=2,
         size="1024x1024",
         quality="high",
@@ -373,7 +374,7 @@ def test_to_fields_leaves_out_unset_values_and_never_has_response_format() -> No
 def test_model_spec_resolution() -> None:
     assert model_spec("gpt-image-1-mini").name == "gpt-image-1-mini"  # type: ignore[union-attr]
     assert model_spec("gpt-image-1.5").name == "gpt-image-1.5"  # type: ignore[union-attr]
-    assert model_spec("gpt-image-1").name == "gpt-image-1"  # type: ignore[union-attr]
+    assert model_spec("gpt-image-1.5").name == "gpt-image-1.5"  # type: ignore[union-attr]
     assert model_spec("gpt-image-2-2026-04-21").name == "gpt-image-2"  # type: ignore[union-attr]
     assert model_spec("gpt-image-2-preview") is None
     assert model_spec("dall-e-3") is None

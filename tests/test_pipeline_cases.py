@@ -145,17 +145,17 @@ def test_region_wider_than_3_to_1_is_letterboxed_and_the_bars_removed() -> None:
 
 def test_auto_mode_grows_context_towards_the_model_aspect_instead_of_padding(layer) -> None:
     sel = rect_selection(H, W, 700, 500, 400, 200)  # context 700 x 512 (1.37:1; 512 px minimum)
-    prep = prepare_edit(layer, sel, model="gpt-image-1")
+    prep = prepare_edit(layer, sel, model="gpt-image-1.5")
     r = prep.region
     assert prep.request_size == (1536, 1024)
     assert r.w == 768 and r.h == 512  # grown to 3:2 with real surroundings...
     assert (prep.content.w, prep.content.h) == (1536, 1024)  # ...so no letterbox bars are needed
     # "padding" mode keeps exactly the context asked for and letterboxes instead.
-    boxed = prepare_edit(layer, sel, model="gpt-image-1", options=ContextOptions(mode="padding", padding_px=150))
+    boxed = prepare_edit(layer, sel, model="gpt-image-1.5", options=ContextOptions(mode="padding", padding_px=150))
     assert (boxed.region.w, boxed.region.h) == (700, 500) and boxed.content.w < 1536
 
 
-@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1.5"])
+@pytest.mark.parametrize("model", ["gpt-image-1.5", "chatgpt-image-latest"])
 @pytest.mark.parametrize("size", ["auto", "1024x1536"])
 def test_fixed_size_model_letterbox_round_trip(model, size) -> None:
     small = photo_layer(1000, 500, seed=5)
@@ -274,7 +274,7 @@ def test_colour_match_leaves_an_unchanged_result_unchanged(layer) -> None:
 
 def test_transparent_result_keeps_its_alpha(layer) -> None:
     sel = rect_selection(H, W, 600, 450, 300, 250)
-    prep = prepare_edit(layer, sel, options=ContextOptions(blend_margin_px=0), model="gpt-image-1")
+    prep = prepare_edit(layer, sel, options=ContextOptions(blend_margin_px=0), model="gpt-image-1.5")
 
     def cutout_engine(prep) -> Image.Image:
         pixels = request_image(prep).copy()
@@ -349,7 +349,7 @@ def test_bad_result_and_options_get_specific_messages(layer) -> None:
     lw=st.integers(1, 400),
     lh=st.integers(1, 400),
     data=st.data(),
-    model=st.sampled_from(["gpt-image-2", "gpt-image-1"]),
+    model=st.sampled_from(["gpt-image-2", "gpt-image-1.5"]),
     mode=st.sampled_from(["auto", "whole", "padding"]),
 )
 def test_any_layer_and_selection_give_a_valid_request_and_an_exact_paste(lw, lh, data, model, mode) -> None:

@@ -70,7 +70,7 @@ SMALL_PLACES = {"centre": (975, 735), "top-left": (0, 0), "bottom-right": (LAYER
 
 
 @pytest.mark.parametrize("place", SMALL_PLACES.values(), ids=SMALL_PLACES.keys())
-@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-1"])
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-1.5"])
 def test_rescaled_result_is_placed_without_offset_and_a_shift_is_caught(layer, place, model) -> None:
     x, y = place
     sel = rect_selection(LAYER_H, LAYER_W, x, y, 50, 30)

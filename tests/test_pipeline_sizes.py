@@ -54,7 +54,7 @@ def test_small_regions_reach_the_minimum_and_large_ones_stop_at_the_budget(rw: i
 
 
 @settings(max_examples=200, deadline=None)
-@given(sides, sides, st.sampled_from(["gpt-image-1", "gpt-image-1.5", "gpt-image-1-mini", "some-relay-model"]))
+@given(sides, sides, st.sampled_from(["gpt-image-1.5", "chatgpt-image-latest", "gpt-image-1-mini", "some-relay-model"]))
 def test_fixed_size_models_get_the_closest_of_three_sizes(rw: int, rh: int, model: str) -> None:
     size = choose_size(rw, rh, model)
     assert size in FIXED
@@ -100,7 +100,7 @@ def test_letterbox_keeps_aspect_and_fits(rw: int, rh: int, width: int, height: i
         ("4096x1024", "gpt-image-2", "at most 3840"),
         ("512x512", "gpt-image-2", "between 655,360"),
         ("3840x1024", "gpt-image-2", "3 times"),
-        ("1254x836", "gpt-image-1", "1024x1024, 1536x1024, 1024x1536"),
+        ("1254x836", "gpt-image-1.5", "1024x1024, 1536x1024, 1024x1536"),
         ("big", "gpt-image-2", "Expected 'auto' or WIDTHxHEIGHT"),
     ],
 )
@@ -111,4 +111,4 @@ def test_invalid_explicit_sizes_are_refused_with_a_specific_message(size: str, m
 
 def test_explicit_valid_size_is_used_as_given() -> None:
     assert resolve_size("2048x1152", 100, 100, "gpt-image-2", DEFAULT_PIXEL_BUDGET) == (2048, 1152)
-    assert resolve_size("1024x1536", 100, 100, "gpt-image-1", DEFAULT_PIXEL_BUDGET) == (1024, 1536)
+    assert resolve_size("1024x1536", 100, 100, "gpt-image-1.5", DEFAULT_PIXEL_BUDGET) == (1024, 1536)

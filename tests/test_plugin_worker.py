@@ -248,8 +248,8 @@ def test_stop_worker_ends_its_whole_process_group(tmp_path: Path) -> None:
     [
         ((2800, 1850, 440, 340), "gpt-image-2"),
         ((0, 0, 300, 200), "gpt-image-2"),  # a corner: the context slides inside the layer
-        ((5700, 3900, 300, 100), "gpt-image-1"),  # the other corner, fixed-size model (3:2 growth)
-        ((2000, 2000, 800, 10), "gpt-image-1"),  # a thin wide stripe: grows towards 3:2
+        ((5700, 3900, 300, 100), "gpt-image-1.5"),  # the other corner, fixed-size model (3:2 growth)
+        ((2000, 2000, 800, 10), "gpt-image-1.5"),  # a thin wide stripe: grows towards 3:2
         ((3000, 100, 20, 700), "gpt-image-1.5"),  # a tall thin one at the top edge
         ((2000, 1500, 5, 5), "gpt-image-2"),  # a speck: at least 512 px of context
     ],

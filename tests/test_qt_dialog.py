@@ -11,7 +11,7 @@ import psutil
 import pytest
 from PIL import Image
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
@@ -183,18 +183,22 @@ def test_api_error_is_shown_with_status_and_request_id_and_nothing_is_lost(qloop
         ({"size": "512x512"}, "size", "Size 512x512: 262,144 pixels in all; it must be between 655,360 and 8,294,400."),
         ({"size": "3840x1024"}, "size", "Size 3840x1024: the long edge may be at most 3 times the short edge."),
         (
-            {"model": "gpt-image-1", "size": "2048x2048"},
+            {"model": "gpt-image-1.5", "size": "2048x2048"},
             "size",
             "'2048x2048' is not allowed here; use one of '1024x1024', '1024x1536', '1536x1024', and 'auto'.",
         ),
-        ({"background": "transparent"}, "background", "This model cannot make transparent backgrounds."),
+        (
+            {"model": "gpt-image-2", "background": "transparent"},
+            "background",
+            "This model cannot make transparent backgrounds.",
+        ),
         (
             {"model": "gpt-image-1.5", "background": "transparent", "output_format": "jpeg"},
             "background",
             "A transparent background needs PNG or WebP output, not JPEG.",
         ),
         (
-            {"quality": "standard"},
+            {"model": "gpt-image-2", "quality": "standard"},
             "quality",
             "'standard' is not allowed here; use one of 'low', 'medium', 'high', and 'auto'.",
         ),
@@ -239,7 +243,7 @@ def test_custom_size_typed_in_the_boxes_is_checked_live(qloop, qtbot, job_dir, t
     assert dialog.model.size == "1008x1024" and not view.messages["size"].isVisibleTo(dialog)
     assert dialog.run_button.isEnabled()
     # Fixed-size models offer only their three sizes, and no custom entry.
-    dialog.model.model = "gpt-image-1"
+    dialog.model.model = "gpt-image-1.5"
     sizes = [view.size_combo.itemData(i) for i in range(view.size_combo.count())]
     assert sizes == ["auto", "1024x1024", "1024x1536", "1536x1024"]
 
@@ -254,12 +258,45 @@ def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, temp_home) 
     assert view.compression.isEnabled() and dialog.model.params().output_compression == dialog.model.compression
     view.stream.setChecked(False)
     assert not view.partials.isEnabled() and dialog.model.params().partial_images is None
-    choices = view.background.model()
-    assert isinstance(choices, QStandardItemModel)
-    transparent = choices.item(view.background.findData("transparent"))
-    assert transparent is not None and not transparent.isEnabled()  # gpt-image-2 cannot
+    transparent = view.background.model().item(view.background.findData("transparent"))
+    xhigh = view.quality.model().item(view.quality.findData("xhigh"))
+    dialog.model.model = "gpt-image-2"
+    assert not transparent.isEnabled() and "cannot make transparent backgrounds" in transparent.toolTip()
+    assert not xhigh.isEnabled() and "gpt-image-2 does not offer this quality" in xhigh.toolTip()
+    assert not view.complexity.isEnabled() and "2.6 models do" in view.complexity.toolTip()
+    assert not view.markup.isEnabled() and "layer named 'markup'" in view.markup.toolTip()  # the job has none
     dialog.model.model = "gpt-image-1.5"
     assert transparent.isEnabled()
+    dialog.model.model = "gpt-image-2.6-flare"
+    assert xhigh.isEnabled() and view.complexity.isEnabled()
+    view.complexity.setCurrentIndex(view.complexity.findData("low"))
+    assert dialog.model.params().complexity == "low"
+    dialog.model.model = "gpt-image-2.5-flare"  # no planning depth: not sent, not an error
+    assert dialog.model.params().complexity is None and "complexity" not in dialog.model.violations
+    dialog.model.model = "relay-image-9"  # unknown: everything offered, nothing checked locally
+    assert view.complexity.isEnabled() and xhigh.isEnabled()
+
+
+def test_markup_layer_is_offered_for_2_6_and_sent_as_markup(qloop, qtbot, tmp_path, temp_home) -> None:
+    job = write_job(tmp_path / "job")
+    raw = json.loads((job / "job.json").read_text())
+    layer = raw["layer"]
+    marks = np.zeros((layer["height"], layer["width"], 4), np.uint8)
+    marks[10:20, 10:60] = (255, 0, 0, 255)
+    (job / "markup.rgba").write_bytes(marks.tobytes())
+    raw["markup"] = {**layer, "name": "markup", "file": "markup.rgba"}
+    (job / "job.json").write_text(json.dumps(raw))
+    dialog = make_dialog(job, temp_home)
+    qtbot.addWidget(dialog)
+    view = dialog.params_view
+    dialog.model.model = "gpt-image-2"
+    assert not view.markup.isEnabled() and "gpt-image-2 does not read markup" in view.markup.toolTip()
+    assert not dialog.model.sends_markup()
+    dialog.model.model = "gpt-image-2.6-sunburst"
+    assert view.markup.isEnabled() and view.markup.isChecked() and "'markup'" in view.markup.text()
+    assert dialog.model.sends_markup()
+    view.markup.setChecked(False)
+    assert not dialog.model.sends_markup()
 
 
 def test_references_are_listed_reorderable_and_capped_at_sixteen(qloop, qtbot, tmp_path, temp_home) -> None:
@@ -552,3 +589,19 @@ def test_history_result_is_placed_in_its_recorded_region_when_the_selection_chan
     assert item.placed.offset == original.placed.offset
     assert item.placed.pixels.shape == original.placed.pixels.shape
     assert item.name == original.name
+
+
+def test_model_list_shows_what_the_provider_lists(qloop, qtbot, job_dir, temp_home) -> None:
+    from gimp_gptimage.api.catalog import image_models
+
+    dialog = make_dialog(job_dir, temp_home)
+    qtbot.addWidget(dialog)
+    combo = dialog.params_view.model_combo
+    assert combo.findData("gpt-image-2.6-flare") >= 0 and combo.findData("gpt-image-1") < 0  # the table
+    listed = image_models({"data": [{"id": "gpt-image-2"}, {"id": "relay/gpt-image-9"}, {"id": "whisper-1"}]})
+    dialog.model.model = "gpt-image-2"
+    dialog.params_view.set_listed_models(listed)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["gpt-image-2", "relay/gpt-image-9 (unknown)"]
+    assert "sent as is" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(1)
+    assert dialog.model.model == "relay/gpt-image-9" and dialog.params_view.complexity.isEnabled()

@@ -134,7 +134,9 @@ def test_test_connection_reports_success_and_a_rejected_key(qloop, qtbot, temp_h
             assert "sk-wrong-key-000000000000" not in status
             dialog.key_edit.setText(KEY)
             await dialog.run_test()
-            assert dialog.key_status.text() == "Connected: the provider answered and accepted the key."
+            status = dialog.key_status.text()
+            assert status.startswith("Connected: the provider answered and accepted the key. Image models: ")
+            assert "gpt-image-2.6-sunburst" in status and "gpt-image-1," not in status
 
         qrun(qloop, scenario())
     # Testing does not store anything.
@@ -163,11 +165,11 @@ def test_bad_base_url_is_refused_with_the_reason(qloop, qtbot, memory_keyring) -
 
 
 def test_history_limits_are_set_in_settings_and_applied_after_a_run(qloop, qtbot, job_dir, temp_home, server) -> None:
-    from gimp_gptimage.history import HistoryStore
+    from gimp_gptimage.history import HistoryRecord, HistoryStore
     from gimp_gptimage.settings import SettingsStore
 
     store = HistoryStore(temp_home.data / "history")
-    old = store.begin({"prompt": "an old request"})
+    old = store.begin(HistoryRecord(prompt="an old request"))
     store.add_result(old, 0, b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "png")
     store.finish(old)
 

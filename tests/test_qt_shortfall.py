@@ -9,10 +9,10 @@ from gimp_gptimage.server import Fault, LocalServer
 pytest_plugins = ["qt_fixtures"]
 
 
-def test_the_dialog_says_1_of_2_images_arrived(qloop, qtbot, job_dir, ui_dirs) -> None:
-    with LocalServer() as server:
+def test_the_dialog_says_1_of_2_images_arrived(qloop, qtbot, job_dir, temp_home) -> None:
+    with LocalServer(faults=()) as server:
         server.faults.add(Fault("fewer"))
-        dialog = make_dialog(job_dir, ui_dirs, server)
+        dialog = make_dialog(job_dir, temp_home, server)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:

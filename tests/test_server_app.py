@@ -82,7 +82,9 @@ async def test_health_and_models(api: ApiFactory) -> None:
     models = await client.get("/models")
     assert models.status_code == 200
     ids = [m["id"] for m in models.json()["data"]]
-    assert {"gpt-image-2", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"} <= set(ids)
+    assert {"gpt-image-2.6-sunburst", "gpt-image-2.5-flare", "gpt-image-2", "gpt-image-1.5", "gpt-image-1-mini"} <= set(
+        ids
+    )
     unauthorised = await client.get("/models", headers={"Authorization": ""})
     assert unauthorised.status_code == 401
 
@@ -187,7 +189,7 @@ async def test_transparent_background_keeps_alpha_where_allowed(api: ApiFactory)
     opaque = await edit(client, {**fields, "background": "opaque"}, [image_part(data=rgba)])
     assert decode(base64.b64decode(opaque.json()["data"][0]["b64_json"])).mode == "RGB"
     generated = await client.post(
-        "/images/generations", json={"prompt": "a logo", "model": "gpt-image-1", "background": "transparent"}
+        "/images/generations", json={"prompt": "a logo", "model": "gpt-image-1.5", "background": "transparent"}
     )
     picture = decode(base64.b64decode(generated.json()["data"][0]["b64_json"]))
     assert picture.mode == "RGBA" and picture.getchannel("A").getextrema()[0] == 0
@@ -218,7 +220,7 @@ RULE_CASES: list[tuple[str, dict, int]] = [
     ("edge too long", {"size": "3856x1024"}, 1),
     ("too few pixels", {"size": "512x512"}, 1),
     ("ratio", {"size": "3200x1024"}, 1),
-    ("fixed sizes", {"model": "gpt-image-1", "size": "1254x836"}, 1),
+    ("fixed sizes", {"model": "gpt-image-1.5", "size": "1254x836"}, 1),
     ("quality standard", {"quality": "standard"}, 1),
     ("output format", {"output_format": "gif"}, 1),
     ("background value", {"background": "black"}, 1),
@@ -227,7 +229,7 @@ RULE_CASES: list[tuple[str, dict, int]] = [
     ("compression range", {"output_format": "jpeg", "output_compression": 101}, 1),
     ("compression with png", {"output_compression": 50}, 1),
     ("input_fidelity on gpt-image-2", {"input_fidelity": "high"}, 1),
-    ("input_fidelity value", {"model": "gpt-image-1", "input_fidelity": "max"}, 1),
+    ("input_fidelity value", {"model": "gpt-image-1.5", "input_fidelity": "max"}, 1),
     ("moderation", {"moderation": "none"}, 1),
     ("partial_images without stream", {"partial_images": 2}, 1),
     ("partial_images range", {"stream": True, "partial_images": 4}, 1),
@@ -257,7 +259,7 @@ async def test_edit_rules_match_check_params(api: ApiFactory, name: str, changes
 
 
 GENERATION_CASES = [c for c in RULE_CASES if c[2] == 1] + [
-    ("input_fidelity is unknown on generations", {"model": "gpt-image-1", "input_fidelity": "high"}, 0)
+    ("input_fidelity is unknown on generations", {"model": "gpt-image-1.5", "input_fidelity": "high"}, 0)
 ]
 
 
@@ -288,7 +290,7 @@ async def test_exact_messages_from_the_contract(api: ApiFactory) -> None:
     for field, (value, message) in cases.items():
         response = await client.post("/images/generations", json={"prompt": "x", field: value})
         assert error_of(response)["message"] == message
-    fixed = await client.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1", "size": "1254x836"})
+    fixed = await client.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1.5", "size": "1254x836"})
     assert error_of(fixed)["message"] == (
         "Invalid value: '1254x836'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'."
     )
@@ -579,8 +581,8 @@ async def test_the_product_app_has_no_fault_machinery(api: ApiFactory) -> None:
 
 async def test_file_parts_under_other_names(api: ApiFactory) -> None:
     client = api()
-    unknown = await client.post("/images/edits", data={"prompt": "x"}, files=[image_part(), image_part("markup")])
-    assert error_of(unknown)["code"] == "unknown_parameter" and error_of(unknown)["param"] == "markup"
+    unknown = await client.post("/images/edits", data={"prompt": "x"}, files=[image_part(), image_part("sketch")])
+    assert error_of(unknown)["code"] == "unknown_parameter" and error_of(unknown)["param"] == "sketch"
     as_file = await client.post("/images/edits", data={"prompt": "x"}, files=[image_part(), image_part("size")])
     assert error_of(as_file) == {
         "message": "Invalid type for 'size': expected a string, but got a file instead.",

@@ -201,12 +201,12 @@ def test_damaged_model_falls_back_and_says_so_once_in_the_same_words(
 
 
 def test_the_dialogs_offline_banner_says_the_fallback_in_the_same_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model_state: None, qloop, qtbot, job_dir, ui_dirs
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model_state: None, qloop, qtbot, job_dir, temp_home
 ) -> None:
     from qt_helpers import make_dialog
 
     monkeypatch.setattr(migan, "MODEL_FILE", damaged_copy(tmp_path))
-    dialog = make_dialog(job_dir, ui_dirs)  # no provider configured: the offline engine
+    dialog = make_dialog(job_dir, temp_home)  # no provider configured: the offline engine
     qtbot.addWidget(dialog)
     text = dialog.banner_text.text()
     assert dialog.banner.isVisible() and text.startswith("Offline local engine")

@@ -31,6 +31,7 @@ class ImagesBackend(Protocol):
         params: ImageParams,
         images: Sequence[ImageInput],
         mask: bytes | None = None,
+        markup: bytes | None = None,
         on_event: EventCallback | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> ImagesResponse: ...

@@ -25,9 +25,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
+from .catalog import ListedModel, image_models
 from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, direct_mounts, shared_ssl_context
-from .error_mapping import ErrorMapper
+from .error_mapping import ErrorMapper, read_limited
 from .errors import ConfigError, GptImageError, redact
+from .markup import markup_part
 from .multipart import MultipartBody, ProgressStream
 from .params import ImageParams, validate
 from .providers import Provider, check_base_url
@@ -40,6 +42,7 @@ from .uploads import image_parts
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"gimp-gptimage/{__version__}"
+MODEL_LIST_LIMIT = 1024 * 1024  # a provider's /models answer; the longest seen is a few dozen kB
 
 __all__ = ["EventCallback", "ImagesClient", "ProgressCallback", "Timeouts"]
 
@@ -116,20 +119,47 @@ class ImagesClient:
         params: ImageParams,
         images: Sequence[ImageInput],
         mask: bytes | None = None,
+        markup: bytes | None = None,
         on_event: EventCallback | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> ImagesResponse:
         """POST {base}/images/edits. Every image goes as a repeated `image[]` part with its real type.
 
+        `markup` (2.6 models): a PNG of the first image's size, transparent except the annotations.
+
         `on_event` gets each partial and finished image as it arrives when `params.stream` is true.
         `on_progress(stage, fraction)` gets "uploading" (fraction of the body sent), "generating", and
         "downloading" (url results).
         """
-        params = validate(params, kind="edit", image_count=len(images))
-        body = MultipartBody(self._wire_fields(params), image_parts(images, mask))
+        params = validate(
+            params, kind="edit", image_count=len(images), mask=mask is not None, markup=markup is not None
+        )
+        files = image_parts(images, mask)
+        if markup is not None:
+            files.append(markup_part(markup, images[0].data))
+        body = MultipartBody(self._wire_fields(params), files)
         return await self._request(
             "images/edits", body.segments, body.content_type, params, on_event=on_event, on_progress=on_progress
         )
+
+    async def models(self) -> list[ListedModel]:
+        """GET {base}/models: the image models this provider offers (see catalog.py)."""
+        url = f"{self.base_url}/models"
+        try:
+            response = await self._http.send(self._http.build_request("GET", url), stream=True)
+        except httpx.TimeoutException as exc:
+            raise self._errors.timeout(exc, url) from None
+        except httpx.TransportError as exc:
+            raise self._errors.connection(exc, url, phase="before any answer arrived") from None
+        if response.status_code >= 300:
+            raise await self._errors.status(response)
+        try:
+            body = json.loads(await read_limited(response, MODEL_LIST_LIMIT))
+        except ValueError:
+            body = None
+        finally:
+            await response.aclose()
+        return image_models(body)
 
     async def generate(
         self,

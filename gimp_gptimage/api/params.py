@@ -9,25 +9,49 @@ message, type, param and code. Messages copy the real API's wording where it is 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from .errors import ValidationError
+from .models import (
+    COMPLEXITIES,
+    DEFAULT_MODEL,
+    LADDER_QUALITIES,
+    MARKUP_WITH_MASK,
+    MODELS,  # noqa: F401  (re-exported: the table's users import it from here)
+    NON_RASTER_FORMATS,
+    RASTER_FORMATS,
+    STANDARD_QUALITIES,
+    ModelSpec,
+    model_spec,
+    shut_down_message,
+)
+from .sizes import (  # noqa: F401  (re-exported: the rules' users import them from here)
+    EXPERIMENTAL_PIXELS,
+    FIXED_SIZES,
+    GRID,
+    MAX_EDGE,
+    MAX_PIXELS,
+    MAX_RATIO,
+    MIN_PIXELS,
+    free_size_violation,
+    parse_size,
+)
 
 Kind = Literal["edit", "generate"]
 # The API's fixed values, as types (the tuples below are the same values for checks at run time).
-Quality = Literal["low", "medium", "high", "auto"]
+Quality = Literal["low", "medium", "high", "xhigh", "max", "auto"]  # xhigh and max: 2.5 and 2.6 only
+Complexity = Literal["low", "medium", "high"]  # 2.6 only
 Background = Literal["transparent", "opaque", "auto"]
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp"]  # the API's gif and svg are refused here (raster_only)
 Moderation = Literal["low", "auto"]
 InputFidelity = Literal["high", "low"]
 
-FIXED_SIZES = ("1024x1024", "1024x1536", "1536x1024")
-QUALITIES = ("low", "medium", "high", "auto")
+QUALITIES = STANDARD_QUALITIES  # every known model takes these; 2.5 and 2.6 add xhigh and max
+ALL_QUALITIES = LADDER_QUALITIES
 BACKGROUNDS = ("transparent", "opaque", "auto")
-OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OUTPUT_FORMATS = RASTER_FORMATS
 MODERATIONS = ("low", "auto")
 INPUT_FIDELITIES = ("high", "low")
 
@@ -35,43 +59,6 @@ MAX_PROMPT_CHARS = 32_000
 MAX_IMAGES = 16
 MAX_N = 10
 MAX_PARTIAL_IMAGES = 3
-
-# gpt-image-2 free-size rules.
-GRID = 16
-MAX_EDGE = 3840
-MIN_PIXELS = 655_360
-MAX_PIXELS = 8_294_400
-EXPERIMENTAL_PIXELS = 3_686_400
-MAX_RATIO = 3.0
-
-_SIZE_RE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a model family accepts."""
-
-    name: str
-    free_sizes: bool
-    transparent: bool
-    input_fidelity: bool
-
-
-MODELS: dict[str, ModelSpec] = {
-    "gpt-image-2": ModelSpec("gpt-image-2", free_sizes=True, transparent=False, input_fidelity=False),
-    "gpt-image-1.5": ModelSpec("gpt-image-1.5", free_sizes=False, transparent=True, input_fidelity=True),
-    "gpt-image-1": ModelSpec("gpt-image-1", free_sizes=False, transparent=True, input_fidelity=True),
-    "gpt-image-1-mini": ModelSpec("gpt-image-1-mini", free_sizes=False, transparent=True, input_fidelity=False),
-}
-DEFAULT_MODEL = "gpt-image-2"
-
-
-def model_spec(model: str) -> ModelSpec | None:
-    """The family of a model name, dated snapshots included (`gpt-image-2-2026-04-21`); None if unknown."""
-    for name in sorted(MODELS, key=len, reverse=True):
-        if model == name or re.fullmatch(re.escape(name) + r"-\d{4}-\d{2}-\d{2}", model):
-            return MODELS[name]
-    return None
 
 
 @dataclass(frozen=True)
@@ -87,6 +74,7 @@ class ImageParams:
     output_format: OutputFormat | None = None
     output_compression: int | None = None
     input_fidelity: InputFidelity | None = None
+    complexity: Complexity | None = None
     moderation: Moderation | None = None
     stream: bool = False
     partial_images: int | None = None
@@ -116,6 +104,7 @@ class Violation:
     value: object = None
     code: str | None = "invalid_value"
     error_type: str = "invalid_request_error"
+    status: int = 400
 
     def to_error(self) -> ValidationError:
         return ValidationError(
@@ -123,32 +112,12 @@ class Violation:
         )
 
 
-def parse_size(size: str) -> tuple[int, int] | None:
-    match = _SIZE_RE.match(size.strip().lower())
-    return (int(match[1]), int(match[2])) if match else None
-
-
 def _supported(value: object, allowed: Iterable[str]) -> str:
     quoted = [f"'{a}'" for a in allowed]
+    if len(quoted) == 1:
+        return f"Invalid value: '{value}'. Supported values are: {quoted[0]}."
     listed = ", ".join(quoted[:-1]) + (", and " if len(quoted) > 2 else " and ") + quoted[-1]
     return f"Invalid value: '{value}'. Supported values are: {listed}."
-
-
-def free_size_violation(width: int, height: int, label: str | None = None) -> str | None:
-    """Why a WxH is not a valid gpt-image-2 size, or None if it is."""
-    label = label or f"{width}x{height}"
-    if width % GRID or height % GRID:
-        return f"Invalid size '{label}'. Width and height must both be divisible by {GRID}."
-    if max(width, height) > MAX_EDGE:
-        return f"Invalid size '{label}'. Width and height must both be at most {MAX_EDGE} pixels."
-    if not MIN_PIXELS <= width * height <= MAX_PIXELS:
-        return (
-            f"Invalid size '{label}'. The total number of pixels must be between {MIN_PIXELS:,} and "
-            f"{MAX_PIXELS:,}, but got {width * height:,}."
-        )
-    if max(width, height) > MAX_RATIO * min(width, height):
-        return f"Invalid size '{label}'. The long edge must be at most 3 times the short edge."
-    return None
 
 
 def _size_violations(size: str, spec: ModelSpec | None) -> list[Violation]:
@@ -168,23 +137,17 @@ def _size_violations(size: str, spec: ModelSpec | None) -> list[Violation]:
 
 
 def _int_range(param: str, value: int, low: int, high: int) -> Violation | None:
-    if value < low:
-        return Violation(
-            param,
-            f"Invalid '{param}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
-            f"{param} {low}–{high}",
-            value,
-            "integer_below_min_value",
-        )
-    if value > high:
-        return Violation(
-            param,
-            f"Invalid '{param}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
-            f"{param} {low}–{high}",
-            value,
-            "integer_above_max_value",
-        )
-    return None
+    if low <= value <= high:
+        return None
+    below = value < low
+    word, sign, limit = ("below minimum", ">=", low) if below else ("above maximum", "<=", high)
+    return Violation(
+        param,
+        f"Invalid '{param}': integer {word} value. Expected a value {sign} {limit}, but got {value} instead.",
+        f"{param} {low}–{high}",
+        value,
+        f"integer_{'below_min' if below else 'above_max'}_value",
+    )
 
 
 def normalise(params: ImageParams) -> ImageParams:
@@ -196,8 +159,92 @@ def normalise(params: ImageParams) -> ImageParams:
     return params.replace(quality=quality, size=size, model=params.model.strip())
 
 
-def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> list[Violation]:
-    """Every rule the request breaks, in the order the real API would report them (first is the answer)."""
+def model_violation(model: str) -> Violation | None:
+    """A model the provider no longer serves (status 404, like an unknown model)."""
+    message = shut_down_message(model)
+    if message is None:
+        return None
+    return Violation("model", message, "model shut down", model, "model_not_found", status=404)
+
+
+def _not_for_model(param: str, model: str, rule: str) -> Violation:
+    # Our wording, after the API's input_fidelity answer: no source quotes the API's message for complexity
+    # on 2.5, or for markup on a model without it.
+    return Violation(
+        param, f"The model '{model}' does not support the '{param}' parameter.", rule, model, "unsupported_parameter"
+    )
+
+
+def _gif_violations(params: ImageParams, *, mask: bool, markup: bool) -> list[Violation]:
+    """What 2.6 does not combine with gif output [O*]; the wording is ours (no source quotes the API's)."""
+    found = []
+    for present, param in (
+        (mask, "mask"),
+        (markup, "markup"),
+        (params.output_compression is not None, "output_compression"),
+        (params.stream, "stream"),
+    ):
+        if present:
+            found.append(
+                Violation(
+                    param,
+                    f"Invalid '{param}': {param} is not supported with output_format 'gif'.",
+                    f"{param} not with gif",
+                    "gif",
+                )
+            )
+    return found
+
+
+def _model_violations(params: ImageParams, spec: ModelSpec, *, kind: Kind, mask: bool, markup: bool) -> list[Violation]:
+    """The rules that depend on the model: quality ladder, formats, complexity, markup, gif combinations."""
+    found: list[Violation] = []
+    if params.quality not in spec.qualities:
+        found.append(Violation("quality", _supported(params.quality, spec.qualities), "quality values", params.quality))
+    fmt = params.output_format
+    if fmt is not None and fmt not in spec.output_formats:
+        found.append(Violation("output_format", _supported(fmt, spec.output_formats), "output formats", fmt))
+    elif fmt == "svg":
+        # [T] the API's answer when the `svg` object naming a text model is missing; we never send one.
+        found.append(
+            Violation(
+                "svg.model",
+                "SVG generation requires 'svg.model'.",
+                "svg needs svg.model",
+                fmt,
+                "missing_required_parameter",
+            )
+        )
+    elif fmt == "gif":
+        found += _gif_violations(params, mask=mask, markup=markup)
+    if params.complexity is not None:
+        if not spec.complexity:
+            found.append(_not_for_model("complexity", params.model, "complexity not for this model"))
+        elif params.complexity not in COMPLEXITIES:
+            found.append(
+                Violation(
+                    "complexity", _supported(params.complexity, COMPLEXITIES), "complexity values", params.complexity
+                )
+            )
+    if markup and kind == "edit" and not spec.markup:
+        found.append(_not_for_model("markup", params.model, "markup only on 2.6 models"))
+    elif markup and mask and not MARKUP_WITH_MASK:
+        # Our wording, after openai-python's docstring ("Cannot be combined with mask.").
+        found.append(
+            Violation(
+                "markup", "Invalid 'markup': markup cannot be combined with mask.", "markup not with mask", "mask"
+            )
+        )
+    return found
+
+
+def check_params(
+    params: ImageParams, *, kind: Kind, image_count: int = 0, mask: bool = False, markup: bool = False
+) -> list[Violation]:
+    """Every rule the request breaks, in the order the real API would report them (first is the answer).
+
+    A model the table does not know gets only the rules every model shares (prompt, images, n, size format,
+    the value lists of background, moderation and the like): it is sent as given."""
     found: list[Violation] = []
     spec = model_spec(params.model)
 
@@ -205,6 +252,7 @@ def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> li
         if v is not None:
             found.append(v)
 
+    add(model_violation(params.model))
     prompt = params.prompt
     if not isinstance(prompt, str) or not prompt.strip():
         add(
@@ -251,17 +299,8 @@ def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> li
             )
     add(_int_range("n", params.n, 1, MAX_N))
     found.extend(_size_violations(params.size, spec))
-    if params.quality not in QUALITIES:
-        add(Violation("quality", _supported(params.quality, QUALITIES), "quality values", params.quality))
-    if params.output_format is not None and params.output_format not in OUTPUT_FORMATS:
-        add(
-            Violation(
-                "output_format",
-                _supported(params.output_format, OUTPUT_FORMATS),
-                "output formats",
-                params.output_format,
-            )
-        )
+    if spec is not None:
+        found.extend(_model_violations(params, spec, kind=kind, mask=mask, markup=markup))
     if params.background is not None:
         if params.background not in BACKGROUNDS:
             add(
@@ -293,7 +332,7 @@ def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> li
                 )
     if params.output_compression is not None:
         add(_int_range("output_compression", params.output_compression, 0, 100))
-        if params.output_format not in ("jpeg", "webp"):
+        if params.output_format not in ("jpeg", "webp", "gif"):  # gif: its own rule above
             add(
                 Violation(
                     "output_compression",
@@ -325,11 +364,11 @@ def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> li
                     "image_generation_user_error",
                 )
             )
-        elif params.input_fidelity not in INPUT_FIDELITIES:
+        elif params.input_fidelity not in (spec.input_fidelity if spec else INPUT_FIDELITIES):
             add(
                 Violation(
                     "input_fidelity",
-                    _supported(params.input_fidelity, INPUT_FIDELITIES),
+                    _supported(params.input_fidelity, spec.input_fidelity if spec else INPUT_FIDELITIES),
                     "input_fidelity values",
                     params.input_fidelity,
                 )
@@ -358,10 +397,53 @@ def check_params(params: ImageParams, *, kind: Kind, image_count: int = 0) -> li
     return found
 
 
-def validate(params: ImageParams, *, kind: Kind, image_count: int = 0) -> ImageParams:
+def raster_only(params: ImageParams) -> Violation | None:
+    """The project's own rule, not the API's: GIF (animation) and SVG (vector) results have no place in a
+    raster layer, so they are refused before anything is sent."""
+    if params.output_format not in NON_RASTER_FORMATS:
+        return None
+    spec = model_spec(params.model)
+    if spec is not None and params.output_format not in spec.output_formats:
+        return None  # the API's own answer already refuses it, in its words
+    return Violation(
+        "output_format",
+        f"'{params.output_format}' output is not for a raster editor: choose png, jpeg or webp.",
+        "raster output only",
+        params.output_format,
+    )
+
+
+def validate(
+    params: ImageParams, *, kind: Kind, image_count: int = 0, mask: bool = False, markup: bool = False
+) -> ImageParams:
     """Normalise and check; raise the first violation as `ValidationError`, else return what to send."""
     params = normalise(params)
-    violations = check_params(params, kind=kind, image_count=image_count)
+    refused = raster_only(params)
+    if refused is not None and model_violation(params.model) is None:
+        raise refused.to_error()
+    violations = check_params(params, kind=kind, image_count=image_count, mask=mask, markup=markup)
     if violations:
         raise violations[0].to_error()
     return params
+
+
+def markup_violation(
+    image_format: str | None, size: tuple[int, int] | None, first_image_size: tuple[int, int], transparent: bool
+) -> Violation | None:
+    """What is wrong with a markup file (its decoded format and size, None for undecodable; whether it has
+    transparent pixels), or None. It "must match that image's dimensions ... and contain transparent pixels"
+    [openai-python's docstring]; the wording is ours, after the API's mask answers."""
+    reason = None
+    if image_format is None or size is None:
+        reason = "markup image could not be decoded"
+    elif image_format != "PNG":
+        reason = "markup must be a PNG image"
+    elif tuple(size) != tuple(first_image_size):
+        reason = "markup size does not match image size"
+    elif not transparent:
+        reason = "markup must contain transparent pixels"
+    if reason is None:
+        return None
+    return Violation(
+        "markup", f"Invalid markup image format - {reason}", "markup file", image_format, "invalid_markup_image_format"
+    )

@@ -16,6 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, redact
+from .models import DEFAULT_MODEL
 
 KEY_ENV_VARS = ("GPTIMAGE_API_KEY", "OPENAI_API_KEY")
 
@@ -31,6 +32,7 @@ class Provider:
     name: str
     label: str
     base_url: str
+    default_model: str = DEFAULT_MODEL  # what a new request uses until the user picks another
     result_style: ResultStyle = "b64_json"  # how results come back (the client reads both either way)
     # Wire-name changes applied to request fields, e.g. {"output_format": "format"}.
     field_renames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -44,8 +46,8 @@ class Provider:
         return {self.field_renames.get(name, name): value for name, value in fields.items()}
 
 
-# The reference API: base64 results, streaming with partial images.
-OPENAI = Provider("openai", "OpenAI", "https://api.openai.com/v1")
+# The reference API: base64 results, streaming with partial images. Default: OpenAI's best for precise edits.
+OPENAI = Provider("openai", "OpenAI", "https://api.openai.com/v1", default_model="gpt-image-2.6-sunburst")
 # Answers with time-limited download links (data[].url), which the client fetches. Rejects response_format,
 # style, input_fidelity, transparent backgrounds on gpt-image-2 and output_compression with PNG, as the
 # shared rule table does. High quality can take minutes: prefer streaming.
@@ -53,6 +55,9 @@ CRAZYROUTER = Provider(
     "crazyrouter",
     "Crazyrouter (image line)",
     "https://cn.crazyrouter.com/v1",
+    # gpt-image-2 until the relay passes 2.6's fields on (it listed 2.6 in November 2026 but dropped
+    # `complexity` [T]); its model list shows what else it has.
+    default_model="gpt-image-2",
     result_style="url",
     accepts_hd_quality=True,
 )
@@ -62,13 +67,15 @@ QUICKROUTER = Provider(
     "quickrouter",
     "QuickRouter",
     "https://api.quickrouter.ai/v1",
+    default_model="gpt-image-2",  # the only image model of its last published list (June 2026) [T]
     result_style="url",
     accepts_hd_quality=True,
     field_renames=MappingProxyType({"output_format": "format"}),
 )
 # The embedded server on this computer: no key, no network, results from the offline engine. It picks its
-# port at run time: use LOCAL.with_base_url(server.base_url).
-LOCAL = Provider("local", "Local offline engine", "")
+# port at run time: use LOCAL.with_base_url(server.base_url). Default model: the offline engine takes every
+# field of the table, markup too.
+LOCAL = Provider("local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst")
 
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,37 +33,73 @@ class ImageInput:
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts of one request, as the provider reported them (any of them may be missing)."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
     input_text_tokens: int | None = None
     input_image_tokens: int | None = None
+    output_text_tokens: int | None = None  # `output_tokens_details`: newer API versions split the output
+    output_image_tokens: int | None = None
 
     @classmethod
     def from_json(cls, obj: object) -> Usage | None:
+        """From the API's `usage` object, or from the flat form `to_json` writes (history records)."""
         if not isinstance(obj, dict):
             return None
-        details = obj.get("input_tokens_details") or {}
-
-        def num(value: object) -> int | None:
-            return value if isinstance(value, int) else None
-
-        return cls(
-            num(obj.get("input_tokens")),
-            num(obj.get("output_tokens")),
-            num(obj.get("total_tokens")),
-            num(details.get("text_tokens")) if isinstance(details, dict) else None,
-            num(details.get("image_tokens")) if isinstance(details, dict) else None,
+        inputs = obj.get("input_tokens_details")
+        outputs = obj.get("output_tokens_details")
+        inputs = inputs if isinstance(inputs, dict) else {}
+        outputs = outputs if isinstance(outputs, dict) else {}
+        usage = cls(
+            _count(obj.get("input_tokens")),
+            _count(obj.get("output_tokens")),
+            _count(obj.get("total_tokens")),
+            _count(inputs.get("text_tokens", obj.get("input_text_tokens"))),
+            _count(inputs.get("image_tokens", obj.get("input_image_tokens"))),
+            _count(outputs.get("text_tokens", obj.get("output_text_tokens"))),
+            _count(outputs.get("image_tokens", obj.get("output_image_tokens"))),
         )
+        return usage if usage != cls() else None
 
     def to_json(self) -> dict[str, int | None]:
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-            "input_text_tokens": self.input_text_tokens,
-            "input_image_tokens": self.input_image_tokens,
-        }
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def of_stream(cls, parts: list[Usage]) -> Usage | None:
+        """One request's usage from the `usage` of each completed image of a stream.
+
+        How a stream of n > 1 images splits usage is not documented; each completed event carries the
+        request's input and that image's output (the local server does the same), so the input is counted
+        once and the outputs are added up.
+        """
+        if not parts:
+            return None
+
+        def most(name: str) -> int | None:
+            values = [v for p in parts if (v := getattr(p, name)) is not None]
+            return max(values) if values else None
+
+        def added(name: str) -> int | None:
+            values = [v for p in parts if (v := getattr(p, name)) is not None]
+            return sum(values) if values else None
+
+        input_tokens, output_tokens = most("input_tokens"), added("output_tokens")
+        total = None if input_tokens is None or output_tokens is None else input_tokens + output_tokens
+        return cls(
+            input_tokens,
+            output_tokens,
+            total if total is not None else added("total_tokens"),
+            most("input_text_tokens"),
+            most("input_image_tokens"),
+            added("output_text_tokens"),
+            added("output_image_tokens"),
+        )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..image_files import InputFileError, has_alpha, load_rgba, open_image
 
-__all__ = ["InputFileError", "has_alpha", "load_mask", "load_rgba", "load_selection"]
+__all__ = ["InputFileError", "has_alpha", "load_markup", "load_mask", "load_rgba", "load_selection"]
 
 
 def load_selection(path: Path, size: tuple[int, int]) -> np.ndarray:
@@ -37,6 +37,17 @@ def load_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
         )
     alpha = np.asarray(image.convert("RGBA"))[..., 3]
     return (255 - alpha).astype(np.uint8)
+
+
+def load_markup(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Markup for a 2.6 edit: RGBA the image's size, transparent except the annotations; (H, W, 4) uint8."""
+    image = open_image(path, "markup")
+    _check_size(image, size, "markup")
+    if "A" not in image.getbands() and "transparency" not in image.info:
+        raise InputFileError(
+            f"The markup {path} has no transparency: draw the arrows and notes on a transparent sheet (PNG with alpha)."
+        )
+    return np.asarray(image.convert("RGBA"))
 
 
 def _check_size(image: Image.Image, size: tuple[int, int], what: str) -> None:

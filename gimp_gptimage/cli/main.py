@@ -52,9 +52,16 @@ def _seconds(text: str) -> float:
 
 def _add_image_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", required=True, metavar="TEXT", help="what to draw or change (up to 32,000 characters)")
-    p.add_argument("--model", metavar="M", help="e.g. gpt-image-2, gpt-image-1.5 (default: the provider's model)")
-    p.add_argument("--size", default="auto", metavar="S", help="auto, or WIDTHxHEIGHT (gpt-image-2: 16-px grid)")
-    p.add_argument("--quality", default="auto", metavar="Q", help="auto, low, medium, high")
+    p.add_argument(
+        "--model",
+        metavar="M",
+        help="e.g. gpt-image-2.6-sunburst, gpt-image-2.6-flare, gpt-image-2, gpt-image-1.5 (default: the provider's)",
+    )
+    p.add_argument("--size", default="auto", metavar="S", help="auto, or WIDTHxHEIGHT (2.x models: 16-px grid)")
+    p.add_argument(
+        "--quality", default="auto", metavar="Q", help="auto, low, medium, high; xhigh and max on 2.5 and 2.6"
+    )
+    p.add_argument("--complexity", metavar="C", help="low, medium or high: planning before drawing (2.6 only)")
     p.add_argument("-n", type=_int, default=1, help="number of results (1-10)")
     p.add_argument("--output-format", metavar="F", help="png, jpeg or webp (what the model returns)")
     p.add_argument("--output-compression", type=_int, metavar="C", help="0-100, jpeg/webp only")
@@ -102,7 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ref", type=Path, action="append", default=[], metavar="FILE", help="reference image (repeatable)"
     )
     _add_image_options(edit)
-    edit.add_argument("--input-fidelity", metavar="F", help="high or low (gpt-image-1 / 1.5 only)")
+    edit.add_argument("--input-fidelity", metavar="F", help="high or low (gpt-image-1.5; gpt-image-1-mini: low)")
+    edit.add_argument(
+        "--markup",
+        type=Path,
+        metavar="FILE",
+        help="2.6 models: PNG the size of the image, transparent except arrows, circles and notes",
+    )
     edit.add_argument("--context", choices=("auto", "whole", "padding"), help="how much surrounding to send")
     edit.add_argument("--padding", type=_int, metavar="PX", help="context padding around the selection, px")
     edit.add_argument("--grow", type=_int, metavar="PX", help="grow the editable area by this many px")
@@ -193,15 +206,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..api.params import DEFAULT_MODEL, ImageParams
+    from ..api.params import ImageParams
     from ..keystore import OFFLINE_NOTICE, open_backend
     from ..migan import fallback_notice as offline_fallback_notice
     from ..settings import SettingsStore
 
     store = SettingsStore()
     settings = store.load()
-    if store.problem:
-        _say(f"{PROG}: {store.problem}")
+    for note in [store.problem, *store.notices] if store.problem else store.notices:
+        _say(f"{PROG}: {note}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
     edit_inputs = _load_edit_inputs(args, settings) if args.command == "edit" else None
@@ -214,7 +227,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,
-            model=args.model or (configured.model if configured else "") or DEFAULT_MODEL,
+            model=args.model or (configured.model if configured else "") or backend.provider.default_model,
             n=args.n,
             size=args.size,
             quality=args.quality,
@@ -222,6 +235,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
             output_format=args.output_format,
             output_compression=args.output_compression,
             input_fidelity=getattr(args, "input_fidelity", None),
+            complexity=args.complexity,
             moderation=args.moderation,
             stream=args.stream,
             partial_images=args.partial_images,
@@ -231,11 +245,22 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         summary = asyncio.run(run_and_write(args, params, backend, edit_inputs))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if summary.get("usage"):
+        _say(_cost_line(summary["usage"], summary.get("cost_usd")))
     _prune_history(settings, summary.get("history_id"))
     if summary.get("error"):
         _say(f"{PROG}: {summary['error']}")
         return int(summary["exit_status"])
     return EXIT_OK
+
+
+def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
+    from ..cost import format_dollars
+
+    tokens = f"{usage.get('input_tokens') or 0:,} input + {usage.get('output_tokens') or 0:,} output tokens"
+    if cost is None:
+        return f"Usage: {tokens} (no price known for this model)."
+    return f"Cost: {format_dollars(cost)} ({tokens}, at OpenAI's token prices)."
 
 
 def _prune_history(settings: Any, just_made: str | None) -> None:
@@ -254,7 +279,7 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
 def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     from ..jobs.context import context_options
     from ..pipeline.errors import PipelineInputError
-    from .inputs import has_alpha, load_mask, load_rgba, load_selection
+    from .inputs import has_alpha, load_markup, load_mask, load_rgba, load_selection
     from .output import EditInputs
 
     layer = load_rgba(args.image, "image")
@@ -266,6 +291,7 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
     else:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
+    markup = load_markup(args.markup, size) if args.markup is not None else None
     try:
         options = context_options(
             settings.context,
@@ -278,7 +304,7 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
         )
     except PipelineInputError as exc:
         raise UsageError(str(exc)) from None
-    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image))
+    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image), markup)
 
 
 def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:
@@ -307,62 +333,21 @@ def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
 
 def _cmd_history(args: argparse.Namespace, secret: list[str]) -> int:
     from ..history import HistoryStore
+    from .history import print_entry, print_list
 
     store = HistoryStore()
     if args.history_command == "list":
         entries = store.list()
-        if args.json:
-            print(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
-        elif not entries:
+        if not entries and not args.json:
             _say(f"No history yet (looked in {store.root}).")
-        for entry in [] if args.json else entries:
-            prompt = " ".join(entry.prompt.split())
-            prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-            when = entry.created_at[:19].replace("T", " ")
-            print(f"{entry.id}  {when}  {entry.status:<11}  {len(entry.results)} result(s)  {prompt}")
+        print_list(entries, as_json=args.json)
         return EXIT_OK
     if args.history_command == "show":
-        entry = store.get(args.id)
-        if args.json:
-            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
-            return EXIT_OK
-        record = entry.record
-        print(f"id:        {entry.id}")
-        print(f"status:    {entry.status}")
-        print(f"created:   {entry.created_at}")
-        print(f"prompt:    {entry.prompt}")
-        for label, key in (
-            ("kind", "kind"),
-            ("provider", "provider"),
-            ("base url", "base_url"),
-            ("model", "model"),
-            ("source", "source_image"),
-            ("region", "region"),
-            ("offset", "offset"),
-            ("size sent", "request_size"),
-            ("request id", "request_id"),
-            ("usage", "usage"),
-            ("error", "error"),
-        ):
-            if record.get(key) not in (None, "", []):
-                print(f"{label + ':':<10} {record[key]}")
-        for result in entry.results:
-            print(f"result {result.index + 1}:  {result.path}")
+        print_entry(store.get(args.id), as_json=args.json)
         return EXIT_OK
     for path in store.export(args.id, args.dest):
         print(path)
     return EXIT_OK
-
-
-def _entry_json(entry: Any) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "status": entry.status,
-        "created_at": entry.created_at,
-        "prompt": entry.prompt,
-        "record": entry.record,
-        "results": [{"index": r.index, "path": str(r.path)} for r in entry.results],
-    }
 
 
 # -- install / uninstall / doctor / ui ---------------------------------------------------------------------------

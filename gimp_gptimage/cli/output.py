@@ -17,6 +17,7 @@ from ..api.params import ImageParams
 from ..api.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from ..api.types import arrival_note
 from ..atomic import atomic_write_bytes
+from ..cost import cost_of
 from ..history import HistoryStore
 from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from ..keystore import Backend
@@ -33,6 +34,7 @@ class EditInputs:
     options: ContextOptions
     source_name: str
     has_alpha: bool = True  # write RGBA results; False for an RGB/gray source (its results stay RGB)
+    markup: np.ndarray | None = None  # (H, W, 4) annotations over the image (2.6 models)
 
 
 class CliEvents(JobEvents):
@@ -108,6 +110,7 @@ async def run_and_write(
         "results": events.written,
         "request_id": None,
         "usage": None,
+        "cost_usd": None,
     }
     results: list[JobResult] = []
     timeouts = Timeouts(read=args.timeout or DEFAULT_TIMEOUTS.read, stall=args.stall_timeout or DEFAULT_TIMEOUTS.stall)
@@ -124,6 +127,7 @@ async def run_and_write(
                     params,
                     inputs.options,
                     inputs.source_name,
+                    inputs.markup,
                 )
                 results = await run_edit(request, client, history, events)
             else:
@@ -145,7 +149,9 @@ async def run_and_write(
         )
     if results:
         summary["request_id"] = results[0].request_id
-        summary["usage"] = results[0].usage
+        usage = results[0].usage
+        summary["usage"] = usage.to_json() if usage is not None else None
+        summary["cost_usd"] = cost_of(usage, params.model)
         summary["history_id"] = results[0].history_id
     elif events.written:
         summary["history_id"] = events.written[0]["history_id"]

@@ -1,5 +1,6 @@
 """Atomic on-disk history of every request and result."""
 
+from .record import HistoryRecord, ResultInfo
 from .store import (
     HistoryEntry,
     HistoryError,
@@ -14,8 +15,10 @@ __all__ = [
     "HistoryEntry",
     "HistoryError",
     "HistoryPolicy",
+    "HistoryRecord",
     "HistoryResult",
     "HistoryStore",
+    "ResultInfo",
     "default_history_root",
     "scrub",
 ]

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,15 +24,15 @@ from typing import Any
 import platformdirs
 
 from ..api.errors import GptImageError, redact
+from ..api.types import Usage
 from ..atomic import atomic_write_bytes, atomic_write_json
+from .record import HistoryRecord, ResultInfo
 
 RECORD = "record.json"
-RECORD_VERSION = 1
 _ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 _RESULT_RE = re.compile(r"^result-(\d+)\.(png|jpeg|jpg|webp)$")
 # Keys that must never be stored, whatever a caller passes in.
 _SECRET_KEYS = {"api_key", "apikey", "key", "authorization", "secret", "password", "token", "bearer"}
-_RESERVED = {"version", "id", "status", "created_at", "updated_at", "finished_at", "pid", "results"}
 
 
 class HistoryError(GptImageError):
@@ -94,24 +94,24 @@ class HistoryPolicy:
 class HistoryResult:
     index: int
     path: Path
-    info: dict[str, Any] = field(default_factory=dict)
+    info: ResultInfo | None = None  # None: the file is there but the record does not list it (a crash)
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
     id: str
     folder: Path
-    record: dict[str, Any]
+    record: HistoryRecord
     results: list[HistoryResult]
-    status: str  # running | done | failed | cancelled | interrupted | unreadable
+    status: str  # the record's, or "interrupted" for a request whose process is gone
 
     @property
     def prompt(self) -> str:
-        return str(self.record.get("prompt") or "")
+        return self.record.prompt
 
     @property
     def created_at(self) -> str:
-        return str(self.record.get("created_at") or "")
+        return self.record.created_at
 
     @property
     def size_bytes(self) -> int:
@@ -127,7 +127,7 @@ class HistoryStore:
 
     # -- writing -----------------------------------------------------------------------------------------
 
-    def begin(self, meta: Mapping[str, Any], *, secret: str | None = None) -> str:
+    def begin(self, request: HistoryRecord, *, secret: str | None = None) -> str:
         """Create the entry for a request about to be sent; returns its id."""
         self.root.mkdir(parents=True, exist_ok=True)
         while True:
@@ -139,17 +139,10 @@ class HistoryStore:
             except FileExistsError:
                 continue
         now = _now()
-        record = {k: v for k, v in scrub(meta, secret).items() if k not in _RESERVED}
-        record.update(
-            version=RECORD_VERSION,
-            id=entry_id,
-            status="running",
-            created_at=now,
-            updated_at=now,
-            pid=os.getpid(),
-            results=[],
+        record = _scrubbed(request, secret).replace(
+            id=entry_id, status="running", created_at=now, updated_at=now, pid=os.getpid(), results=()
         )
-        atomic_write_json(folder / RECORD, record)
+        atomic_write_json(folder / RECORD, record.to_json())
         return entry_id
 
     def add_result(
@@ -170,15 +163,12 @@ class HistoryStore:
         folder = self._folder(entry_id)
         path = folder / f"result-{int(index)}.{ext}"
         atomic_write_bytes(path, data)
-        info = {"index": int(index), "file": path.name, "bytes": len(data), "added_at": _now()}
-        info.update(scrub(dict(extra or {}), secret))
+        info = ResultInfo(int(index), path.name, len(data), _now(), scrub(dict(extra or {}), secret))
         with self._lock:
             record = self._read_record(folder)
-            results = [r for r in record.get("results", []) if r.get("index") != int(index)]
-            results.append(info)
-            record["results"] = sorted(results, key=lambda r: r.get("index", 0))
-            record["updated_at"] = info["added_at"]
-            atomic_write_json(folder / RECORD, record)
+            results = [r for r in record.results if r.index != info.index] + [info]
+            record = record.replace(results=tuple(sorted(results, key=lambda r: r.index)), updated_at=info.added_at)
+            atomic_write_json(folder / RECORD, record.to_json())
         return path
 
     def finish(
@@ -186,10 +176,13 @@ class HistoryStore:
         entry_id: str,
         *,
         request_id: str | None = None,
-        usage: Mapping[str, Any] | None = None,
+        usage: Usage | None = None,
         error: str | None = None,
         status: str | None = None,
-        extra: Mapping[str, Any] | None = None,
+        revised_prompts: Iterable[str] = (),
+        result_size: str | None = None,
+        output_format: str | None = None,
+        results_received: Iterable[int] | None = None,
         secret: str | None = None,
     ) -> None:
         """Mark the request finished: done, or failed with a one-line error message."""
@@ -197,18 +190,24 @@ class HistoryStore:
         with self._lock:
             record = self._read_record(folder)
             now = _now()
-            updates: dict[str, Any] = dict(extra or {})
-            if request_id is not None:
-                updates["request_id"] = request_id
-            if usage is not None:
-                updates["usage"] = dict(usage)
-            if error is not None:
-                updates["error"] = error
-            record.update({k: v for k, v in scrub(updates, secret).items() if k not in _RESERVED})
-            record["status"] = status or ("failed" if error else "done")
-            record["finished_at"] = now
-            record["updated_at"] = now
-            atomic_write_json(folder / RECORD, record)
+            changes: dict[str, Any] = {
+                "status": status or ("failed" if error else "done"),
+                "finished_at": now,
+                "updated_at": now,
+                "revised_prompts": tuple(redact(p, secret) for p in revised_prompts) or record.revised_prompts,
+            }
+            for name, value in (
+                ("request_id", request_id),
+                ("usage", usage),
+                ("error", error),
+                ("result_size", result_size),
+                ("output_format", output_format),
+            ):
+                if value is not None:
+                    changes[name] = redact(value, secret) if isinstance(value, str) else value
+            if results_received is not None:
+                changes["results_received"] = tuple(results_received)
+            atomic_write_json(folder / RECORD, record.replace(**changes).to_json())
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -281,33 +280,37 @@ class HistoryStore:
             raise HistoryError(f"No history entry '{entry_id}' in {self.root}.")
         return folder
 
-    def _read_record(self, folder: Path) -> dict[str, Any]:
+    def _read_record(self, folder: Path) -> HistoryRecord:
+        """The record; a missing, torn or foreign file reads as an "unreadable" record of this folder."""
         try:
-            record = json.loads((folder / RECORD).read_text("utf-8"))
+            raw = json.loads((folder / RECORD).read_text("utf-8"))
         except (OSError, ValueError):
-            return {"id": folder.name, "results": []}
-        return record if isinstance(record, dict) else {"id": folder.name, "results": []}
+            raw = None
+        record = HistoryRecord.from_json(raw if isinstance(raw, dict) else {})
+        return record.replace(id=folder.name, created_at=record.created_at or _mtime_iso(folder))
 
     def _load(self, folder: Path) -> HistoryEntry:
         record = self._read_record(folder)
-        readable = "status" in record
-        listed = {r.get("file"): r for r in record.get("results", []) if isinstance(r, dict)}
+        listed = {r.file: r for r in record.results}
         results = []
         for path in folder.iterdir():
             match = _RESULT_RE.match(path.name)
             if match:
-                results.append(HistoryResult(int(match[1]), path, listed.get(path.name, {})))
+                results.append(HistoryResult(int(match[1]), path, listed.get(path.name)))
         results.sort(key=lambda r: r.index)
-        status = str(record.get("status", "unreadable")) if readable else "unreadable"
-        if status == "running" and not _pid_alive(record.get("pid")):
+        status = record.status
+        if status == "running" and not _pid_alive(record.pid):
             status = "interrupted"
-        if not readable:
-            record.setdefault("created_at", _mtime_iso(folder))
         return HistoryEntry(folder.name, folder, record, results, status)
 
     def _remove(self, entry: HistoryEntry) -> None:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(entry.folder)
+
+
+def _scrubbed(record: HistoryRecord, secret: str | None) -> HistoryRecord:
+    """The record with every string redacted and credential-looking keys dropped (see `scrub`)."""
+    return HistoryRecord.from_json(scrub(record.to_json(), secret))
 
 
 def _timestamp(iso: str) -> float:

@@ -13,8 +13,8 @@ from typing import cast
 
 from gimp_gptimage import keystore
 from gimp_gptimage.api.client import ImagesClient
-from gimp_gptimage.api.errors import explain
-from gimp_gptimage.api.params import DEFAULT_MODEL, ImageParams, Quality
+from gimp_gptimage.api.errors import ValidationError, explain
+from gimp_gptimage.api.params import DEFAULT_MODEL, Complexity, ImageParams, Quality, model_spec
 from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import context_options
@@ -73,6 +73,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
         output_format=d.output_format,
         output_compression=d.output_compression,
         input_fidelity=d.input_fidelity,
+        complexity=cast(Complexity, p.complexity) or d.complexity,
         moderation=d.moderation,
         stream=d.stream,
     )
@@ -81,7 +82,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
 async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> str | None:
     """Run the job; returns a note for the user when fewer results arrived than were asked for."""
     configured = settings.find_provider(backend.name)
-    params = image_params(job.params, settings, configured.model if configured else None)
+    params = image_params(job.params, settings, configured.model if configured else backend.provider.default_model)
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
     async with ImagesClient(base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider) as client:
@@ -115,6 +116,14 @@ async def _run_request(
 
 def edit_request(job: Job, params: ImageParams, settings: Settings) -> EditRequest:
     assert job.layer is not None
+    spec = model_spec(params.model)
+    if job.markup is not None and spec is not None and not spec.markup:
+        raise ValidationError(
+            f"The image has a visible markup layer '{job.markup.name}', which only 2.6 models read: choose "
+            f"gpt-image-2.6-sunburst or gpt-image-2.6-flare instead of {params.model}, or hide the layer.",
+            param="markup",
+            rule="markup only on 2.6 models",
+        )
     return EditRequest(
         layer=job.layer.pixels,
         selection=job.selection,
@@ -123,6 +132,7 @@ def edit_request(job: Job, params: ImageParams, settings: Settings) -> EditReque
         params=params,
         options=context_options(settings.context),
         source_name=job.image.name,
+        markup=job.markup.pixels if job.markup is not None else None,
     )
 
 

@@ -94,6 +94,7 @@ class JobParams:
     base_url: str
     # Expand Canvas only: aspect ("16:9"), canvas_size ("WxH"), left/top/right/bottom px, anchor; empty = none.
     expand: dict[str, str | int] = field(default_factory=dict)
+    complexity: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class Job:
     references: list[LayerData]
     params: JobParams
     parent_window: ParentWindow | None = None
+    # The markup layer's pixels over the source layer's extent (layer coordinates), when the image has one.
+    markup: LayerData | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,11 @@ def _parse(job_dir: Path, raw: dict) -> Job:
         quality=str(p.get("quality", "")),
         base_url=str(p.get("base_url", "")),
         expand=_expand_params(p.get("expand") or {}),
+        complexity=str(p.get("complexity", "")),
     )
+    markup = _layer(job_dir, raw["markup"]) if raw.get("markup") else None
+    if markup is not None and (layer is None or (markup.width, markup.height) != (layer.width, layer.height)):
+        raise JobFileError("The job's markup does not cover the layer it annotates.")
     return Job(
         job_dir,
         command,
@@ -175,6 +182,7 @@ def _parse(job_dir: Path, raw: dict) -> Job:
         references,
         params,
         _parent_window(raw.get("parent_window")),
+        markup,
     )
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,9 +24,10 @@ from PIL import Image
 from ..api.backend import ImagesBackend
 from ..api.download import decode_result
 from ..api.errors import APIError, ResultError, ValidationError, explain
+from ..api.models import MARKUP_WITH_MASK
 from ..api.params import ImageParams, validate
-from ..api.types import ImageEvent, ImageInput, ImagesResponse, sniff_content_type
-from ..history import HistoryStore
+from ..api.types import ImageEvent, ImageInput, ImagesResponse, Usage, sniff_content_type
+from ..history import HistoryRecord, HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, PasteResult, Rect, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
@@ -61,6 +62,7 @@ class EditRequest:
     params: ImageParams
     options: ContextOptions
     source_name: str = ""
+    markup: np.ndarray | None = None  # (H, W, 4) uint8 in layer coordinates: 2.6 models' annotations
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class JobResult:
     placed: PasteResult  # pixels, canvas offset and layer mask (alpha None = no mask)
     history_id: str
     history_path: Path | None = None  # the stored result file
-    usage: dict[str, Any] | None = field(default=None)
+    usage: Usage | None = None  # the whole request's
     request_id: str | None = None
 
 
@@ -118,6 +120,7 @@ class _Job:
         self.started: set[int] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.compose: Callable[[int, bytes, Image.Image], JobResult] | None = None
+        self.streamed_usage: list[Usage] = []  # each completed image's, when streaming
 
     # -- events
 
@@ -134,6 +137,8 @@ class _Job:
             if event.index not in self.delivered:
                 self.events.partial(event.index, event.data)
         elif event.kind == "completed":
+            if event.usage is not None and event.index not in self.started:
+                self.streamed_usage.append(event.usage)
             self.take(event.index, event.data, event.image)
 
     def take(self, index: int, data: bytes, image: Image.Image | None = None) -> None:
@@ -181,8 +186,8 @@ class _Job:
 
     # -- history
 
-    async def begin(self, meta: dict[str, Any]) -> None:
-        future = asyncio.ensure_future(_off_loop(self.history.begin, meta))
+    async def begin(self, request: HistoryRecord) -> None:
+        future = asyncio.ensure_future(_off_loop(self.history.begin, request))
         try:
             self.history_id = await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -206,39 +211,41 @@ class _Job:
                 self.history_id,
                 error=explain(exc).one_line(),
                 status="cancelled" if cancelled else "failed",
-                extra={"results_received": sorted(self.started)},
+                results_received=sorted(self.started),
             )
 
     async def done(self, response: ImagesResponse) -> list[JobResult]:
         for image in response.images:
             self.take(image.index, image.data, image.image)
         await self.drain()
-        usage = response.usage.to_json() if response.usage else None
+        usage = Usage.of_stream(self.streamed_usage) or response.usage
         results = [self.delivered[i] for i in sorted(self.delivered)]
         assert self.history_id is not None
         await _off_loop(
-            self.history.finish,
-            self.history_id,
-            request_id=response.request_id,
-            usage=usage,
-            extra={
-                "revised_prompts": [img.revised_prompt for img in response.images if img.revised_prompt],
-                "result_size": response.size,
-                "output_format": response.output_format,
-            },
+            functools.partial(
+                self.history.finish,
+                self.history_id,
+                request_id=response.request_id,
+                usage=usage,
+                revised_prompts=[img.revised_prompt for img in response.images if img.revised_prompt],
+                result_size=response.size,
+                output_format=response.output_format,
+            )
         )
         await _off_loop(release_free_memory)
         return [dataclasses.replace(r, usage=usage, request_id=response.request_id) for r in results]
 
 
-def _backend_meta(client: ImagesBackend) -> dict[str, Any]:
-    return {"provider": client.provider_name, "base_url": client.base_url}
-
-
-def _params_meta(params: ImageParams) -> dict[str, Any]:
-    fields = dataclasses.asdict(params)
-    fields.pop("prompt", None)
-    return fields
+def _request_record(client: ImagesBackend, params: ImageParams, **fields: Any) -> HistoryRecord:
+    """What history keeps about a request before it is sent."""
+    return HistoryRecord(
+        prompt=params.prompt,
+        model=params.model,
+        params=params,
+        provider=client.provider_name,
+        base_url=client.base_url,
+        **fields,
+    )
 
 
 async def run_edit(
@@ -247,7 +254,12 @@ async def run_edit(
     """Edit the selected part of a layer; returns every result, each already in history."""
     job = _Job(history, events or JobEvents())
     job.stage("preparing", None)
-    validate(req.params, kind="edit", image_count=1 + len(req.references))  # fail fast, before the heavy work
+    markup = req.markup is not None
+    # Markup and mask together only where the API takes both; otherwise the markup alone says what to change
+    # and the paste-back (which follows the selection, not the mask) still keeps every other pixel.
+    send_mask = not markup or MARKUP_WITH_MASK
+    # Fail fast, before the heavy work.
+    validate(req.params, kind="edit", image_count=1 + len(req.references), mask=send_mask, markup=markup)
     try:
         prep = await _off_loop(
             prepare_edit,
@@ -258,30 +270,31 @@ async def run_edit(
             options=req.options,
             layer_offset=req.layer_offset,
             references=req.references,
+            markup=req.markup,
         )
     except PipelineInputError as exc:
         raise ValidationError(str(exc), rule="input image") from exc
     params = req.params.replace(size=prep.size_str)
     images = [ImageInput("image.png", prep.image_png, "image/png")]
     images += [ImageInput(f"reference-{i + 1}.png", png, "image/png") for i, png in enumerate(prep.reference_pngs)]
-    validate(params, kind="edit", image_count=len(images))  # a request that cannot be sent gets no history entry
+    # A request that cannot be sent gets no history entry.
+    validate(params, kind="edit", image_count=len(images), mask=send_mask, markup=markup)
     layer_h, layer_w = req.layer.shape[:2]
     x, y, w, h = prep.region
-    meta = {
-        "kind": "edit",
-        "prompt": params.prompt,
-        "params": _params_meta(params),
-        "model": params.model,
-        **_backend_meta(client),
-        "source_image": req.source_name,
-        "layer_size": [layer_w, layer_h],
-        "layer_offset": list(req.layer_offset),
-        "region": [x, y, w, h],
-        "offset": [req.layer_offset[0] + x, req.layer_offset[1] + y],
-        "request_size": prep.size_str,
-        "references": len(prep.reference_pngs),
-        "context": _jsonable(dataclasses.asdict(req.options)) if dataclasses.is_dataclass(req.options) else None,
-    }
+    meta = _request_record(
+        client,
+        params,
+        kind="edit",
+        source_image=req.source_name,
+        layer_size=(layer_w, layer_h),
+        layer_offset=tuple(req.layer_offset),
+        region=(x, y, w, h),
+        offset=(req.layer_offset[0] + x, req.layer_offset[1] + y),
+        request_size=prep.size_str,
+        references=len(prep.reference_pngs),
+        markup=markup,
+        context=_jsonable(dataclasses.asdict(req.options)) if dataclasses.is_dataclass(req.options) else None,
+    )
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
         try:
@@ -291,8 +304,11 @@ async def run_edit(
         return JobResult(index, layer_name(params.prompt, index), out, job.history_id or "")
 
     job.compose = compose
+    mask = prep.mask_png if send_mask else None
     return await _send(
-        job, meta, lambda: client.edit(params=params, images=images, mask=prep.mask_png, **_callbacks(job))
+        job,
+        meta,
+        lambda: client.edit(params=params, images=images, mask=mask, markup=prep.markup_png, **_callbacks(job)),
     )
 
 
@@ -304,16 +320,14 @@ async def run_generate(
     job.stage("preparing", None)
     params = req.params
     validate(params, kind="generate")
-    meta = {
-        "kind": "generate",
-        "prompt": params.prompt,
-        "params": _params_meta(params),
-        "model": params.model,
-        **_backend_meta(client),
-        "source_image": req.source_name,
-        "canvas_size": list(req.canvas_size) if req.canvas_size else None,
-        "offset": [0, 0],
-    }
+    meta = _request_record(
+        client,
+        params,
+        kind="generate",
+        source_image=req.source_name,
+        canvas_size=tuple(req.canvas_size) if req.canvas_size else None,
+        offset=(0, 0),
+    )
 
     def compose(index: int, data: bytes, image: Image.Image) -> JobResult:
         pixels = np.asarray(_cover(image.convert("RGBA"), req.canvas_size))
@@ -329,7 +343,7 @@ def _callbacks(job: _Job) -> dict[str, Any]:
 
 
 async def _send(
-    job: _Job, meta: dict[str, Any], call: Callable[[], Coroutine[Any, Any, ImagesResponse]]
+    job: _Job, meta: HistoryRecord, call: Callable[[], Coroutine[Any, Any, ImagesResponse]]
 ) -> list[JobResult]:
     await job.begin(meta)
     try:

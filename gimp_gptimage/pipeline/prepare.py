@@ -13,6 +13,7 @@ from PIL import Image
 from gimp_gptimage.api.params import GRID, MAX_PIXELS
 from gimp_gptimage.pipeline.codec import as_rgba, encode_mask_png, encode_png, resize
 from gimp_gptimage.pipeline.errors import PipelineInputError
+from gimp_gptimage.pipeline.markup import check_markup, markup_png
 from gimp_gptimage.pipeline.masks import edit_alpha, selection_at_size
 from gimp_gptimage.pipeline.region import (
     ContextMode,
@@ -86,6 +87,7 @@ class PreparedEdit:
     # The request image as RGBA and the mask's alpha (255 = keep), for colour matching.
     request_rgba: np.ndarray = field(repr=False)
     keep_alpha: np.ndarray = field(repr=False)
+    markup_png: bytes | None = field(default=None, repr=False)  # the markup over the same region, if any
 
     @property
     def size_str(self) -> str:
@@ -172,16 +174,19 @@ def prepare_edit(
     options: ContextOptions | None = None,
     layer_offset: tuple[int, int] = (0, 0),
     references: Sequence[np.ndarray | Image.Image] = (),
+    markup: np.ndarray | None = None,
 ) -> PreparedEdit:
     """Crop the context around the selection, scale it to a valid request size and build the uploads.
 
     `layer_rgba` (H, W, 4) uint8 may be a memmap: only the region is read (plus one pass over the
     selection to find it). `selection` is (H, W) coverage in layer pixels; None or all zero means the
     whole layer. The mask marks the selection grown by grow_px and feathered as the area to edit.
+    `markup` (H, W, 4) uint8 in layer pixels, if given, is cut over the same region (`markup_png`).
     """
     options = options or ContextOptions()
     check_layer(layer_rgba)
     coverage = check_selection(selection, layer_rgba)
+    markup = check_markup(markup, layer_rgba)
     layer_h, layer_w = layer_rgba.shape[:2]
     bounds = selection_bounds(coverage) if coverage is not None else None
     region, (width, height), content = _choose_region_and_size(bounds, layer_w, layer_h, model, size, options)
@@ -214,4 +219,5 @@ def prepare_edit(
         layer_size=(layer_w, layer_h),
         request_rgba=request_rgba,
         keep_alpha=keep_alpha,
+        markup_png=markup_png(markup, region, content, (width, height)) if markup is not None else None,
     )

@@ -26,18 +26,21 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..api.image_rules import MAX_IMAGE_BYTES, UnreadableImage, has_alpha, mask_problem, too_large_upload
-from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec
-from ..api.types import IMAGE_CONTENT_TYPES
+from ..api.image_rules import has_alpha
+from ..api.models import NON_RASTER_FORMATS
+from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec, model_violation
 from . import errors
 from .engine_migan import default_engine
 from .engine_protocol import Engine
 from .errors import ApiError, json_response, new_request_id
 from .faults import SCOPE_KEY, Fault, FaultMiddleware, FaultPlan, from_loopback
-from .imaging import decode_image, encode_image, preview, resolve_size
+from .imaging import encode_image, preview, resolve_size
+from .markup import NOTE as MARKUP_NOTE
+from .markup import widen_mask
 from .parsing import PARAM_FIELDS, Profile, parse_params, profile_named
 from .responses import DONE, KEEP_ALIVE, RESOLVED_AUTO_QUALITY, ResultInfo, error_event, revised_prompt, usage
 from .results import RESULTS_PATH, ResultStore
+from .uploads import read_image, read_markup, read_mask
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +72,11 @@ class _Job:
     info: ResultInfo
     usage: dict
     images: list[Image.Image]
-    mask: Image.Image | None
+    mask: Image.Image | None  # markup already merged in (see markup.py)
     keep_alpha: bool
     fault: Fault | None
     latency: float
+    note: str = ""  # how the engine read the request, told in revised_prompt
 
     @property
     def event_prefix(self) -> str:
@@ -114,14 +118,28 @@ def _check_auth(request: Request, state: ServerState) -> None:
 
 
 def _check_model(model: str) -> None:
+    shut = model_violation(model)
+    if shut is not None:
+        raise ApiError.from_violation(shut)
     if model_spec(model) is None:
         raise errors.model_not_found(model)
 
 
-def _first_violation(params: ImageParams, kind: Kind, image_count: int = 0) -> None:
-    violations = check_params(params, kind=kind, image_count=image_count)
+def _first_violation(
+    params: ImageParams, kind: Kind, image_count: int = 0, *, mask: bool = False, markup: bool = False
+) -> None:
+    violations = check_params(params, kind=kind, image_count=image_count, mask=mask, markup=markup)
     if violations:
         raise ApiError.from_violation(violations[0])
+    if params.output_format in NON_RASTER_FORMATS:
+        # Valid for the API (2.6), but the offline engine draws raster images only (our wording).
+        raise ApiError(
+            400,
+            f"The offline engine makes png, jpeg and webp images only; '{params.output_format}' output is not "
+            "simulated.",
+            param="output_format",
+            code="unsupported_output_format",
+        )
 
 
 def _latency(request: Request, state: ServerState) -> float:
@@ -132,45 +150,6 @@ def _latency(request: Request, state: ServerState) -> float:
         return max(0.0, float(value))
     except ValueError:
         raise ApiError(400, f"Invalid {LATENCY_HEADER} header: {value!r}.") from None
-
-
-async def _part_bytes(part: UploadFile | str, label: str) -> bytes:
-    """The bytes of an uploaded image part, after the checks the real API makes on the part itself."""
-    if isinstance(part, str):
-        raise errors.invalid_type(label, "a file", "a string")
-    content_type = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
-    if content_type not in IMAGE_CONTENT_TYPES.values():
-        raise errors.unsupported_mimetype(label, content_type)
-    data = await part.read()
-    if too_large_upload(len(data)):
-        raise ApiError(
-            400,
-            f"Invalid file '{label}': file too large ({len(data):,} bytes). Each image must be smaller than "
-            f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB.",
-            param=label,
-            code="file_too_large",
-        )
-    return data
-
-
-async def _read_image(part: UploadFile | str, label: str, number: int) -> Image.Image:
-    data = await _part_bytes(part, label)
-    try:
-        return await run_in_threadpool(decode_image, data)
-    except UnreadableImage:
-        raise errors.invalid_image(label, number) from None
-
-
-async def _read_mask(part: UploadFile | str, first: Image.Image) -> Image.Image:
-    data = await _part_bytes(part, "mask")
-    try:
-        mask = await run_in_threadpool(decode_image, data)
-    except UnreadableImage:
-        raise errors.invalid_mask("mask image could not be decoded") from None
-    problem = mask_problem(mask, first.size)
-    if problem is not None:
-        raise errors.invalid_mask(problem[1])
-    return mask
 
 
 def _describe(
@@ -184,7 +163,7 @@ def _describe(
         background="transparent" if keep_alpha else "opaque",
         output_format=params.output_format or "png",
     )
-    return info, usage(params.prompt, [im.size for im in inputs], size, quality, params.n)
+    return info, usage(params.model, params.prompt, [im.size for im in inputs], size, quality, params.n)
 
 
 def _transparency_allowed(params: ImageParams) -> bool:
@@ -210,11 +189,14 @@ async def _edit_job(request: Request, state: ServerState, form: FormData) -> _Jo
     fields: dict[str, object] = {}
     parts: list[tuple[str, UploadFile | str]] = []
     mask_part: UploadFile | str | None = None
+    markup_part: UploadFile | str | None = None
     for name, value in form.multi_items():
         if name in ("image", "image[]"):
             parts.append((name, value))
         elif name == "mask":
             mask_part = value
+        elif name == "markup":
+            markup_part = value
         elif isinstance(value, UploadFile):
             if state.profile.aliases.get(name, name) in PARAM_FIELDS:
                 raise errors.invalid_type(name, "a string", "a file")
@@ -223,10 +205,13 @@ async def _edit_job(request: Request, state: ServerState, form: FormData) -> _Jo
             fields[name] = value
     params = parse_params(fields, kind="edit", profile=state.profile, from_text=True)
     _check_model(params.model)
-    _first_violation(params, "edit", len(parts))
+    _first_violation(params, "edit", len(parts), mask=mask_part is not None, markup=markup_part is not None)
     single = len(parts) == 1 and parts[0][0] == "image"
-    images = [await _read_image(part, "image" if single else f"image[{i}]", i + 1) for i, (_, part) in enumerate(parts)]
-    mask = await _read_mask(mask_part, images[0]) if mask_part is not None else None
+    images = [await read_image(part, "image" if single else f"image[{i}]", i + 1) for i, (_, part) in enumerate(parts)]
+    mask = await read_mask(mask_part, images[0]) if mask_part is not None else None
+    if markup_part is not None:
+        markup = await read_markup(markup_part, images[0])
+        mask = await run_in_threadpool(widen_mask, mask, markup)
     allowed = _transparency_allowed(params)
     keep_alpha = allowed and (
         params.background == "transparent" or (params.background in (None, "auto") and has_alpha(images[0]))
@@ -234,7 +219,9 @@ async def _edit_job(request: Request, state: ServerState, form: FormData) -> _Jo
     size = resolve_size(params.size, params.model, images[0].size)
     info, tokens = _describe(params, size, images, keep_alpha)
     fault = request.scope.get(SCOPE_KEY)
-    return _Job("edit", params, size, info, tokens, images, mask, keep_alpha, fault, _latency(request, state))
+    job = _Job("edit", params, size, info, tokens, images, mask, keep_alpha, fault, _latency(request, state))
+    job.note = MARKUP_NOTE if markup_part is not None else ""
+    return job
 
 
 async def _parse_generation(request: Request, state: ServerState) -> _Job:
@@ -289,7 +276,8 @@ async def _answer(request: Request, state: ServerState, request_id: str, job: _J
     if job.latency:
         await asyncio.sleep(job.latency)
     results = [await run_in_threadpool(_render_encoded, state, job, i) for i in range(job.params.n)]
-    revised = revised_prompt(state.engine.label(masked=job.mask is not None), job.params.prompt)
+    note = f"({job.note}) " if job.note else ""
+    revised = revised_prompt(state.engine.label(masked=job.mask is not None), note + job.params.prompt)
     if state.profile.result_style == "url":
         base = str(request.base_url).rstrip("/")
         data = [
@@ -350,6 +338,7 @@ async def _generations(request: Request, state: ServerState, request_id: str) ->
 
 async def _models(request: Request, state: ServerState, request_id: str) -> Response:
     _check_auth(request, state)
+    # Every model of the table, as OpenAI lists its own (shut-down ones are gone from the list).
     data = [{"id": name, "object": "model", "created": _MODEL_CREATED, "owned_by": "system"} for name in MODELS]
     return json_response({"object": "list", "data": data}, 200, request_id)
 

@@ -58,7 +58,7 @@ class ApiError(Exception):
 
     @classmethod
     def from_violation(cls, violation: Violation) -> ApiError:
-        return cls(400, violation.message, violation.error_type, violation.param, violation.code)
+        return cls(violation.status, violation.message, violation.error_type, violation.param, violation.code)
 
     @classmethod
     def for_status(

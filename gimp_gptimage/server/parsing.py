@@ -32,9 +32,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {p.name: Profile.of(p) for p in (OPENAI, CRAZYROUTER, QUICKROUTER)}
 
 _TEXT_FIELDS = ("prompt", "model", "size", "quality", "background", "output_format", "input_fidelity")
-_TEXT_FIELDS += ("moderation", "user")
+_TEXT_FIELDS += ("complexity", "moderation", "user")
 _INT_FIELDS = ("n", "output_compression", "partial_images")
-FILE_FIELDS = ("image", "image[]", "mask")
+FILE_FIELDS = ("image", "image[]", "mask", "markup")
 PARAM_FIELDS = (*_TEXT_FIELDS, *_INT_FIELDS, "stream")
 
 

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from dataclasses import dataclass
 
+from ..cost import tokens
 from .errors import ApiError
 
-# Output tokens of one 1024x1024 image per quality, from OpenAI's published image pricing tables.
-_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 RESOLVED_AUTO_QUALITY = "high"
-
-
-def _image_input_tokens(width: int, height: int) -> int:
-    """Vision-style tile count: fit in 2048x2048, shortest side down to 768, 170 tokens per 512 tile + 85."""
-    scale = min(1.0, 2048 / max(width, height))
-    w, h = width * scale, height * scale
-    scale = min(1.0, 768 / min(w, h))
-    w, h = w * scale, h * scale
-    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 def revised_prompt(label: str, prompt: str) -> str:
@@ -28,10 +17,15 @@ def revised_prompt(label: str, prompt: str) -> str:
     return f"[{label}] {prompt}"
 
 
-def usage(prompt: str, inputs: list[tuple[int, int]], output: tuple[int, int], quality: str, n: int) -> dict:
-    text = max(1, math.ceil(len(prompt) / 4))
-    image = sum(_image_input_tokens(w, h) for w, h in inputs)
-    per_image = max(1, round(_OUTPUT_TOKENS.get(quality, 4160) * output[0] * output[1] / 1024**2))
+def usage(
+    model: str, prompt: str, inputs: list[tuple[int, int]], output: tuple[int, int], quality: str, n: int
+) -> dict:
+    """Deterministic usage from the program's own built-in token figures (cost/tokens.py), so that what the
+    offline engine "charges" is exactly what the price estimate predicts. For a quality without a figure
+    (xhigh, max) it charges twice the high figure: more than high, as those settings are."""
+    text = tokens.text_tokens(prompt)
+    image = sum(tokens.image_input_tokens(w, h) for w, h in inputs)
+    per_image = tokens.output_tokens(model, quality, output) or 2 * (tokens.output_tokens(model, "high", output) or 1)
     return {
         "input_tokens": text + image,
         "input_tokens_details": {"text_tokens": text, "image_tokens": image},

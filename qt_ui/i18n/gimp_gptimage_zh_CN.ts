@@ -66,17 +66,17 @@
 </context><context>
     <name>ErrorPanel</name>
     <message>
-        <location filename="../run_view.py" line="65" />
+        <location filename="../run_view.py" line="72" />
         <source>Dismiss</source>
         <translation>关闭提示</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="92" />
+        <location filename="../run_view.py" line="99" />
         <source>HTTP status %1</source>
         <translation>HTTP 状态 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="94" />
+        <location filename="../run_view.py" line="101" />
         <source>request id %1</source>
         <translation>请求 ID %1</translation>
     </message>
@@ -127,107 +127,97 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="132" />
+        <location filename="../dialog.py" line="136" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="154" />
+        <location filename="../dialog.py" line="158" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="156" />
+        <location filename="../dialog.py" line="160" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="159" />
+        <location filename="../dialog.py" line="163" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="176" />
+        <location filename="../dialog.py" line="180" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="177" />
+        <location filename="../dialog.py" line="181" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="178" />
+        <location filename="../dialog.py" line="182" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="188" />
+        <location filename="../dialog.py" line="192" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="194" />
+        <location filename="../dialog.py" line="198" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="195" />
-        <source>Run</source>
-        <translation>运行</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="200" />
-        <source>Send the request (Ctrl+Enter)</source>
-        <translation>发送请求（Ctrl+Enter）</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="239" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="279" />
+        <location filename="../dialog.py" line="280" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="281" />
+        <location filename="../dialog.py" line="282" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="284" />
+        <location filename="../dialog.py" line="285" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="327" />
+        <location filename="../dialog.py" line="329" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="340" />
+        <location filename="../dialog.py" line="342" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="350" />
+        <location filename="../dialog.py" line="352" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="373" />
+        <location filename="../dialog.py" line="375" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="405" />
+        <location filename="../dialog.py" line="410" />
         <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
         <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="407" />
+        <location filename="../dialog.py" line="413" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -284,48 +274,78 @@
 </context><context>
     <name>HistoryView</name>
     <message>
-        <location filename="../history_view.py" line="77" />
+        <location filename="../history_view.py" line="60" />
+        <source>cost unknown</source>
+        <translation>费用未知</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="68" />
+        <source>%1 %2 (1 request)</source>
+        <translation>%1 %2（1 次请求）</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="70" />
+        <source>%1 %2 (%3 requests)</source>
+        <translation>%1 %2（%3 次请求）</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="74" />
+        <source>+%1 of unknown cost</source>
+        <translation>另有 %1 次费用未知</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="76" />
+        <source>Spent: %1</source>
+        <translation>已花费：%1</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="107" />
+        <source>From the usage each provider reported, at OpenAI's token prices.</source>
+        <translation>按各服务商报告的用量，以 OpenAI 的 token 价格计算。</translation>
+    </message>
+    <message>
+        <location filename="../history_view.py" line="114" />
         <source>Reload</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="78" />
+        <location filename="../history_view.py" line="115" />
         <source>Insert again</source>
         <translation>再次插入</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="118" />
+        <location filename="../history_view.py" line="159" />
         <source>No results yet: every result is kept here, even after a crash.</source>
         <translation>暂无结果：每个结果都会保存在这里，即使程序崩溃也不会丢失。</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="120" />
+        <location filename="../history_view.py" line="161" />
         <source>%1 result(s). Double-click one to insert it again.</source>
         <translation>共 %1 个结果。双击即可再次插入。</translation>
     </message>
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="203" />
+        <location filename="../controller.py" line="225" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="211" />
+        <location filename="../controller.py" line="233" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="217" />
+        <location filename="../controller.py" line="239" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="325" />
+        <location filename="../controller.py" line="347" />
         <source>Inserted at %1: %2</source>
         <translation>%1 已插入：%2</translation>
     </message>
@@ -671,142 +691,287 @@
 </context><context>
     <name>ParamsView</name>
     <message>
-        <location filename="../params_view.py" line="44" />
-        <location filename="../params_view.py" line="39" />
-        <location filename="../params_view.py" line="33" />
+        <location filename="../params_view.py" line="57" />
+        <location filename="../params_view.py" line="52" />
+        <location filename="../params_view.py" line="38" />
         <source>Auto</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="44" />
-        <location filename="../params_view.py" line="34" />
+        <location filename="../params_view.py" line="57" />
+        <location filename="../params_view.py" line="47" />
+        <location filename="../params_view.py" line="39" />
         <source>Low</source>
         <translation>低</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="35" />
+        <location filename="../params_view.py" line="48" />
+        <location filename="../params_view.py" line="40" />
         <source>Medium</source>
         <translation>中</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="36" />
+        <location filename="../params_view.py" line="49" />
+        <location filename="../params_view.py" line="41" />
         <source>High</source>
         <translation>高</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="40" />
+        <location filename="../params_view.py" line="42" />
+        <source>Extra high</source>
+        <translation>超高</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="43" />
+        <source>Maximum</source>
+        <translation>最高</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="46" />
+        <source>Model default</source>
+        <translation>模型默认</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="53" />
         <source>Opaque</source>
         <translation>不透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="41" />
+        <location filename="../params_view.py" line="54" />
         <source>Transparent</source>
         <translation>透明</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="67" />
+        <location filename="../params_view.py" line="80" />
         <source>Where requests go; manage providers and keys in Settings</source>
         <translation>请求发往何处；在设置中管理服务商和密钥</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="68" />
+        <location filename="../params_view.py" line="81" />
         <source>Provider</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="74" />
+        <location filename="../params_view.py" line="86" />
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="90" />
+        <location filename="../params_view.py" line="102" />
         <source>Size</source>
         <translation>尺寸</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="93" />
+        <location filename="../params_view.py" line="105" />
         <source>Quality</source>
         <translation>质量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="96" />
+        <location filename="../params_view.py" line="107" />
+        <source>Markup</source>
+        <translation>标注</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="112" />
         <source>How many variations to make</source>
         <translation>生成多少个变体</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="97" />
+        <location filename="../params_view.py" line="113" />
         <source>Images</source>
         <translation>数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="98" />
-        <source>Background, format, moderation and streaming</source>
-        <translation>背景、格式、内容审核和流式传输</translation>
+        <location filename="../params_view.py" line="115" />
+        <source>Planning, background, format, moderation and streaming</source>
+        <translation>规划深度、背景、格式、内容审核和流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="101" />
+        <location filename="../params_view.py" line="118" />
+        <source>Planning</source>
+        <translation>规划深度</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="121" />
         <source>Background</source>
         <translation>背景</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="107" />
+        <location filename="../params_view.py" line="127" />
         <source>Output compression (JPEG and WebP only)</source>
         <translation>输出压缩率（仅 JPEG 和 WebP）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="112" />
+        <location filename="../params_view.py" line="132" />
         <source>Compression</source>
         <translation>压缩率</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="115" />
+        <location filename="../params_view.py" line="135" />
         <source>Format</source>
         <translation>格式</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="118" />
+        <location filename="../params_view.py" line="138" />
         <source>Moderation</source>
         <translation>内容审核</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="120" />
+        <location filename="../params_view.py" line="140" />
         <source>Show progress</source>
         <translation>显示过程</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="121" />
+        <location filename="../params_view.py" line="141" />
         <source>Show the image while it is being made</source>
         <translation>在生成过程中显示图像</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="124" />
+        <location filename="../params_view.py" line="144" />
         <source>Partial images to show before the final one</source>
         <translation>最终结果之前显示的预览图数量</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="130" />
+        <location filename="../params_view.py" line="150" />
         <source>Partial images</source>
         <translation>预览图</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="133" />
+        <location filename="../params_view.py" line="153" />
         <source>Streaming</source>
         <translation>流式传输</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="212" />
+        <location filename="../params_view.py" line="207" />
+        <source>Not in gimp-gptimage's table: sent as is</source>
+        <translation>不在 gimp-gptimage 的模型表中：按原样发送</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="234" />
+        <source>%1 does not offer this quality</source>
+        <translation>%1 不提供此质量</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="240" />
+        <source>%1 cannot make transparent backgrounds</source>
+        <translation>%1 无法生成透明背景</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="245" />
+        <source>How long the model plans before it draws (no extra cost)</source>
+        <translation>模型在绘制前规划的深度（不额外收费）</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="247" />
+        <source>%1 does not take a planning depth; 2.6 models do</source>
+        <translation>%1 不支持规划深度；2.6 模型支持</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="253" />
+        <source>No markup layer</source>
+        <translation>没有标注图层</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="254" />
+        <source>Draw arrows, circles and notes on a visible layer named 'markup' to guide 2.6 models</source>
+        <translation>在名为“markup”的可见图层上画箭头、圆圈和注释，为 2.6 模型指明要改的地方</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="257" />
+        <source>%1 does not read markup; 2.6 models do</source>
+        <translation>%1 不读取标注；2.6 模型可以</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="259" />
+        <source>Use the layer '%1' as markup</source>
+        <translation>将图层“%1”用作标注</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="260" />
+        <source>The marks tell the model what to change; the layer is never sent as a reference</source>
+        <translation>标注告诉模型要改什么；该图层绝不会作为参考图发送</translation>
+    </message>
+    <message>
+        <location filename="../params_view.py" line="305" />
         <source>Custom…</source>
         <translation>自定义…</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="222" />
+        <location filename="../params_view.py" line="312" />
         <source>Auto (the model chooses)</source>
         <translation>自动（由模型决定）</translation>
     </message>
     <message>
-        <location filename="../params_view.py" line="223" />
+        <location filename="../params_view.py" line="313" />
         <source>Auto (fit the region)</source>
         <translation>自动（适配区域）</translation>
+    </message>
+</context><context>
+    <name>Price</name>
+    <message>
+        <location filename="../price.py" line="23" />
+        <source>1 image</source>
+        <translation>1 张图像</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="23" />
+        <source>%1 images</source>
+        <translation>%1 张图像</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="59" />
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="60" />
+        <source>Run · %1</source>
+        <translation>运行 · %1</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="71" />
+        <source>No price known for this model or quality yet; the cost is shown after the run.</source>
+        <translation>尚不知道此模型或质量的价格；运行后会显示实际费用。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="73" />
+        <source>Estimated from your own past results with this model, quality and size.</source>
+        <translation>根据你以往使用此模型、质量和尺寸的结果估算。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="74" />
+        <source>Estimate from built-in figures (no past results with this model, quality and size yet).</source>
+        <translation>按内置数据估算（尚无此模型、质量和尺寸的以往结果）。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="97" />
+        <source>Send the request (Ctrl+Enter)</source>
+        <translation>发送请求（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="108" />
+        <source>an unknown amount</source>
+        <translation>未知金额</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="109" />
+        <source>This run makes %1 and costs about %2.</source>
+        <translation>本次运行将生成 %1，费用约 %2。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="112" />
+        <source>Send a costly request?</source>
+        <translation>发送高费用请求？</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="117" />
+        <source>It is above the limits set in Settings. Send it?</source>
+        <translation>已超出设置中的限额。仍要发送吗？</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="121" />
+        <source>Send</source>
+        <translation>发送</translation>
     </message>
 </context><context>
     <name>PromptView</name>
@@ -940,62 +1105,67 @@
 </context><context>
     <name>RunView</name>
     <message>
-        <location filename="../run_view.py" line="16" />
+        <location filename="../run_view.py" line="17" />
         <source>Preparing</source>
         <translation>准备中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="17" />
+        <location filename="../run_view.py" line="18" />
         <source>Uploading</source>
         <translation>上传中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="18" />
+        <location filename="../run_view.py" line="19" />
         <source>Generating</source>
         <translation>生成中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="19" />
+        <location filename="../run_view.py" line="20" />
         <source>Downloading</source>
         <translation>下载中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="20" />
+        <location filename="../run_view.py" line="21" />
         <source>Finishing</source>
         <translation>收尾中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="21" />
+        <location filename="../run_view.py" line="22" />
         <source>Saving</source>
         <translation>保存中</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="22" />
+        <location filename="../run_view.py" line="23" />
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="35" />
+        <location filename="../run_view.py" line="37" />
         <source>input %1 tokens</source>
         <translation>输入 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="37" />
+        <location filename="../run_view.py" line="39" />
         <source>output %1 tokens</source>
         <translation>输出 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="39" />
+        <location filename="../run_view.py" line="41" />
         <source>total %1</source>
         <translation>合计 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="40" />
+        <location filename="../run_view.py" line="44" />
         <source>Usage: %1</source>
         <translation>用量：%1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="118" />
+        <location filename="../run_view.py" line="46" />
+        <source>cost %1</source>
+        <translation>费用 %1</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="125" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -1009,182 +1179,213 @@
 </context><context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="84" />
+        <location filename="../settings_dialog.py" line="91" />
         <source>GPT Image settings</source>
         <translation>GPT Image 设置</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="89" />
+        <location filename="../settings_dialog.py" line="96" />
         <source>Providers</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="99" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="99" />
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="92" />
+        <location filename="../settings_dialog.py" line="99" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="105" />
+        <location filename="../settings_dialog.py" line="112" />
         <source>Add provider</source>
         <translation>添加服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="106" />
+        <location filename="../settings_dialog.py" line="113" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="118" />
+        <location filename="../settings_dialog.py" line="125" />
         <source>API key for the selected provider</source>
         <translation>所选服务商的 API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="122" />
+        <location filename="../settings_dialog.py" line="129" />
         <source>Paste the key; it is kept in the system keychain, never in a file</source>
         <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="125" />
+        <location filename="../settings_dialog.py" line="132" />
         <source>Save key</source>
         <translation>保存密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="126" />
+        <location filename="../settings_dialog.py" line="133" />
         <source>Forget key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="127" />
+        <location filename="../settings_dialog.py" line="134" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="131" />
+        <location filename="../settings_dialog.py" line="138" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="138" />
+        <location filename="../settings_dialog.py" line="145" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="141" />
+        <location filename="../settings_dialog.py" line="148" />
         <source>Use provider</source>
         <translation>使用的服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="143" />
+        <location filename="../settings_dialog.py" line="150" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="147" />
+        <location filename="../settings_dialog.py" line="154" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="148" />
+        <location filename="../settings_dialog.py" line="155" />
         <source>A new language applies the next time the dialog opens.</source>
         <translation>新的语言将在下次打开对话框时生效。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="153" />
+        <location filename="../settings_dialog.py" line="160" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="159" />
+        <location filename="../settings_dialog.py" line="192" />
+        <location filename="../settings_dialog.py" line="166" />
         <source>No limit</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="161" />
+        <location filename="../settings_dialog.py" line="168" />
         <source>Keep at most</source>
         <translation>最多保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="164" />
+        <location filename="../settings_dialog.py" line="171" />
         <source> days</source>
         <translation> 天</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="165" />
+        <location filename="../settings_dialog.py" line="172" />
         <source>Forever</source>
         <translation>永久</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="167" />
+        <location filename="../settings_dialog.py" line="174" />
         <source>Keep results for</source>
         <translation>结果保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="168" />
+        <location filename="../settings_dialog.py" line="175" />
         <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
         <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="204" />
+        <location filename="../settings_dialog.py" line="180" />
+        <source>Spending</source>
+        <translation>费用</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="185" />
+        <source> images</source>
+        <translation> 张图像</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="186" />
+        <source>Ask before a run of more than</source>
+        <translation>运行前询问，若图像多于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="194" />
+        <source>or costing more than</source>
+        <translation>或费用高于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="195" />
+        <source>Costs are estimated at OpenAI's token prices; a relay bills by its own.</source>
+        <translation>费用按 OpenAI 的 token 价格估算；中转服务按其自身规则计费。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="231" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="229" />
+        <location filename="../settings_dialog.py" line="256" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="244" />
+        <location filename="../settings_dialog.py" line="271" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="250" />
+        <location filename="../settings_dialog.py" line="277" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="253" />
+        <location filename="../settings_dialog.py" line="280" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="256" />
+        <location filename="../settings_dialog.py" line="283" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="286" />
+        <location filename="../settings_dialog.py" line="313" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="289" />
+        <location filename="../settings_dialog.py" line="316" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="297" />
+        <location filename="../settings_dialog.py" line="324" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="299" />
+        <location filename="../settings_dialog.py" line="326" />
+        <source>Image models: %1.</source>
+        <translation>图像模型：%1。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="329" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="326" />
+        <location filename="../settings_dialog.py" line="356" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>

@@ -30,7 +30,8 @@ PROCEDURES = {
     "python-fu-gptimage-edit": (
         "edit",
         "_Edit Selection...",
-        "Repaint the selection (or the whole layer) of the active layer from a prompt",
+        "Repaint the selection (or the whole layer) of the active layer from a prompt; with a 2.6 model, a "
+        "visible layer named 'markup' (arrows, circles, notes) shows what to change",
     ),
     "python-fu-gptimage-generate": (
         "generate",
@@ -88,6 +89,11 @@ def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, in
                 window = ipc.context_window(box, info.width, info.height)
     files["layer.rgba"] = host.read_pixels(source, info, window)
     job["layer"] = _layer_entry(info, "layer.rgba", window)
+    markup = host.markup_layer(image) if command == "edit" else None
+    if markup is not None and markup != source:
+        # Whole, not windowed: the worker cuts it over the same context region as the layer.
+        files["markup.rgba"] = host.read_markup(markup, info)
+        job["markup"] = {**_layer_entry(info, "markup.rgba"), "name": markup.get_name()}
     for i, layer in enumerate(layers[1:], start=1):
         ref = host.layer_info(layer)
         files[f"ref-{i}.rgba"] = host.read_pixels(layer, ref)
@@ -124,6 +130,7 @@ def read_params(config: Gimp.ProcedureConfig) -> dict:
         "model": config.get_property("model") or "",
         "size": config.get_property("size") or "",
         "quality": config.get_property("quality") or "",
+        "complexity": config.get_property("complexity") or "",
         "base_url": config.get_property("base-url") or "",
     }
 
@@ -237,9 +244,15 @@ class GptImage(Gimp.PlugIn):
         procedure.add_int_argument("n", "Images", "How many results to make", 1, 10, 1, flags)
         procedure.add_string_argument("model", "Model", "Model name (empty: the configured one)", "", flags)
         procedure.add_string_argument("size", "Size", "e.g. 1024x1024 or auto (empty: automatic)", "", flags)
-        procedure.add_string_argument("quality", "Quality", "low, medium, high or auto (empty: default)", "", flags)
+        procedure.add_string_argument(
+            "quality", "Quality", "low, medium, high, auto; xhigh, max on 2.5/2.6 (empty: default)", "", flags
+        )
         procedure.add_string_argument(
             "base-url", "Base URL", "OpenAI-compatible endpoint (empty: the configured provider)", "", flags
+        )
+        # Last, so scripts that pass the earlier arguments by position keep working.
+        procedure.add_string_argument(
+            "complexity", "Complexity", "low, medium or high, 2.6 models only (empty: the model's default)", "", flags
         )
         if command == "expand":
             expand.add_arguments(procedure)

@@ -20,6 +20,7 @@ from gptimage_ipc import JobError, OutboxResult, RawWindow, describe_window_hand
 RGBA_U8 = "R'G'B'A u8"
 COVERAGE_U8 = "Y u8"
 MAX_FUSE_LAYERS = 16
+MARKUP_LAYER = "markup"  # a visible layer of this name (any case, "markup #2" too) holds the user's markup
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,40 @@ def as_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
     raise JobError("GPT Image works on layers: select a layer instead of a channel or path.")
 
 
+def is_markup(layer: Gimp.Layer) -> bool:
+    name = (layer.get_name() or "").strip().lower()
+    return name == MARKUP_LAYER or name.startswith(MARKUP_LAYER + " ")
+
+
+def markup_layer(image: Gimp.Image) -> Gimp.Layer | None:
+    """The topmost visible top-level markup layer; hiding it is how a painter leaves it out."""
+    return next((lay for lay in image.get_layers() if lay.get_visible() and is_markup(lay)), None)
+
+
 def source_layer(image: Gimp.Image, drawables: list) -> Gimp.Layer:
+    """The layer to edit. With the markup layer active (the painter just drew on it), the layer below it."""
     if drawables:
-        return as_layer(drawables[0])
-    selected = image.get_selected_layers()
-    if not selected:
-        raise JobError("Select the layer to edit first.")
-    return selected[0]
+        layer = as_layer(drawables[0])
+    else:
+        selected = image.get_selected_layers()
+        if not selected:
+            raise JobError("Select the layer to edit first.")
+        layer = selected[0]
+    if not is_markup(layer):
+        return layer
+    siblings = list(layer.get_parent().get_children() if layer.get_parent() else image.get_layers())
+    below = [lay for lay in siblings[siblings.index(layer) + 1 :] if not is_markup(lay)]
+    if not below:
+        raise JobError(f"'{layer.get_name()}' is the markup layer: select the layer to edit (below it).")
+    return below[0]
 
 
 def fuse_layers(image: Gimp.Image, drawables: list) -> list[Gimp.Layer]:
-    """The selected layers, the active one first; with a single selected layer, every visible layer."""
-    layers = [as_layer(d) for d in drawables] or list(image.get_selected_layers())
+    """The selected layers, the active one first; with a single selected layer, every visible layer. The
+    markup layer is never a reference."""
+    layers = [as_layer(d) for d in drawables if not is_markup(as_layer(d))] or list(image.get_selected_layers())
     if len(layers) == 1:
-        layers += [lay for lay in image.get_layers() if lay.get_visible() and lay != layers[0]]
+        layers += [lay for lay in image.get_layers() if lay.get_visible() and lay != layers[0] and not is_markup(lay)]
     if not layers:
         raise JobError("Select the layers to fuse first.")
     if len(layers) > MAX_FUSE_LAYERS:
@@ -99,6 +120,14 @@ def read_pixels(
     if window is None:
         return data
     return RawWindow(info.width, info.height, 4, x, y, w, h, data)
+
+
+def read_markup(markup: Gimp.Layer, source: LayerInfo) -> bytes:
+    """The markup layer's pixels over the source layer's extent (source layer coordinates), as 8-bit RGBA;
+    transparent wherever the markup layer does not reach."""
+    _, mx, my = markup.get_offsets()
+    rect = Gegl.Rectangle.new(source.offset_x - mx, source.offset_y - my, source.width, source.height)
+    return bytes(markup.get_buffer().get(rect, 1.0, RGBA_U8, Gegl.AbyssPolicy.NONE))
 
 
 def read_selection(image: Gimp.Image, layer: LayerInfo) -> RawWindow | None:
