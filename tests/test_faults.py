@@ -369,6 +369,7 @@ def test_results_of_an_unexpected_size_are_placed_exactly(
     if mode == "generate":
         assert result.placed.pixels.shape[:2] == (height, width)
         return
+    assert outcome.entry.record.region is not None
     x, y, w, h = outcome.entry.record.region
     placed = result.placed
     assert placed.pixels.shape[:2] == (h, w) and placed.offset == (x, y)  # still exactly over the region
@@ -482,6 +483,7 @@ def test_disk_full_when_the_result_arrives_still_delivers_it(
     monkeypatch.setattr(HistoryStore, "add_result", disk_full)
     outcome = run_job(api.base_url, "edit", tmp_path)
     (result,) = outcome.events.results
+    assert outcome.entry.record.region is not None
     *_, w, h = outcome.entry.record.region
     assert result.history_path is None and result.placed.pixels.shape[:2] == (h, w)
     assert isinstance(outcome.error, OSError)

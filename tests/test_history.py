@@ -66,7 +66,7 @@ def test_failure_is_recorded_with_message(tmp_path: Path) -> None:
     store.finish(entry_id, error="The API key was not accepted (HTTP 401)")
     entry = store.get(entry_id)
     assert entry.status == "failed"
-    assert entry.record.error.startswith("The API key was not accepted")
+    assert (entry.record.error or "").startswith("The API key was not accepted")
 
 
 def test_key_never_stored_even_if_passed_in(tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ async def test_cancel_aborts_at_once_and_is_recorded(server: LocalServer, tmp_pa
             await asyncio.wait_for(task, 5)
     (entry,) = history.list()
     assert entry.status == "cancelled"
-    assert entry.record.error.startswith("Cancelled")
+    assert (entry.record.error or "").startswith("Cancelled")
     assert events.results == []
 
 
@@ -191,7 +191,7 @@ async def test_results_that_arrived_survive_a_broken_stream(tmp_path: Path) -> N
     (entry,) = history.list()
     assert entry.status == "failed"
     assert [r.index for r in entry.results] == delivered
-    assert "connection" in entry.record.error.lower()
+    assert "connection" in (entry.record.error or "").lower()
 
 
 async def test_api_error_recorded_in_history(server: LocalServer, tmp_path: Path) -> None:
@@ -202,7 +202,8 @@ async def test_api_error_recorded_in_history(server: LocalServer, tmp_path: Path
             await run_generate(GenerateRequest(ImageParams(prompt="x")), client, history)
     (entry,) = history.list()
     assert entry.status == "failed"
-    assert "safety system" in entry.record.error and "HTTP 400" in entry.record.error
+    error = entry.record.error or ""
+    assert "safety system" in error and "HTTP 400" in error
 
 
 @pytest.mark.parametrize(

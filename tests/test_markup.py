@@ -18,7 +18,6 @@ from PIL import Image
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import ValidationError
 from gimp_gptimage.api.params import ImageParams
-from gimp_gptimage.cli.output import composite
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.run import run_edit
 from gimp_gptimage.pipeline import prepare_edit
@@ -105,7 +104,7 @@ async def test_markup_only_edit_changes_what_is_marked() -> None:
     async with ImagesClient(base_url="http://127.0.0.1/v1", api_key=KEY, transport=transport, max_retries=0) as client:
         result = await client.edit(
             params=ImageParams("remove it", model=V26, size="1536x1024"),
-            images=[ImageInput.from_bytes(buffer.getvalue())],
+            images=[ImageInput("image.png", buffer.getvalue(), "image/png")],
             markup=marks.getvalue(),
         )
     assert (result.images[0].revised_prompt or "").endswith("] (markup read as the area to change) remove it")
@@ -145,11 +144,11 @@ async def test_runner_sends_markup_without_mask_and_pastes_only_the_selection(tm
     body = recording.bodies[0]
     assert b'name="markup"; filename="markup.png"' in body and b'name="mask"' not in body
     assert body.count(b'name="image[]"') == 1  # the markup is not a reference
-    full = composite(layer, result)
+    full = result.placed.composite(layer)
     assert np.array_equal(full[selection == 0], layer[selection == 0])
     record = history.get(result.history_id).record
-    assert record["markup"] is True
-    assert record["revised_prompts"][0].endswith("] (markup read as the area to change) remove the spoon")
+    assert record.markup is True
+    assert record.revised_prompts[0].endswith("] (markup read as the area to change) remove the spoon")
 
 
 async def test_markup_with_a_model_that_does_not_take_it_sends_nothing(tmp_path: Path) -> None:

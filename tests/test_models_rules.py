@@ -54,7 +54,7 @@ def ok(params: ImageParams, **kw: Any) -> bool:
 def test_the_quality_ladder_of_2_5_and_2_6(model: str) -> None:
     for quality in ("low", "medium", "high", "xhigh", "max", "auto"):
         assert ok(ImageParams("x", model=model, quality=quality))
-    assert not ok(ImageParams("x", model=model, quality="ultra"))
+    assert not ok(ImageParams("x", model=model, quality="ultra"))  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
 
 
 @pytest.mark.parametrize("model", ["gpt-image-2", *FIXED])
@@ -69,7 +69,7 @@ def test_complexity_is_2_6_only(model: str) -> None:
     assert v.param == "complexity" and v.message == f"The model '{model}' does not support the 'complexity' parameter."
     for m in V26:
         assert all(ok(ImageParams("x", model=m, complexity=c)) for c in ("low", "medium", "high"))
-        assert not ok(ImageParams("x", model=m, complexity="deep"))
+        assert not ok(ImageParams("x", model=m, complexity="deep"))  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
 
 
 @pytest.mark.parametrize("model", [*V25, "gpt-image-2", *FIXED])
@@ -96,9 +96,9 @@ def test_transparency_formats_and_sizes_follow_the_table() -> None:
 def test_gif_and_svg_are_refused_clearly_before_sending() -> None:
     for fmt in ("gif", "svg"):
         with pytest.raises(ValidationError, match=f"'{fmt}' output is not for a raster editor"):
-            validate(ImageParams("x", model="gpt-image-2.6-flare", output_format=fmt), kind="generate")
+            validate(ImageParams("x", model="gpt-image-2.6-flare", output_format=fmt), kind="generate")  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
     # The API's own rules for them are in the table too (the local server answers them).
-    gif = ImageParams("x", model="gpt-image-2.6-flare", output_format="gif")
+    gif = ImageParams("x", model="gpt-image-2.6-flare", output_format="gif")  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
     assert [v.param for v in check_params(gif, kind="edit", image_count=1, markup=True, mask=True)] == [
         "mask",
         "markup",
@@ -123,7 +123,7 @@ def test_gpt_image_1_is_shut_down_with_a_way_out() -> None:
 
 
 def test_unknown_models_go_without_local_rules() -> None:
-    params = ImageParams("x", model="relay-image-9", quality="ultra", complexity="deep", size="1000x1000")
+    params = ImageParams("x", model="relay-image-9", quality="ultra", complexity="deep", size="1000x1000")  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
     assert validate(params, kind="edit", image_count=1, markup=True).model == "relay-image-9"
 
 
@@ -201,7 +201,7 @@ async def test_unknown_model_goes_to_the_provider_unchecked() -> None:
     transport = httpx.ASGITransport(app=create_app())
     async with ImagesClient(base_url=BASE, api_key=KEY, transport=transport, max_retries=0) as client:
         with pytest.raises(NotFoundError, match="relay-image-9"):  # the provider's answer, not a local rule
-            await client.edit(params=ImageParams("x", model="relay-image-9", quality="ultra"), images=[IMAGE])
+            await client.edit(params=ImageParams("x", model="relay-image-9", quality="ultra"), images=[IMAGE])  # pyright: ignore[reportArgumentType]  # outside the Literal, on purpose
 
 
 # -- GET /models -------------------------------------------------------------------------------------------

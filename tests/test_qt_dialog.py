@@ -11,7 +11,7 @@ import psutil
 import pytest
 from PIL import Image
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
@@ -258,8 +258,11 @@ def test_options_are_enabled_only_where_valid(qloop, qtbot, job_dir, temp_home) 
     assert view.compression.isEnabled() and dialog.model.params().output_compression == dialog.model.compression
     view.stream.setChecked(False)
     assert not view.partials.isEnabled() and dialog.model.params().partial_images is None
-    transparent = view.background.model().item(view.background.findData("transparent"))
-    xhigh = view.quality.model().item(view.quality.findData("xhigh"))
+    backgrounds, qualities = view.background.model(), view.quality.model()
+    assert isinstance(backgrounds, QStandardItemModel) and isinstance(qualities, QStandardItemModel)
+    transparent = backgrounds.item(view.background.findData("transparent"))
+    xhigh = qualities.item(view.quality.findData("xhigh"))
+    assert transparent is not None and xhigh is not None
     dialog.model.model = "gpt-image-2"
     assert not transparent.isEnabled() and "cannot make transparent backgrounds" in transparent.toolTip()
     assert not xhigh.isEnabled() and "gpt-image-2 does not offer this quality" in xhigh.toolTip()

@@ -6,6 +6,7 @@ Checked before sending with the same rule (and words) the local server answers w
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from PIL import Image
 
@@ -15,7 +16,8 @@ from .params import markup_violation
 
 def has_transparent_pixels(image: Image.Image) -> bool:
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        return image.convert("RGBA").getchannel("A").getextrema()[0] < 255
+        low, _high = cast(tuple[int, int], image.convert("RGBA").getchannel("A").getextrema())  # one band: ints
+        return low < 255
     return False
 
 
