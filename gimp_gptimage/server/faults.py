@@ -59,6 +59,7 @@ SCOPE_KEY = "gptimage.fault"  # where handlers find the fault they must act out 
 _PRIMARY_ARG = {"status": "status", "html": "status", "text": "status", "reset_after": "events"}
 _PRIMARY_ARG |= {"drip": "bytes_per_second", "delay": "seconds", "wrong_size": "size", "stall": "seconds"}
 _PRIMARY_ARG |= {"fewer": "events"}
+RESET_GRACE_S = 1.0  # how long reset_after waits after its last event before breaking the connection
 _DEFAULT_STATUS = {"status": 500, "html": 502, "text": 503}
 
 NGINX_PAGE = (
@@ -337,6 +338,9 @@ class _ResetAfter:
         await self.send(message)
         self.sent_events += sum(1 for block in body.split(b"\n\n") if block.startswith(b"event:"))
         if self.sent_events >= self.events:
+            # A reset discards what the client has not read yet: give it time to take the events it was sent
+            # (a textured result's event is a megabyte or more), so the break comes after them, as meant.
+            await asyncio.sleep(RESET_GRACE_S)
             await self._reset()
 
     async def _reset(self) -> None:
