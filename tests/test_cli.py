@@ -159,6 +159,8 @@ def test_generate(workdir: Path) -> None:
     [
         (["edit", "resources/coffee.png"], ["--prompt"]),
         (["edit", "missing.png", "--prompt", "x"], ["missing.png", "does not exist"]),
+        # Read while the backend opens, but a bad input is still named before a backend problem.
+        (["edit", "corrupt.png", "--prompt", "x", "--provider", "openai"], ["corrupt.png", "not an image"]),
         (["edit", "corrupt.png", "--prompt", "x"], ["corrupt.png", "not an image"]),
         (["edit", "resources/coffee.png", "--prompt", "x", "--selection", "small.png"], ["600x400"]),
         (

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from .. import __version__
 from ..api.errors import ConfigError, ValidationError, explain
 from .status import EXIT_OK, exit_code_for
 
 PROG = "gimp-gptimage"
+T = TypeVar("T")
 
 
 class UsageError(ValidationError):
@@ -217,8 +221,10 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         _say(f"{PROG}: {note}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
-    edit_inputs = _load_edit_inputs(args, settings) if args.command == "edit" else None
-    with open_backend(settings, args.provider, args.base_url) as backend:
+    # The input is decoded (Pillow and OpenCV release the GIL) while the embedded server and its engine start.
+    loading = _background(_load_edit_inputs, args, settings) if args.command == "edit" else None
+    with _first_error_of(loading), open_backend(settings, args.provider, args.base_url) as backend:
+        edit_inputs = loading.result() if loading is not None else None
         secret.append(backend.api_key)
         if backend.is_local:
             _say(OFFLINE_NOTICE)
@@ -252,6 +258,32 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         _say(f"{PROG}: {summary['error']}")
         return int(summary["exit_status"])
     return EXIT_OK
+
+
+def _background(func: Callable[..., T], *args: Any) -> Future[T]:
+    """`func(*args)` started in a thread of its own (which ends with it)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(func(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="gptimage-inputs", daemon=True).start()
+    return future
+
+
+@contextlib.contextmanager
+def _first_error_of(loading: Future[Any] | None) -> Iterator[None]:
+    """A bad input file is reported before a backend problem, as when the input was read first."""
+    try:
+        yield
+    except Exception:
+        error = loading.exception() if loading is not None else None
+        if error is not None:
+            raise error from None
+        raise
 
 
 def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
