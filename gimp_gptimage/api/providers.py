@@ -78,6 +78,8 @@ QUICKROUTER = Provider(
 LOCAL = Provider("local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst")
 
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
+# The providers the local server can imitate (`serve --profile`).
+IMITATED: tuple[Provider, ...] = (OPENAI, CRAZYROUTER, QUICKROUTER)
 
 
 def get_provider(name: str) -> Provider:

@@ -139,13 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="generate new images from a prompt")
     _add_image_options(gen)
 
+    from .serve import add_arguments as add_serve_arguments
+
     serve = sub.add_parser("serve", help="run the local API server (offline engine) until Ctrl+C")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_int, default=8765, help="0 picks a free port (default 8765)")
-    serve.add_argument("--profile", choices=("openai", "crazyrouter", "quickrouter"), default="openai")
-    serve.add_argument("--latency", type=_seconds, default=0.0, help="artificial delay per request, seconds")
-    serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable; see server docs)")
-    serve.add_argument("--faults", action="store_true", help="mount fault injection for tests (implied by --fault)")
+    add_serve_arguments(serve, number=_int, seconds=_seconds)
 
     history = sub.add_parser("history", help="list, show or export past requests and results")
     hsub = history.add_subparsers(dest="history_command", metavar="ACTION", parser_class=_Parser)
@@ -349,14 +346,9 @@ def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, secret: list[str]) -> int:
-    from ..server import Fault, fault_specs, serve
+    from .serve import run
 
-    for spec in args.fault:
-        try:
-            Fault.parse(spec)
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"--fault {spec!r}: {exc}") from None
-    serve(host=args.host, port=args.port, profile=args.profile, latency=args.latency, faults=fault_specs(args))
+    run(args, UsageError)
     return EXIT_OK
 
 

@@ -8,7 +8,7 @@ from .engine_migan import MiganEngine, default_engine
 from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
 from .parsing import PROFILES
-from .runner import BANNER, LocalServer, add_serve_arguments, fault_specs, run_from_args, serve
+from .runner import BANNER, LocalServer, serve
 
 # A library stays quiet unless its host configures logging (`serve` does); the CLI says what matters itself.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -23,10 +23,7 @@ __all__ = [
     "LocalServer",
     "MiganEngine",
     "OpenCVEngine",
-    "add_serve_arguments",
     "create_app",
     "default_engine",
-    "fault_specs",
-    "run_from_args",
     "serve",
 ]

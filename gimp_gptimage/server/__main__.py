@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from .runner import add_serve_arguments, run_from_args
+from ..cli.serve import add_arguments, run_or_exit
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m gimp_gptimage.server", description=__doc__)
-    add_serve_arguments(parser)
-    run_from_args(parser.parse_args())
+    add_arguments(parser)
+    run_or_exit(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import sys
 import threading
 from types import TracebackType
 
-from .runner import BANNER, STOP_TIMEOUT, add_serve_arguments, run_from_args
+from ..cli.serve import add_arguments, run_or_exit
+from .runner import BANNER, STOP_TIMEOUT
 
 START_TIMEOUT = 30.0  # a cold start imports OpenCV, numpy and uvicorn: seconds on a slow disk
 _PREFIX = BANNER.split("{url}")[0]
@@ -91,9 +92,9 @@ def _exit_when_stdin_closes() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=(__doc__ or "").splitlines()[0])
-    add_serve_arguments(parser)
+    add_arguments(parser)
     threading.Thread(target=_exit_when_stdin_closes, name="parent-watch", daemon=True).start()
-    run_from_args(parser.parse_args(argv))
+    run_or_exit(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

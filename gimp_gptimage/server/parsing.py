@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..api.params import DEFAULT_MODEL, ImageParams, Kind, normalise
-from ..api.providers import CRAZYROUTER, OPENAI, QUICKROUTER, Provider, ResultStyle
+from ..api.providers import IMITATED, Provider, ResultStyle
 from .errors import ApiError, invalid_type, unknown_parameter
 
 
@@ -29,7 +29,7 @@ class Profile:
         return cls(provider.name, provider.result_style, provider.accepts_hd_quality, aliases)
 
 
-PROFILES: dict[str, Profile] = {p.name: Profile.of(p) for p in (OPENAI, CRAZYROUTER, QUICKROUTER)}
+PROFILES: dict[str, Profile] = {p.name: Profile.of(p) for p in IMITATED}
 
 _TEXT_FIELDS = ("prompt", "model", "size", "quality", "background", "output_format", "input_fidelity")
 _TEXT_FIELDS += ("complexity", "moderation", "user")

@@ -3,11 +3,9 @@ and `serve()` (the foreground `gimp-gptimage serve` command)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import sys
 import threading
@@ -24,7 +22,6 @@ from ..memory import return_large_buffers_on_free
 from .app import create_app
 from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
-from .parsing import PROFILES
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -230,46 +227,3 @@ def _log_to_stderr() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("gimp-gptimage local server: %(message)s"))
         logger.addHandler(handler)
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `serve` options; the CLI's `serve` subcommand uses this too."""
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: 8765)")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="openai", help="provider to imitate")
-    parser.add_argument(
-        "--require-key-env",
-        metavar="VAR",
-        help="accept only the API key in this environment variable (default: any non-empty key)",
-    )
-    parser.add_argument("--latency", type=float, default=0.0, help="artificial seconds before each answer")
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        type=Fault.parse,
-        metavar="SPEC",
-        help="inject a fault, e.g. status:429,retry_after=2 | html:502 | reset | reset_after:2 | drip:200 (repeatable)",
-    )
-    parser.add_argument(
-        "--faults",
-        action="store_true",
-        help="mount fault injection and /_control/faults, loopback clients only (tests; implied by --fault)",
-    )
-
-
-def fault_specs(args: argparse.Namespace) -> list[Fault | str] | None:
-    """The faults `serve` was asked for; None (no fault machinery at all) unless --faults or --fault."""
-    return list(args.fault) if args.faults or args.fault else None
-
-
-def run_from_args(args: argparse.Namespace) -> None:
-    api_key = None
-    if args.require_key_env:
-        api_key = os.environ.get(args.require_key_env)
-        if not api_key:
-            raise SystemExit(f"error: environment variable {args.require_key_env} is not set")
-    try:
-        serve(args.host, args.port, args.profile, api_key, args.latency, fault_specs(args))
-    except ConfigError as exc:
-        raise SystemExit(f"error: {exc}") from None
