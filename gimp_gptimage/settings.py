@@ -27,7 +27,7 @@ from .api.params import (
     OutputFormat,
     Quality,
 )
-from .api.providers import PRESETS
+from .api.providers import PRESETS, Provider
 from .atomic import atomic_write_json
 from .history import HistoryPolicy, scrub
 
@@ -108,6 +108,13 @@ class Settings:
     def find_provider(self, name: str) -> ProviderConfig | None:
         wanted = name.strip().lower()
         return next((p for p in self.providers if p.name.lower() == wanted), None)
+
+    def provider_model(self, name: str, preset: Provider | None = None) -> str:
+        """The model a provider's requests use when none is chosen: the user's entry for it, else `preset`'s
+        (by default the built-in preset of that name); "" when neither names one."""
+        entry = self.find_provider(name)
+        preset = preset or PRESETS.get(name.strip().lower())
+        return (entry.model if entry else "") or (preset.default_model if preset else "")
 
     def remember_prompt(self, prompt: str) -> None:
         """Put prompt first in the recent list (no duplicates, bounded)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.pipeline import ContextOptions, PipelineInputError
 from gimp_gptimage.settings import Settings
@@ -16,9 +15,7 @@ def apply_settings(model: DialogModel, settings: Settings) -> None:
     """Defaults remembered from the last run (or the program's own)."""
     d = settings.defaults
     model.provider = settings.provider or "local"
-    provider = settings.find_provider(model.provider)
-    preset = PRESETS.get(model.provider)
-    model.model = d.model or (provider.model if provider else "") or (preset.default_model if preset else model.model)
+    model.model = d.model or settings.provider_model(model.provider) or model.model
     model.size = d.size or "auto"
     model.quality = d.quality or "auto"
     model.complexity = d.complexity or ""

@@ -389,9 +389,7 @@ class GptImageDialog(QDialog):
             self.language_changed.emit(self.settings.language or "system")
 
     def _provider_changed(self, name: str) -> None:
-        provider = self.settings.find_provider(name)
-        preset = PRESETS.get(name)
-        default = provider.model if provider is not None and provider.model else preset and preset.default_model
+        default = self.settings.provider_model(name)
         if default:
             self.model.model = default  # each provider's default model comes with it
         self._spawn(self.params_view.show_models(self.controller.listed_models()))

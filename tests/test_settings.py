@@ -118,3 +118,21 @@ def test_context_options_layer_run_choices_over_saved_over_the_pipeline_defaults
     chosen = context_options(settings.context, grow_px=None, feather_px=5, colour_match=False)
     assert (chosen.grow_px, chosen.feather_px, chosen.blend_margin_px, chosen.colour_match) == (30, 5, 4, False)
     assert chosen.padding_px == ContextOptions().padding_px
+
+
+def test_provider_model_is_the_entry_then_the_preset() -> None:
+    """The one rule CLI, batch worker and dialog use for "the provider's default model"."""
+    from gimp_gptimage.api.providers import PRESETS, custom
+
+    settings = Settings()
+    assert settings.provider_model("openai") == PRESETS["openai"].default_model  # the default entry's
+    assert settings.provider_model("local") == PRESETS["local"].default_model  # no entry: the preset's
+    settings.providers.append(ProviderConfig("mine", "https://relay.example/v1", "gpt-image-1.5"))
+    assert settings.provider_model("Mine") == "gpt-image-1.5"
+    settings.providers.append(ProviderConfig("blank", "https://relay.example/v1", ""))
+    assert settings.provider_model("blank") == ""  # neither names one: the caller's own fallback
+    relay = custom("https://relay.example/v1")
+    assert settings.provider_model("blank", relay) == relay.default_model
+    crazy = next(p for p in settings.providers if p.name == "crazyrouter")
+    crazy.model = ""  # an entry left empty falls back to its preset
+    assert settings.provider_model("crazyrouter") == PRESETS["crazyrouter"].default_model

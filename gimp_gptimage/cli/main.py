@@ -227,10 +227,9 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
             _say(OFFLINE_NOTICE)
             if fallback := offline_fallback_notice():
                 _say(fallback)
-        configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,
-            model=args.model or (configured.model if configured else "") or backend.provider.default_model,
+            model=args.model or settings.provider_model(backend.name, backend.provider),
             n=args.n,
             size=args.size,
             quality=args.quality,

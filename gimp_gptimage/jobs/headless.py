@@ -81,8 +81,7 @@ def image_params(p: JobParams, settings: Settings, provider_model: str | None) -
 
 async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> str | None:
     """Run the job; returns a note for the user when fewer results arrived than were asked for."""
-    configured = settings.find_provider(backend.name)
-    params = image_params(job.params, settings, configured.model if configured else backend.provider.default_model)
+    params = image_params(job.params, settings, settings.provider_model(backend.name, backend.provider))
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
     async with ImagesClient(base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider) as client:
