@@ -38,6 +38,9 @@ class Provider:
     field_renames: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     accepts_hd_quality: bool = False  # takes quality "hd" as "high" (the client sends "high" anyway)
     allow_insecure: bool = False  # plain http:// to a non-loopback host, only when the user says so
+    # False for an inpainting engine, which fills exactly the mask and keeps every other pixel: it gets the
+    # selection ungrown (jobs/run.py), since a grown hole only hides the surroundings its fill continues.
+    grows_mask: bool = True
 
     def with_base_url(self, base_url: str) -> Provider:
         return dataclasses.replace(self, base_url=check_base_url(base_url, allow_insecure=self.allow_insecure))
@@ -74,8 +77,8 @@ QUICKROUTER = Provider(
 )
 # The embedded server on this computer: no key, no network, results from the offline engine. It picks its
 # port at run time: use LOCAL.with_base_url(server.base_url). Default model: the offline engine takes every
-# field of the table, markup too.
-LOCAL = Provider("local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst")
+# field of the table, markup too. Its MI-GAN model removes exactly what is selected: the mask is not grown.
+LOCAL = Provider("local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst", grows_mask=False)
 
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
 # The providers the local server can imitate (`serve --profile`).

@@ -24,10 +24,19 @@ from .migan_session import MiganSession, shared_session
 log = logging.getLogger(__name__)
 
 HOLE_WEIGHT = 0.99  # what the model fills: pixels (all but) fully to be edited
-MIN_SIDE = 32  # the model's blur pads by reflection and fails on inputs of a few pixels
-MAX_WINDOW = 2048  # larger windows are shrunk first: the model works at 512 inside, full-size copies only cost memory
-# (margin around the hole as a share of its extent, mirrored) for result 0, 1, 2...
-_VIEWS = [(1.0, False), (1.0, True), (0.5, False), (0.5, True), (1.6, False), (1.6, True), (0.75, False)]
+RESOLUTION = 512  # the model's working size: a RESOLUTION-square input goes through the pipeline unresized
+# The square window the model sees for result 0, 1, 2...: (least side, context beyond the hole on each side,
+# both in image pixels; mirrored). Result 0 fills a hole of up to 256 px at full resolution with the
+# context the model file's own pipeline gives it; the others see the hole in another frame and scale.
+_VIEWS = [
+    (512, 128, False),
+    (512, 128, True),
+    (448, 64, False),
+    (448, 64, True),
+    (640, 192, False),
+    (640, 192, True),
+    (576, 96, False),
+]
 
 
 class MiganEngine(OpenCVEngine):
@@ -48,9 +57,12 @@ class MiganEngine(OpenCVEngine):
         grow = max(2, round(max(height, width) / 300))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
         unknown = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool)
-        y0, y1, x0, x1 = _window(unknown, index)
+        (y0, y1, x0, x1), side = _window(unknown, index)
         try:
-            filled = self._fill_window(rgb[y0:y1, x0:x1], ~unknown[y0:y1, x0:x1], mirrored=_view(index)[1])
+            window = (slice(y0, y1), slice(x0, x1))
+            filled = self._fill_window(
+                rgb[window], unknown[window], RESOLUTION / side, mirrored=_VIEWS[index % len(_VIEWS)][2]
+            )
         except Exception as exc:  # a model run that fails must not fail the request
             log.warning("%s fill failed (%s); using the OpenCV fill for this result", MODEL_NAME, exc)
             return inpaint(rgb, weight, seed)
@@ -61,46 +73,59 @@ class MiganEngine(OpenCVEngine):
         out[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
 
-    def _fill_window(self, crop: np.ndarray, keep: np.ndarray, *, mirrored: bool) -> np.ndarray:
-        height, width = keep.shape
+    def _fill_window(self, crop: np.ndarray, unknown: np.ndarray, scale: float, *, mirrored: bool) -> np.ndarray:
+        """The window filled where `unknown`, run as one RESOLUTION-square input: scaled by `scale` (at most
+        to RESOLUTION) and, where smaller, padded with its own mirror image. The pipeline inside the model
+        file then uses it as it is (it would resize any other input to 512 x 512, blurring and distorting)."""
+        height, width = unknown.shape
         if mirrored:
-            crop, keep = np.ascontiguousarray(crop[:, ::-1]), np.ascontiguousarray(keep[:, ::-1])
-        scale = min(1.0, MAX_WINDOW / max(height, width))
-        if scale < 1:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-            keep = cv2.resize(keep.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-        pad_y, pad_x = max(0, MIN_SIDE - crop.shape[0]), max(0, MIN_SIDE - crop.shape[1])
-        if pad_y or pad_x:
-            crop = cv2.copyMakeBorder(np.ascontiguousarray(crop), 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
-            keep = np.pad(keep, ((0, pad_y), (0, pad_x)), mode="edge")
-        out = self._session.run(crop, keep)[: crop.shape[0] - pad_y, : crop.shape[1] - pad_x]
-        if scale < 1:
-            out = cv2.resize(out, (width, height), interpolation=cv2.INTER_CUBIC)
+            crop, unknown = crop[:, ::-1], unknown[:, ::-1]
+        scale = min(scale, RESOLUTION / max(height, width))
+        size = (min(RESOLUTION, max(1, round(width * scale))), min(RESOLUTION, max(1, round(height * scale))))
+        if size != (width, height):
+            shrink = scale < 1
+            small = cv2.resize(np.ascontiguousarray(crop), size, interpolation=_resampling(shrink))
+            # Any pixel touching the hole stays a hole, so nothing of the object survives the shrink.
+            touched = cv2.resize(unknown.astype(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA)
+            small_unknown = touched > 0
+        else:
+            small, small_unknown = crop, unknown
+        sh, sw = small_unknown.shape
+        top, left = (RESOLUTION - sh) // 2, (RESOLUTION - sw) // 2
+        pads = ((top, RESOLUTION - sh - top), (left, RESOLUTION - sw - left))
+        frame = np.pad(small, (*pads, (0, 0)), mode="symmetric")
+        frame_keep = np.pad(~small_unknown, pads, mode="symmetric")
+        out = self._session.run(frame, frame_keep)[top : top + sh, left : left + sw]
+        if size != (width, height):
+            out = cv2.resize(out, (width, height), interpolation=_resampling(not shrink))
         return out[:, ::-1] if mirrored else out
 
 
-def _view(index: int) -> tuple[float, bool]:
-    return _VIEWS[index % len(_VIEWS)]
+def _resampling(shrink: bool) -> int:
+    return cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
 
 
-def _window(unknown: np.ndarray, index: int) -> tuple[int, int, int, int]:
-    """The crop (y0, y1, x0, x1) the model sees for result `index`: the hole's box plus a margin of context.
+def _window(unknown: np.ndarray, index: int) -> tuple[tuple[int, int, int, int], int]:
+    """The crop (y0, y1, x0, x1) the model sees for result `index`, and the side of the square it stands
+    for: the hole's box plus the view's context, at least the view's least side, slid to stay inside the
+    image (and cut by its edges).
 
     Beyond the views in _VIEWS the window also slides by a few pixels per round, so every index differs.
     """
     height, width = unknown.shape
     ys, xs = np.nonzero(unknown)
     top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-    share = _view(index)[0]
-    margin = max(16, round(share * max(bottom - top, right - left)))
-    shift = min(margin, 8 * (index // len(_VIEWS)))
-    return (
-        max(0, top - margin + shift),
-        min(height, bottom + margin + shift),
-        max(0, left - margin - shift),
-        min(width, right + margin - shift),
-    )
+    least, context, _ = _VIEWS[index % len(_VIEWS)]
+    side = max(least, bottom - top + 2 * context, right - left + 2 * context)
+    shift = 8 * (index // len(_VIEWS))
+    y0 = _place((top + bottom) // 2 - side // 2 + shift, side, height)
+    x0 = _place((left + right) // 2 - side // 2 - shift, side, width)
+    return (y0, min(height, y0 + side), x0, min(width, x0 + side)), side
+
+
+def _place(start: int, side: int, length: int) -> int:
+    """Where a window of `side` starting near `start` begins so it stays inside 0..length (or covers it)."""
+    return max(0, min(start, length - side))
 
 
 def default_engine() -> Engine:
