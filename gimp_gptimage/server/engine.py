@@ -67,6 +67,7 @@ class OpenCVEngine:
         """Edit `images[0]` (guided by `mask` and the other images) and return it at `size`."""
         base = np.asarray(images[0].convert("RGBA"))
         rgb, alpha = base[..., :3].copy(), base[..., 3].copy()
+        del base  # not held through the fill (the MI-GAN engine's model run is the server's peak of memory)
         weight = edit_weight(mask, images[0].size) if mask is not None else None
         if weight is not None and not weight.any():
             weight = None

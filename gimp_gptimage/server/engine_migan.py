@@ -12,6 +12,7 @@ tighter or wider window), so n fills differ and each is deterministic. Only pixe
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -51,18 +52,20 @@ class MiganEngine(OpenCVEngine):
     def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
         # The model fills what is fully to be edited; a feathered edge beyond that stays known context (the
         # model keeps known pixels, so the blend leaves them as they were instead of a faint ghost).
-        hole = (weight >= HOLE_WEIGHT) if (weight >= HOLE_WEIGHT).any() else (weight > 0)
+        hole = (weight >= HOLE_WEIGHT).view(np.uint8)
+        if not hole.any():
+            hole = (weight > 0).view(np.uint8)
         height, width = hole.shape
         # Grow the hole so the removed object's anti-aliased fringe is not taken as surroundings to continue.
         grow = max(2, round(max(height, width) / 300))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-        unknown = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool)
-        (y0, y1, x0, x1), side = _window(unknown, index)
+        unknown = cv2.dilate(hole, kernel)
+        (y0, y1, x0, x1), side = _window(cv2.boundingRect(unknown), (height, width), index)
+        unknown = unknown[y0:y1, x0:x1].astype(bool)  # only the window's part stays in memory during the run
+        del hole
         try:
-            window = (slice(y0, y1), slice(x0, x1))
-            filled = self._fill_window(
-                rgb[window], unknown[window], RESOLUTION / side, mirrored=_VIEWS[index % len(_VIEWS)][2]
-            )
+            mirrored = _VIEWS[index % len(_VIEWS)][2]
+            filled = self._fill_window(rgb[y0:y1, x0:x1], unknown, RESOLUTION / side, mirrored=mirrored)
         except Exception as exc:  # a model run that fails must not fail the request
             log.warning("%s fill failed (%s); using the OpenCV fill for this result", MODEL_NAME, exc)
             return inpaint(rgb, weight, seed)
@@ -105,21 +108,20 @@ def _resampling(shrink: bool) -> int:
     return cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
 
 
-def _window(unknown: np.ndarray, index: int) -> tuple[tuple[int, int, int, int], int]:
-    """The crop (y0, y1, x0, x1) the model sees for result `index`, and the side of the square it stands
-    for: the hole's box plus the view's context, at least the view's least side, slid to stay inside the
-    image (and cut by its edges).
+def _window(box: Sequence[int], shape: tuple[int, int], index: int) -> tuple[tuple[int, int, int, int], int]:
+    """The crop (y0, y1, x0, x1) of an image of `shape` (height, width) the model sees for result `index`
+    of a hole whose bounding `box` is (x, y, w, h), and the side of the square it stands for: the box plus
+    the view's context, at least the view's least side, slid to stay inside the image (and cut by its edges).
 
     Beyond the views in _VIEWS the window also slides by a few pixels per round, so every index differs.
     """
-    height, width = unknown.shape
-    ys, xs = np.nonzero(unknown)
-    top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    height, width = shape
+    left, top, box_w, box_h = box
     least, context, _ = _VIEWS[index % len(_VIEWS)]
-    side = max(least, bottom - top + 2 * context, right - left + 2 * context)
+    side = max(least, box_h + 2 * context, box_w + 2 * context)
     shift = 8 * (index // len(_VIEWS))
-    y0 = _place((top + bottom) // 2 - side // 2 + shift, side, height)
-    x0 = _place((left + right) // 2 - side // 2 - shift, side, width)
+    y0 = _place(top + box_h // 2 - side // 2 + shift, side, height)
+    x0 = _place(left + box_w // 2 - side // 2 - shift, side, width)
     return (y0, min(height, y0 + side), x0, min(width, x0 + side)), side
 
 
