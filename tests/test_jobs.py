@@ -15,6 +15,7 @@ from PIL import Image
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, ResultError, ValidationError
 from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.providers import LOCAL, OPENAI
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.run import GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import Fault, LocalServer
@@ -107,6 +108,22 @@ async def test_edit_results_stored_before_reported_and_placed(server: LocalServe
     stored = json.loads((entry.folder / "record.json").read_text())
     assert stored["params"]["n"] == 2 and "prompt" not in stored["params"]  # the file format is unchanged
     assert "sk-job-test-key" not in (entry.folder / "record.json").read_text()
+
+
+async def test_the_offline_engine_gets_the_selection_ungrown(server: LocalServer, tmp_path: Path) -> None:
+    """An inpainting engine fills exactly the hole it is given: a grown one would hide the surroundings it
+    continues (the README demo's pale spoon). A provider that repaints gets the grown mask."""
+    history = HistoryStore(tmp_path)
+    request = edit_request(ImageParams(prompt="Remove the spoon"))
+    assert request.options.grow_px > 0
+    masks = {}
+    for provider in (LOCAL, OPENAI):
+        async with _client(server, provider=provider.with_base_url(server.base_url)) as client:
+            (result,) = await run_edit(request, client, history)
+        record = history.get(result.history_id).record
+        assert record.context is not None
+        masks[provider.name] = record.context["grow_px"]
+    assert masks == {"local": 0, "openai": request.options.grow_px}
 
 
 async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path: Path) -> None:
