@@ -1,6 +1,7 @@
 """Benchmark of the offline engine's object removal: quality against ground truth, speed and memory.
 
-Run from the project root:  .venv/bin/python bench/bench_removal.py      (about 3 minutes on 2 cores)
+Run from the project root:  .venv/bin/python bench/bench_removal.py      (about 3 minutes on 2 cores;
+--quality-only or --speed-only print one half without writing the file)
 Writes bench/results/removal.md (tables + machine description).
 
 Quality: 12 cases from the bundled photos (resources/), each a foreign object (a cut-out of another photo)
@@ -321,10 +322,13 @@ over its RSS when ready (MI-GAN's session is created before the server is ready)
 | RSS after the runs | {m["after_rss"]:.0f} MB | {o["after_rss"]:.0f} MB | |
 | session load (median of 5) | {load_s:.2f} s | | ≤ 0.5 s: {verdict(load_s <= 0.5)} |
 
-onnxruntime runs with its CPU memory arena off (gimp_gptimage/server/migan_session.py): with the default
-arena the process keeps its high-water mark (about 0.9 GB) after the first fill. A session's first run costs
-seconds once, whatever the size (onnxruntime prepares its kernels): the first edit of a server pays it. The machine is
-shared with other jobs: the load average below inflates every time alike.
+The model sees one 512 x 512 input per fill (gimp_gptimage/server/engine_migan.py), so a run costs the
+same whatever the image size. onnxruntime's CPU arena is shrunk after every run and the graph gets extended,
+not all, optimisations (gimp_gptimage/server/migan_session.py): with the arena kept the process holds its
+high-water mark (about 0.9 GB) after the first fill; with the arena off every run, and the first above all
+(5-9 s), paid for fresh pages; the last optimisation level only added 40-60 MB of buffers. The run itself
+peaks at about 380 MB over the session (its activations at 512 x 512): that, not the server, is almost all of
+the extra peak. The machine is shared with other jobs: the load average below inflates every time alike.
 
 ## Machine
 
@@ -346,9 +350,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     parser.add_argument("--serve-child", choices=["migan", "opencv"], help=argparse.SUPPRESS)
     parser.add_argument("--quality-only", action="store_true", help="print the quality tables only")
+    parser.add_argument("--speed-only", action="store_true", help="print the speed and memory figures only")
     args = parser.parse_args()
     if args.serve_child:
         serve_child(args.serve_child)
+    elif args.speed_only:
+        print(f"load average at start: {load_average()}")
+        print(f"session load (median of 5): {session_load_s():.2f} s")
+        for engine_name in ("migan", "opencv"):
+            fast = speed(engine_name)
+            print(engine_name, ", ".join(f"{key} {value:.2f}" for key, value in fast.items()))
+        print(f"load average at end: {load_average()}")
     elif args.quality_only:
         rows, figures, _ = quality()
         print("\n".join(rows))
