@@ -85,8 +85,8 @@ class MiganEngine(OpenCVEngine):
             crop, unknown = crop[:, ::-1], unknown[:, ::-1]
         scale = min(scale, RESOLUTION / max(height, width))
         size = (min(RESOLUTION, max(1, round(width * scale))), min(RESOLUTION, max(1, round(height * scale))))
+        shrink = scale < 1
         if size != (width, height):
-            shrink = scale < 1
             small = cv2.resize(np.ascontiguousarray(crop), size, interpolation=_resampling(shrink))
             # Any pixel touching the hole stays a hole, so nothing of the object survives the shrink.
             touched = cv2.resize(unknown.astype(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA)
