@@ -5,8 +5,10 @@ Navier-Stokes fill leaves a smeared ghost of what was removed (bench/results/rem
 the prompt: it removes what is selected. Everything else (restyle, fusion, generations) is the OpenCV
 engine's; fusion gets the model's fill under its collage.
 
-The model sees a crop around the hole; result `index` of n is made from another view of it (mirrored, a
-tighter or wider window), so n fills differ and each is deterministic. Only pixels inside the mask change.
+The model sees a square window around the hole as one 512 x 512 input (at full resolution when the hole and
+its context fit, else shrunk; never stretched); result `index` of n is made from another view of it
+(mirrored, a tighter or wider window), so n fills differ and each is deterministic. Only pixels inside the
+mask change.
 """
 
 from __future__ import annotations
