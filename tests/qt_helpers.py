@@ -15,7 +15,7 @@ import qasync
 from conftest import TempHome
 
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.keystore import local_backend
+from gimp_gptimage.keystore import Backend, local_backend
 from gimp_gptimage.server import LocalServer
 from gimp_gptimage.settings import SettingsStore
 from qt_ui.dialog import GptImageDialog
@@ -95,13 +95,16 @@ def write_job(folder: Path, *, command: str = "edit", prompt: str = "", referenc
     return folder
 
 
-def make_dialog(job: Path, home: TempHome, server: LocalServer | None = None, *, show: bool = True) -> GptImageDialog:
+def make_dialog(
+    job: Path, home: TempHome, server: LocalServer | None = None, *, show: bool = True, backend: Backend | None = None
+) -> GptImageDialog:
+    """The dialog on `job`, talking to `server` as the embedded offline engine (or to `backend` if given)."""
     dialog = GptImageDialog(
         source_from_job(job),
         JobFolderTarget(job),
         SettingsStore(home.settings_dir),
         HistoryStore(home.data / "history"),
-        backend=local_backend(server.base_url) if server is not None else None,
+        backend=backend or (local_backend(server.base_url) if server is not None else None),
     )
     if show:
         dialog.show()

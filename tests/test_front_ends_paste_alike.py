@@ -1,6 +1,7 @@
 """The same edit through the CLI, the dialog and the batch worker lands the same pixels with the same mask.
 
-All three read the same (default) settings and talk to the same loopback server; the offline engine is
+All three read the same (default) settings and talk to the same loopback server as the same provider (a
+custom base URL: the embedded engine's own provider takes another mask); the offline engine is
 deterministic, so any difference is a difference in how a front end turns settings into context options.
 """
 
@@ -19,8 +20,10 @@ from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, make_dialog, photo_like, 
 
 from gimp_gptimage.cli.main import main as cli_main
 from gimp_gptimage.jobs import headless
+from gimp_gptimage.keystore import resolve_backend
 from gimp_gptimage.pipeline import PasteResult, Rect
 from gimp_gptimage.server import LocalServer
+from gimp_gptimage.settings import Settings
 
 pytest_plugins = ["qt_fixtures"]
 
@@ -71,7 +74,8 @@ def test_cli_dialog_and_batch_worker_paste_byte_for_byte_alike(
     layer, selection = photo_like(), irregular_selection()
     with LocalServer() as server:
         # The dialog, as a user runs it from GIMP, then "Insert".
-        dialog = make_dialog(job, temp_home, server)
+        backend = resolve_backend(Settings(), None, server.base_url)  # as the batch worker and the CLI resolve it
+        dialog = make_dialog(job, temp_home, server, backend=backend)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
