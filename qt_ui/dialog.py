@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
 from PyQt6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -104,6 +104,9 @@ class GptImageDialog(QDialog):
         self.resize(1180, 800)
         self._build()
         self._connect()
+        # A painter types at once: the prompt box has the focus when the window opens, cursor at its end.
+        self.prompt_view.edit.moveCursor(QTextCursor.MoveOperation.End)
+        self.prompt_view.edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
         self._refresh_backend_note()
         if self.settings_store.problem or self.settings_store.notices:
             self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))

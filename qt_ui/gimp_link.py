@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,20 +35,37 @@ TRANSIENT_PLATFORMS = {("x11", "xcb"), ("windows", "windows")}
 WATCH_INTERVAL_MS = 500
 
 
-def make_transient(widget: QWidget, parent: ParentWindow | None) -> QWindow | None:
-    """Make `widget`'s window transient for GIMP's window; returns the foreign parent (keep it alive)."""
+def transient_handle(parent: ParentWindow | None, qt_platform: str) -> int | None:
+    """GIMP's window handle when this Qt platform can use it as a transient parent (TRANSIENT_PLATFORMS)."""
     if parent is None or not isinstance(parent.handle, int) or isinstance(parent.handle, bool):
         return None
-    if (parent.system, QGuiApplication.platformName()) not in TRANSIENT_PLATFORMS:
+    if (parent.system, qt_platform) not in TRANSIENT_PLATFORMS:
         return None
-    foreign = QWindow.fromWinId(parent.handle)  # type: ignore[arg-type]  # WId: the stubs say voidptr, an int works
+    return parent.handle
+
+
+def make_transient(
+    widget: QWidget,
+    parent: ParentWindow | None,
+    *,
+    qt_platform: str | None = None,
+    foreign_window: Callable[[int], QWindow | None] = QWindow.fromWinId,  # type: ignore[assignment]  # WId: an int works
+) -> QWindow | None:
+    """Make `widget`'s window transient for GIMP's window; returns the foreign parent (keep it alive).
+
+    `qt_platform` (default: the running one) and `foreign_window` (default: QWindow.fromWinId, which takes an
+    X Window id on xcb and an HWND on windows) are parameters so the Windows path can be run on Linux."""
+    handle = transient_handle(parent, qt_platform or QGuiApplication.platformName())
+    if handle is None:
+        return None
+    foreign = foreign_window(handle)
     if foreign is None:
         return None
     widget.winId()  # creates the native window, so there is a QWindow to tie
-    handle = widget.windowHandle()
-    if handle is None:
+    window = widget.windowHandle()
+    if window is None:
         return None
-    handle.setTransientParent(foreign)
+    window.setTransientParent(foreign)
     return foreign
 
 
