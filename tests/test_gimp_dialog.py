@@ -31,9 +31,9 @@ pytestmark = pytest.mark.gimp
 
 PHOTO = PROJECT / "resources" / "coffee.png"
 SIZE = (1000, 750)
-ELLIPSE = (350, 250, 300, 240)  # x, y, w, h on the canvas
+ELLIPSE = (520, 400, 190, 240)  # x, y, w, h on the canvas: the spoon's bowl (the README's screenshot)
 FEATHER = 30
-PROMPT = "a small green teapot"
+PROMPT = "remove the spoon"
 DIALOG_TITLE = "^Edit Selection — "  # the dialog names the command it runs
 KEY = "local-test-key"
 
@@ -207,7 +207,7 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     second = desk.wait_window(DIALOG_TITLE, timeout=90)  # X may give it the first one's id again
     desk.xdotool("windowmove", "--sync", second, "1130", "28")
     time.sleep(1.0)
-    desk.xdotool("type", "--delay", "30", PROMPT + " at night")
+    desk.xdotool("type", "--delay", "30", PROMPT + " and its shadow")
     desk.xdotool("key", "--clearmodifiers", "ctrl+Return")
     time.sleep(3.0)  # the slow server is streaming partial images now
     desk.screenshot("7-streaming")
