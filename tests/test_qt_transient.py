@@ -1,12 +1,13 @@
 """Focus and stacking of the dialog GIMP starts (offscreen, real widgets).
 
 - Focus: the painter types the prompt at once, without clicking into it.
-- Stacking: the dialog is made transient for GIMP's image window where Qt can use GIMP's handle. X11 is proven
-  on a real X server (test_qt_gimp_window.py); the Windows path (GIMP's HWND bytes -> job -> QWindow.fromWinId
-  -> setTransientParent) runs here with Qt's platform name given and QWindow.fromWinId replaced by a stand-in
-  window, and macOS / Wayland are shown to leave the dialog an ordinary window. Not covered on Linux: that
-  Qt's windows platform turns the transient parent into the Win32 owner window (SetWindowLongPtr
-  GWLP_HWNDPARENT) and that GIMP on Windows hands over its image window's HWND.
+- Stacking: the dialog is kept above GIMP's image window where the system allows it. X11 is proven on a real
+  X server (test_qt_gimp_window.py). The Windows path (GIMP's HWND bytes -> job -> QWindow.fromWinId ->
+  transient parent, then GIMP's window made the owner after each show) runs here with Qt's platform name
+  given and the two native calls (QWindow.fromWinId, SetWindowLongPtrW) replaced by recorders; macOS and
+  Wayland are shown to leave the dialog an ordinary window. Not covered on Linux: the Win32 call itself
+  (ctypes, user32.SetWindowLongPtrW(dialog, GWLP_HWNDPARENT, GIMP's window)), that it keeps the dialog above
+  GIMP's window, and that GIMP on Windows hands over that window's HWND.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from qt_helpers import make_dialog, qrun, until, write_job
 
 from gimp_gptimage import install as inst
 from gimp_gptimage.jobs.jobfile import ParentWindow, load_job
-from qt_ui.gimp_link import make_transient, transient_handle
+from qt_ui.stacking import make_transient, transient_handle
 
 sys.path.insert(0, str(inst.PLUGIN_SOURCE))
 import gptimage_ipc as ipc  # the plug-in's module, imported as GIMP's Python does
@@ -75,7 +76,7 @@ def test_a_prompt_passed_by_gimp_is_focused_with_the_cursor_at_its_end(qloop, qt
     assert dialog.model.prompt == "a teapot, steaming"
 
 
-def test_gimps_hwnd_travels_from_the_plugin_to_the_dialogs_transient_parent(qloop, qtbot, tmp_path, temp_home):
+def test_gimps_hwnd_travels_from_the_plugin_to_the_dialogs_owner_window(qloop, qtbot, tmp_path, temp_home):
     parent = ipc.describe_window_handle(HWND.to_bytes(8, sys.byteorder), "win32")
     assert parent == {"system": "windows", "handle": HWND}
     assert "QT_QPA_PLATFORM" not in ipc.worker_env(parent, {"PATH": "C:\\Windows"})  # Qt's own default: windows
@@ -83,12 +84,43 @@ def test_gimps_hwnd_travels_from_the_plugin_to_the_dialogs_transient_parent(qloo
     assert load_job(job).parent_window == ParentWindow("windows", HWND)
     dialog = make_dialog(job, temp_home, show=False)
     qtbot.addWidget(dialog)
-    stand_in = StandIn()
-    foreign = make_transient(dialog, load_job(job).parent_window, qt_platform="windows", foreign_window=stand_in)
+    stand_in, owners = StandIn(), []
+    foreign = make_transient(
+        dialog,
+        load_job(job).parent_window,
+        qt_platform="windows",
+        foreign_window=stand_in,
+        set_owner=lambda hwnd, owner: owners.append((hwnd, owner)),
+    )
     assert stand_in.asked == [HWND]
     assert foreign is stand_in.window
     window = dialog.windowHandle()
     assert window is not None and window.transientParent() is stand_in.window
+    assert owners == [], "the owner is set once the window is shown (Qt clears it while showing)"
+    dialog.show()
+    qtbot.waitUntil(lambda: len(owners) == 1)
+    assert owners == [(int(dialog.winId()), HWND)]
+    dialog.hide()
+    dialog.show()  # Qt clears the owner on every show: it is set again
+    qtbot.waitUntil(lambda: len(owners) == 2)
+    assert owners[1] == (int(dialog.winId()), HWND)
+
+
+def test_on_x11_no_owner_call_is_made(qloop, qtbot, job_dir, temp_home) -> None:
+    dialog = make_dialog(job_dir, temp_home, show=False)
+    qtbot.addWidget(dialog)
+    stand_in, owners = StandIn(), []
+    foreign = make_transient(
+        dialog,
+        ParentWindow("x11", HWND),
+        qt_platform="xcb",
+        foreign_window=stand_in,
+        set_owner=lambda *a: owners.append(a),
+    )
+    assert foreign is stand_in.window and stand_in.asked == [HWND]
+    dialog.show()
+    qtbot.wait(50)
+    assert owners == [], "on X11 WM_TRANSIENT_FOR (set by Qt) is all the window manager needs"
 
 
 @pytest.mark.parametrize(
@@ -108,7 +140,14 @@ def test_elsewhere_the_dialog_stays_an_ordinary_window(qloop, qtbot, job_dir, te
     qtbot.addWidget(dialog)
     stand_in = StandIn()
     assert transient_handle(parent, qt_platform) is None
-    assert make_transient(dialog, parent, qt_platform=qt_platform, foreign_window=stand_in) is None
+    owners = []
+    made = make_transient(
+        dialog, parent, qt_platform=qt_platform, foreign_window=stand_in, set_owner=lambda *a: owners.append(a)
+    )
+    assert made is None
+    dialog.show()
+    qtbot.wait(50)
+    assert owners == []
     assert stand_in.asked == [], "no foreign window is even looked up"
     window = dialog.windowHandle()
     assert window is None or window.transientParent() is None
