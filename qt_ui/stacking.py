@@ -2,14 +2,12 @@
 
 The plug-in passes that window's native handle (gptimage_ipc.describe_window_handle). On X11 the dialog is
 made transient for it (WM_TRANSIENT_FOR; the window manager keeps it above). On Windows GIMP's window is
-made the dialog's owner window (what GDK's win32 gdk_window_set_transient_for does for GIMP's own plug-in
-dialogs, SetWindowLongPtr GWLP_HWNDPARENT): Qt's windows plug-in sets
-no owner for a foreign transient parent and clears any owner each time it shows the window (Qt 6.8,
-qwindowswindow.cpp, updateTransientParent: windowsWindowOf() is null for a foreign window), so the owner is
-set just after each show. On Wayland GIMP's handle is an xdg-foreign string Qt offers no public way to use,
-and on macOS GIMP passes no usable handle: there the dialog is an ordinary window (README, "Use it in
-GIMP 3").
-"""
+made the dialog's owner window (SetWindowLongPtr GWLP_HWNDPARENT, what GDK's win32 backend does for GIMP's
+own plug-in dialogs): Qt's windows plug-in sets no owner for a foreign transient parent and clears any
+owner each time it shows the window (Qt 6.8, qwindowswindow.cpp, updateTransientParent: windowsWindowOf()
+is null for a foreign window), so the owner is set just after each show. On Wayland GIMP's handle is an
+xdg-foreign string Qt offers no public way to use, and on macOS GIMP passes no usable handle: there the
+dialog is an ordinary window (README, "Use it in GIMP 3")."""
 
 from __future__ import annotations
 
