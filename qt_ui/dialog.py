@@ -104,6 +104,8 @@ class GptImageDialog(QDialog):
         self.resize(1180, 800)
         self._build()
         self._connect()
+        for button in self.findChildren(QPushButton):  # else Qt makes one the default: Enter in a field clicks it
+            button.setAutoDefault(False)
         # A painter types at once: the prompt box has the focus when the window opens, cursor at its end.
         self.prompt_view.edit.moveCursor(QTextCursor.MoveOperation.End)
         self.prompt_view.edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
@@ -199,7 +201,6 @@ class GptImageDialog(QDialog):
         self.run_hint.setStyleSheet("color: #6b7280;")
         buttons.addWidget(self.run_hint)
         self.close_button = QPushButton(self.tr("Close"))
-        self.close_button.setAutoDefault(False)
         self.run_button = RunButton(self.model)  # "Run · 4 images · ≈ $0.84"
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.run_button)

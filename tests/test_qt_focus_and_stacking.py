@@ -1,6 +1,7 @@
 """Focus and stacking of the dialog GIMP starts (offscreen, real widgets).
 
-- Focus: the painter types the prompt at once, without clicking into it.
+- Focus: the painter types the prompt at once, without clicking into it; Enter in a field presses no button
+  (Run is Ctrl+Enter).
 - Stacking: the dialog is kept above GIMP's image window where the system allows it. X11 is proven on a real
   X server (test_qt_gimp_window.py). The Windows path (GIMP's HWND bytes -> job -> QWindow.fromWinId ->
   transient parent, then GIMP's window made the owner after each show) runs here with Qt's platform name
@@ -17,8 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QWindow
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QPushButton
 from qt_helpers import make_dialog, qrun, until, write_job
 
 from gimp_gptimage import install as inst
@@ -74,6 +76,24 @@ def test_a_prompt_passed_by_gimp_is_focused_with_the_cursor_at_its_end(qloop, qt
     qrun(qloop, until(lambda: QApplication.focusWidget() is dialog.prompt_view.edit, what="the prompt focused"))
     qtbot.keyClicks(dialog.prompt_view.edit, ", steaming")
     assert dialog.model.prompt == "a teapot, steaming"
+
+
+def test_enter_in_a_field_presses_no_button(qloop, qtbot, job_dir, temp_home) -> None:
+    """Qt makes the first auto-default button after the focused widget the dialog's default when it is shown
+    (here "Add file…"): Enter in the Images box would open a file chooser."""
+    dialog = make_dialog(job_dir, temp_home, show=False)
+    qtbot.addWidget(dialog)
+    dialog.references_view.add_requested.disconnect()  # were it clicked, no modal file chooser blocks the test
+    dialog.show()
+    buttons = dialog.findChildren(QPushButton)
+    assert [b.text() for b in buttons if b.isDefault()] == []
+    clicked: list[str] = []
+    for button in buttons:
+        button.clicked.connect(lambda _=False, b=button: clicked.append(b.text()))
+    dialog.params_view.n.setFocus()
+    qtbot.keyClick(dialog.params_view.n, Qt.Key.Key_Return)
+    qtbot.wait(50)
+    assert clicked == [] and dialog.model.state == "idle"
 
 
 def test_gimps_hwnd_travels_from_the_plugin_to_the_dialogs_owner_window(qloop, qtbot, tmp_path, temp_home):
