@@ -8,7 +8,7 @@ window, types the prompt without clicking (the prompt box has the focus), runs (
 all", closes the dialog; GIMP's side then checks the layers and the test presses Ctrl+Z once. A second run,
 from the menu again, is closed through the window manager while the model streams: no process is left behind.
 Screenshots of the dialog inside GIMP are kept in $GPTIMAGE_SCREENSHOTS (default: .ci-artifacts/screenshots/)
-for CI and the README (`python tests/readme_screenshots.py` copies them there).
+for CI and the README (`./dev.sh screenshots` re-takes the README's).
 """
 
 from __future__ import annotations
