@@ -5,6 +5,9 @@
 #   ./dev.sh test   set up once (virtual environment, system packages, the offline engine's model, the GIMP
 #                   3.0 and 3.2 test roots), then lint and run the whole test suite, real GIMP in both
 #                   versions included
+#   ./dev.sh screenshots   re-take the README's screenshots into docs/screenshots/: the dialog inside real
+#                   GIMP 3.2 (the real-GIMP dialog test's "after Insert all" shot, cropped to the windows) and
+#                   the standalone dialog (docs/make_screenshots.py, on Xvfb)
 # Set-up is idempotent: a second run reuses what the first one built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -100,8 +103,22 @@ case "${1:-}" in
         "$VENV/bin/basedpyright" --pythonpath "$VENV/bin/python"  # pyright, standard mode (pyproject.toml)
         exec "$VENV/bin/pytest" "$@"
         ;;
+    screenshots)
+        ensure_venv
+        ensure_system_packages
+        ensure_model
+        bash .ci/gimp-root.sh 3.2
+        shots=.ci-artifacts/screenshots
+        CI=true GIMP_VERSIONS=3.2 GPTIMAGE_SCREENSHOTS="$shots" "$VENV/bin/pytest" -q -p no:cacheprovider \
+            tests/test_gimp_dialog.py
+        "$VENV/bin/python" -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert("RGB")
+im.crop(im.convert("L").point(lambda v: 255 * (v > 8)).getbbox()).save(sys.argv[2], optimize=True)' \
+            "$shots/gimp-3.2/4-inserted.png" docs/screenshots/dialog-in-gimp.png
+        xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" docs/make_screenshots.py
+        say "Screenshots written to docs/screenshots/ (look at each before committing)"
+        ;;
     *)
-        echo "usage: ./dev.sh demo | test [pytest args]" >&2
+        echo "usage: ./dev.sh demo | test [pytest args] | screenshots" >&2
         exit 2
         ;;
 esac

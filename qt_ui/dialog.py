@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut, QTextCursor
 from PyQt6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -104,6 +104,11 @@ class GptImageDialog(QDialog):
         self.resize(1180, 800)
         self._build()
         self._connect()
+        for button in self.findChildren(QPushButton):  # else Qt makes one the default: Enter in a field clicks it
+            button.setAutoDefault(False)
+        # A painter types at once: the prompt box has the focus when the window opens, cursor at its end.
+        self.prompt_view.edit.moveCursor(QTextCursor.MoveOperation.End)
+        self.prompt_view.edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
         self._refresh_backend_note()
         if self.settings_store.problem or self.settings_store.notices:
             self.model.info = " ".join(filter(None, [self.settings_store.problem, *self.settings_store.notices]))
@@ -196,7 +201,6 @@ class GptImageDialog(QDialog):
         self.run_hint.setStyleSheet("color: #6b7280;")
         buttons.addWidget(self.run_hint)
         self.close_button = QPushButton(self.tr("Close"))
-        self.close_button.setAutoDefault(False)
         self.run_button = RunButton(self.model)  # "Run · 4 images · ≈ $0.84"
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.run_button)

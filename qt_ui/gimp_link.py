@@ -1,9 +1,7 @@
 """The dialog's ties to the GIMP session that started it: stacking, GIMP's status bar, the plug-in's life.
 
-- Stacking: the plug-in passes the native handle of the image window it was started from; the dialog is
-  made transient for it (X11 and Windows), so the window manager keeps it above that window. On Wayland
-  GIMP's handle is an xdg-foreign string Qt offers no public way to use, and on macOS GIMP passes no
-  usable handle: there the dialog is an ordinary window (README, "Use it in GIMP 3").
+- Stacking: the dialog is kept above the image window it was started from where the system allows it
+  (qt_ui/stacking.py).
 - Status bar: the plug-in shows whatever the dialog writes to progress.json. Idle, it says the dialog is
   open (never "waiting for the model"); running, the stage.
 - GIMP's status-bar Cancel kills the plug-in. The dialog notices (on POSIX its parent process changes, on
@@ -19,36 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, QTimer
-from PyQt6.QtGui import QGuiApplication, QWindow
-from PyQt6.QtWidgets import QMessageBox, QWidget
+from PyQt6.QtWidgets import QMessageBox
 
 from gimp_gptimage.jobs.jobfile import ParentWindow, write_progress
 
 from .run_view import stage_text
+from .stacking import make_transient
 
 if TYPE_CHECKING:
     from .dialog import GptImageDialog
 
-# (handle kind from the plug-in, Qt platform) pairs where QWindow.fromWinId gives a usable parent.
-TRANSIENT_PLATFORMS = {("x11", "xcb"), ("windows", "windows")}
 WATCH_INTERVAL_MS = 500
-
-
-def make_transient(widget: QWidget, parent: ParentWindow | None) -> QWindow | None:
-    """Make `widget`'s window transient for GIMP's window; returns the foreign parent (keep it alive)."""
-    if parent is None or not isinstance(parent.handle, int) or isinstance(parent.handle, bool):
-        return None
-    if (parent.system, QGuiApplication.platformName()) not in TRANSIENT_PLATFORMS:
-        return None
-    foreign = QWindow.fromWinId(parent.handle)  # type: ignore[arg-type]  # WId: the stubs say voidptr, an int works
-    if foreign is None:
-        return None
-    widget.winId()  # creates the native window, so there is a QWindow to tie
-    handle = widget.windowHandle()
-    if handle is None:
-        return None
-    handle.setTransientParent(foreign)
-    return foreign
 
 
 def plugin_alive(pid: int) -> bool:

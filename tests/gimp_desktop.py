@@ -143,8 +143,18 @@ def desktop(session: GimpSession, shots: Path) -> Iterator[Desktop]:
         if not number:
             pytest.fail("Xvfb did not start inside the GIMP root", pytrace=False)
         display = f":{number}"
-        command = ["chroot", root, "/usr/bin/env", "-i", *session.env({"DISPLAY": display}), "openbox", "--sm-disable"]
+        # openbox runs the --startup command once it manages the screen: before that, activating a window fails.
+        ready = f"{session.inner_dir}/out/wm-ready"
+        command = [
+            *("chroot", root, "/usr/bin/env", "-i", *session.env({"DISPLAY": display})),
+            *("openbox", "--sm-disable", "--startup", f"touch {ready}"),
+        ]
         wm = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not session.host(ready).exists():
+            if time.monotonic() > deadline or wm.poll() is not None:
+                pytest.fail("the window manager (openbox) did not start inside the GIMP root", pytrace=False)
+            time.sleep(0.1)
         yield Desktop(session, display, shots)
     finally:
         for proc in (wm, xvfb):

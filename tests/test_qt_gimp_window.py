@@ -14,7 +14,8 @@ from qt_helpers import make_dialog, qrun, until, write_job
 
 from gimp_gptimage.jobs.jobfile import ParentWindow
 from gimp_gptimage.server import LocalServer
-from qt_ui.gimp_link import GimpLink, make_transient
+from qt_ui.gimp_link import GimpLink
+from qt_ui.stacking import make_transient
 
 pytest_plugins = ["qt_fixtures"]
 
