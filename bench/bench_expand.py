@@ -5,8 +5,9 @@ Writes bench/results/expand.md (table + machine description).
 
 Each photo in resources/ is cropped (a band on the right; a frame on every side) and expanded back to its
 own size through the whole product path: plan, pre-fill, requests over real HTTP to the local server's
-offline engine, colour match, assembly. Measured in the same run, two baselines that need no model: edge
-replication (what a plain canvas enlarge plus smear gives) and the pre-fill alone (OpenCV Telea).
+offline engine (MI-GAN alone), colour match, assembly. Measured in the same run: two baselines that need no
+model, edge replication (what a plain canvas enlarge plus smear gives) and the old pre-fill (OpenCV Telea),
+and the MI-GAN pre-fill alone, window by window (the default) and in one run over the canvas.
 
 Figures, on the new band only (the truth is the photo that was cropped away):
 - coarse MAE: mean absolute error (0-255) after a Gaussian blur of sigma 4 px on both images: right colour
@@ -39,11 +40,12 @@ from bench.machine import cpu_name, git_commit, load_average, ram_gib  # noqa: E
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.api.params import ImageParams  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
-from gimp_gptimage.jobs.expand import ExpandRequest, run_expand  # noqa: E402
+from gimp_gptimage.jobs.expand import ExpandRequest, offline_painter, run_expand  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions  # noqa: E402
-from gimp_gptimage.pipeline.expand_fill import opencv_fill, prefill_canvas  # noqa: E402
+from gimp_gptimage.pipeline.expand_fill import Fill, default_fill, opencv_fill, prefill_canvas  # noqa: E402
 from gimp_gptimage.pipeline.expand_plan import CanvasPlan, plan_canvas, plan_requests  # noqa: E402
-from gimp_gptimage.server import LocalServer  # noqa: E402
+from gimp_gptimage.server import LocalServer, MiganEngine  # noqa: E402
+from gimp_gptimage.server.migan_session import shared_session  # noqa: E402
 
 PHOTOS = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg")
 SIGMA = 4.0
@@ -138,6 +140,10 @@ async def offline_expand(
     return result.placed.pixels[:, :, :3]
 
 
+def prefill_with(fill: Fill) -> Callable[[np.ndarray, CanvasPlan], np.ndarray]:
+    return lambda picture, plan: prefill_canvas(picture, plan, fill)[:, :, :3]
+
+
 def timed(fn: Callable[[np.ndarray, CanvasPlan], np.ndarray], picture: np.ndarray, plan: CanvasPlan) -> tuple:
     start = time.perf_counter()
     out = fn(picture, plan)
@@ -160,8 +166,18 @@ def main() -> None:
     load_start = load_average()
     rows: list[tuple[str, str, str, dict[str, float]]] = []
     summary: dict[str, dict[str, list[float]]] = {}
+    migan = default_fill()
+    painter = offline_painter()
+    assert "MI-GAN" in painter, "the MI-GAN model is not usable here: run ./dev.sh to fetch it"
+    engine = MiganEngine(shared_session())
+
+    def migan_one_run(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+
     with LocalServer() as server:
         history = HistoryStore(Path(__import__("tempfile").mkdtemp(prefix="bench-expand-")))
+        shown = Path(__import__("tempfile").mkdtemp(prefix="bench-expand-png-"))
+        print(f"outputs in {shown}", flush=True)
         for name, case, truth, shares in cases():
             picture, plan = crop_case(truth, shares)
             band = np.ones(truth.shape[:2], bool)
@@ -169,18 +185,23 @@ def main() -> None:
             band[p.y : p.y + p.h, p.x : p.x + p.w] = False
             engines: dict[str, Callable[[np.ndarray, CanvasPlan], np.ndarray]] = {
                 "edge replication (baseline)": replicate,
-                "pre-fill alone (OpenCV Telea)": lambda pic, pl: prefill_canvas(pic, pl, opencv_fill)[:, :, :3],
-                "offline engine, full path": lambda pic, pl: asyncio.run(offline_expand(server, pic, pl, history)),
+                "pre-fill alone, OpenCV Telea (baseline)": prefill_with(opencv_fill),
+                "pre-fill alone, MI-GAN in one run": prefill_with(migan_one_run),
+                "pre-fill alone, MI-GAN window by window (default)": prefill_with(migan),
+                f"full path, {painter}": lambda pic, pl: asyncio.run(offline_expand(server, pic, pl, history)),
             }
             for engine, fn in engines.items():
                 out, seconds = timed(fn, picture, plan)
+                if not name.endswith(f"{BIG[0]}x{BIG[1]}"):  # to look at (not committed)
+                    stem = f"{Path(name).stem}-{case.split()[0]}-{engine.split(',')[-1].strip().split()[0]}"
+                    Image.fromarray(out).save(shown / f"{stem}-{len(rows)}.png")
                 assert np.array_equal(out[p.y : p.y + p.h, p.x : p.x + p.w], picture[:, :, :3])
                 figures = {
                     "mae": coarse_mae(out, truth, band),
                     "texture": texture_ratio(out, plan),
                     "seam": seam_step(out, truth, plan),
                     "seconds": seconds,
-                    "requests": float(len(plan_requests(plan, "gpt-image-2"))) if "full" in engine else 0.0,
+                    "requests": float(len(plan_requests(plan, "gpt-image-2"))) if engine.startswith("full") else 0.0,
                 }
                 rows.append((name, case, engine, figures))
                 for key, value in figures.items():

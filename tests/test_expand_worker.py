@@ -86,7 +86,7 @@ def test_without_provider_the_offline_engine_expands_and_says_so(tmp_path: Path,
     os.environ.pop("GPTIMAGE_API_KEY")  # worker_env's monkeypatch restores it
     write_job(tmp_path, "expand", {"expand": {"bottom": 40}})
     (result,) = run_worker(tmp_path)
-    assert result.name == "continue the scene #1 (offline engine)"
+    assert result.name == "continue the scene #1 (offline engine, MI-GAN inpainting model)"
     assert (result.width, result.height) == (W + 100, H + 140) and result.canvas == (W + 100, H + 140, 0, 0)
 
 

@@ -67,7 +67,9 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     from ..api.client import ImagesClient, Timeouts
     from ..api.params import ImageParams
     from ..jobs.context import context_options
+    from ..jobs.expand import offline_painter
     from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..migan import fallback_notice
     from ..pipeline.errors import PipelineInputError
     from ..settings import SettingsStore
     from .inputs import has_alpha, load_rgba
@@ -90,7 +92,9 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     with open_backend(settings, args.provider, args.base_url) as backend:
         secret.append(backend.api_key)
         if backend.is_local:
-            _say(OFFLINE_NOTICE + " The new area is painted by the offline inpainting engine alone.")
+            _say(f"{OFFLINE_NOTICE} The new area is painted by the {offline_painter()} alone.")
+        if fallback := fallback_notice():  # the pre-fill is MI-GAN's for every provider
+            _say(fallback)
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,

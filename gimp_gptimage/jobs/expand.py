@@ -27,6 +27,16 @@ from .run import STAGES, EditRequest, JobEvents, JobResult, layer_name, run_edit
 DEFAULT_PROMPT = "continue the scene"
 
 
+def offline_painter() -> str:
+    """What paints an expansion when there is no provider, in the offline engine's own words: its pre-fill
+    and the local server's fill are the same inpainting (MI-GAN, or OpenCV when the model is unusable)."""
+    from ..migan import fallback_notice
+    from ..server.engine import OpenCVEngine
+    from ..server.engine_migan import MiganEngine
+
+    return f"offline engine, {(OpenCVEngine if fallback_notice() else MiganEngine).fill_method}"
+
+
 @dataclass(frozen=True)
 class ExpandRequest:
     picture: np.ndarray  # (h, w, 4) uint8: what stays, at plan.picture
@@ -35,7 +45,7 @@ class ExpandRequest:
     options: ContextOptions
     source_name: str = ""
     fill: Fill | None = None
-    layer_suffix: str = ""  # e.g. " (offline engine)": who painted it, said in the layer name
+    layer_suffix: str = ""  # e.g. " (offline engine, MI-GAN inpainting model)": who painted it
 
 
 class _WindowEvents(JobEvents):
