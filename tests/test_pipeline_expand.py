@@ -294,3 +294,14 @@ def test_a_side_too_deep_for_its_strip_is_refused_not_distorted() -> None:
 def test_a_picture_of_another_size_than_planned_is_refused() -> None:
     with pytest.raises(PipelineInputError, match="does not match"):
         prepare_expansion(photo_layer(100, 100), plan_canvas(120, 100, sides=(10, 0, 0, 0)))
+
+
+def test_the_dialogs_presets_and_anchors_are_the_planners_own() -> None:
+    from gimp_gptimage.pipeline import expand_plan
+    from gimp_gptimage.plugin.gptimage import gptimage_canvas
+
+    assert expand_plan.ANCHORS is gptimage_canvas.ANCHORS and next(iter(ANCHORS)) == "center"  # the default
+    for ratio in gptimage_canvas.PRESET_RATIOS:
+        plan = plan_canvas(1000, 800, to=ratio)
+        w, h = (float(v) for v in ratio.split(":"))
+        assert abs(plan.width / plan.height - w / h) < 0.01, ratio

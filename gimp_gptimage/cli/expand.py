@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..plugin.gptimage.gptimage_canvas import PRESET_RATIOS
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -24,7 +26,7 @@ def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
     p = sub.add_parser("expand", help="expand the canvas: the model continues the picture beyond its edges")
     p.add_argument("image", type=Path, help="PNG, JPEG or WebP image to expand")
     how = p.add_argument_group("new canvas (one of)")
-    how.add_argument("--to", metavar="W:H", help="an aspect ratio, e.g. 16:9, 4:5, 1:1")
+    how.add_argument("--to", metavar="W:H", help=f"an aspect ratio, e.g. {', '.join(PRESET_RATIOS)}")
     how.add_argument("--size", metavar="WxH", help="the new canvas size in pixels, e.g. 3000x2000")
     for side in SIDES:
         how.add_argument(f"--{side}", type=int_type, default=0, metavar="PX", help=f"new pixels on the {side}")

@@ -86,12 +86,26 @@ def tiled(fill: Fill, edge: int = MODEL_EDGE, max_runs: int = MAX_FILL_RUNS) -> 
             todo &= ~done[box]
             if not todo.any():
                 continue
-            painted = fill(out[box], ~done[box])
+            painted = _at_most(edge, fill, out[box], ~done[box])
             np.copyto(out[box], painted, where=todo[:, :, None])
             done[box] |= todo
         return out
 
     return run
+
+
+def _at_most(edge: int, fill: Fill, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """`fill` on a copy shrunk to `edge` px on the long side, the result scaled back: the model works at that
+    size anyway, and a run at full size would only cost time (seconds per large window)."""
+    height, width = hole.shape
+    if max(height, width) <= edge:
+        return fill(rgb, hole)
+    scale = edge / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    # A small pixel touching any unknown one is unknown: the known context stays pure picture.
+    small_hole = cv2.resize(hole.astype(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
+    return cv2.resize(fill(small, small_hole), (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 def _kept_rect(hole: np.ndarray) -> Rect | None:

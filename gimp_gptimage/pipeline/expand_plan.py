@@ -17,20 +17,8 @@ from gimp_gptimage.api.params import MAX_EDGE, MAX_RATIO
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.pipeline.region import Rect, grow_to_aspect
 from gimp_gptimage.pipeline.sizes import DEFAULT_PIXEL_BUDGET, choose_size, nearest_fixed_size, takes_free_sizes
+from gimp_gptimage.plugin.gptimage.gptimage_canvas import ANCHORS
 
-# Where the picture stays inside the new canvas: (fraction of the free width left of it, of the height above).
-ANCHORS: dict[str, tuple[float, float]] = {
-    "top-left": (0.0, 0.0),
-    "top": (0.5, 0.0),
-    "top-right": (1.0, 0.0),
-    "left": (0.0, 0.5),
-    "center": (0.5, 0.5),
-    "right": (1.0, 0.5),
-    "bottom-left": (0.0, 1.0),
-    "bottom": (0.5, 1.0),
-    "bottom-right": (1.0, 1.0),
-}
-PRESET_RATIOS = ("16:9", "4:5", "1:1")
 # Along each axis the canvas may be at most this many times the picture: beyond it the model would invent
 # far more than it can continue from.
 MAX_EXPAND_FACTOR = MAX_RATIO
