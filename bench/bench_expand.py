@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import cpu_name, git_commit, load_average, ram_gib  # noqa: E402
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.api.params import ImageParams  # noqa: E402
+from gimp_gptimage.api.providers import LOCAL  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
 from gimp_gptimage.jobs.expand import ExpandRequest, offline_painter, run_expand  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions  # noqa: E402
@@ -51,6 +52,7 @@ PHOTOS = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg")
 SIGMA = 4.0
 DETAIL_SIGMA = 1.5
 RING_PX = 24
+MID_SCALE = 2.5  # 1128x750: filled by MI-GAN in several windows
 BIG = (6000, 4000)  # upscaled: large enough that the expansion is split into several requests
 # name -> (left, top, right, bottom) share of the photo cropped away
 CASES = {"right band 30%": (0.0, 0.0, 0.3, 0.0), "frame 12% each side": (0.12, 0.12, 0.12, 0.12)}
@@ -135,7 +137,8 @@ async def offline_expand(
     server: LocalServer, picture: np.ndarray, plan: CanvasPlan, history: HistoryStore
 ) -> np.ndarray:
     request = ExpandRequest(picture, plan, ImageParams(prompt="continue the scene"), ContextOptions(blend_margin_px=0))
-    async with ImagesClient(base_url=server.base_url, api_key="bench-key") as client:
+    provider = LOCAL.with_base_url(server.base_url)
+    async with ImagesClient(base_url=server.base_url, api_key="bench-key", provider=provider) as client:
         (result,) = await run_expand(request, client, history)
     return result.placed.pixels[:, :, :3]
 
@@ -151,11 +154,15 @@ def timed(fn: Callable[[np.ndarray, CanvasPlan], np.ndarray], picture: np.ndarra
 
 
 def cases():  # type: ignore[no-untyped-def]
-    """Every photo with every crop, then one large enough to be split into several requests."""
+    """Every photo with every crop; one upscaled past the MI-GAN pre-fill's one-run size (so it is filled
+    window by window); then one large enough to be split into several requests."""
     for name in PHOTOS:
         truth = np.asarray(Image.open(ROOT / "resources" / name).convert("RGB"))
         for case, shares in CASES.items():
             yield name, case, truth, shares
+    mid = np.asarray(Image.open(ROOT / "resources" / "chelsea.png").convert("RGB"))
+    mid = cv2.resize(mid, None, fx=MID_SCALE, fy=MID_SCALE, interpolation=cv2.INTER_CUBIC)
+    yield f"chelsea.png at {mid.shape[1]}x{mid.shape[0]}", "frame 12% each side", mid, CASES["frame 12% each side"]
     big = cv2.resize(
         np.asarray(Image.open(ROOT / "resources" / "coffee.png").convert("RGB")), BIG, interpolation=cv2.INTER_CUBIC
     )
@@ -192,7 +199,7 @@ def main() -> None:
             }
             for engine, fn in engines.items():
                 out, seconds = timed(fn, picture, plan)
-                if not name.endswith(f"{BIG[0]}x{BIG[1]}"):  # to look at (not committed)
+                if " at 6000" not in name:  # to look at (not committed)
                     stem = f"{Path(name).stem}-{case.split()[0]}-{engine.split(',')[-1].strip().split()[0]}"
                     Image.fromarray(out).save(shown / f"{stem}-{len(rows)}.png")
                 assert np.array_equal(out[p.y : p.y + p.h, p.x : p.x + p.w], picture[:, :, :3])

@@ -15,12 +15,13 @@ from test_cli import _assert_one_line_error, cli
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import BadRequestError, ValidationError
 from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.providers import LOCAL
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
 from gimp_gptimage.jobs.run import STAGES, JobEvents, JobResult
 from gimp_gptimage.keystore import OFFLINE_NOTICE
-from gimp_gptimage.pipeline import ContextOptions
-from gimp_gptimage.pipeline.expand_fill import new_area, opencv_fill
+from gimp_gptimage.pipeline import ContextOptions, expand_fill
+from gimp_gptimage.pipeline.expand_fill import Fill, new_area, opencv_fill
 from gimp_gptimage.pipeline.expand_plan import plan_canvas, plan_requests
 from gimp_gptimage.server import Fault, LocalServer
 
@@ -70,6 +71,27 @@ async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_hist
         assert (placed.alpha[new] == 255).all() and (placed.alpha[~new] == 0).all()
     # The offline engine filled the new area: no copy of the pre-fill's smooth band, and n results differ.
     assert not np.array_equal(results[0].placed.pixels[:400], results[1].placed.pixels[:400])
+
+
+async def test_offline_windows_get_the_quick_prefill_since_the_engine_repaints_it(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def spy() -> Fill:
+        asked.append("default")
+        return opencv_fill
+
+    monkeypatch.setattr(expand_fill, "default_fill", spy)
+    plan = plan_canvas(480, 320, sides=(0, 0, 200, 0))
+    request = ExpandRequest(photo_layer(480, 320), plan, ImageParams(prompt=""), ContextOptions())
+    local = LOCAL.with_base_url(server.base_url)
+    async with ImagesClient(base_url=server.base_url, api_key="local", provider=local) as client:
+        (offline,) = await run_expand(request, client, HistoryStore(tmp_path))
+    assert asked == [] and offline.placed.pixels.shape == (320, 680, 4)
+    async with _client(server) as client:  # any other provider: the model sees MI-GAN's pre-fill
+        await run_expand(request, client, HistoryStore(tmp_path))
+    assert asked == ["default"]
 
 
 async def test_a_failed_window_fails_the_job_but_keeps_the_others(server: LocalServer, tmp_path: Path) -> None:
