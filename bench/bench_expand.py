@@ -5,8 +5,9 @@ Writes bench/results/expand.md (table + machine description).
 
 Each photo in resources/ is cropped (a band on the right; a frame on every side) and expanded back to its
 own size through the whole product path: plan, pre-fill, requests over real HTTP to the local server's
-offline engine, colour match, assembly. Measured in the same run, two baselines that need no model: edge
-replication (what a plain canvas enlarge plus smear gives) and the pre-fill alone (OpenCV Telea).
+offline engine (MI-GAN alone), colour match, assembly. Measured in the same run: two baselines that need no
+model, edge replication (what a plain canvas enlarge plus smear gives) and the old pre-fill (OpenCV Telea),
+and the MI-GAN pre-fill alone, window by window (the default) and in one run over the canvas.
 
 Figures, on the new band only (the truth is the photo that was cropped away):
 - coarse MAE: mean absolute error (0-255) after a Gaussian blur of sigma 4 px on both images: right colour
@@ -38,17 +39,20 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import cpu_name, git_commit, load_average, ram_gib  # noqa: E402
 from gimp_gptimage.api.client import ImagesClient  # noqa: E402
 from gimp_gptimage.api.params import ImageParams  # noqa: E402
+from gimp_gptimage.api.providers import LOCAL  # noqa: E402
 from gimp_gptimage.history import HistoryStore  # noqa: E402
-from gimp_gptimage.jobs.expand import ExpandRequest, run_expand  # noqa: E402
+from gimp_gptimage.jobs.expand import ExpandRequest, offline_painter, run_expand  # noqa: E402
 from gimp_gptimage.pipeline import ContextOptions  # noqa: E402
-from gimp_gptimage.pipeline.expand_fill import opencv_fill, prefill_canvas  # noqa: E402
+from gimp_gptimage.pipeline.expand_fill import Fill, default_fill, opencv_fill, prefill_canvas  # noqa: E402
 from gimp_gptimage.pipeline.expand_plan import CanvasPlan, plan_canvas, plan_requests  # noqa: E402
-from gimp_gptimage.server import LocalServer  # noqa: E402
+from gimp_gptimage.server import LocalServer, MiganEngine  # noqa: E402
+from gimp_gptimage.server.migan_session import shared_session  # noqa: E402
 
 PHOTOS = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg")
 SIGMA = 4.0
 DETAIL_SIGMA = 1.5
 RING_PX = 24
+MID_SCALE = 2.5  # 1128x750: filled by MI-GAN in several windows
 BIG = (6000, 4000)  # upscaled: large enough that the expansion is split into several requests
 # name -> (left, top, right, bottom) share of the photo cropped away
 CASES = {"right band 30%": (0.0, 0.0, 0.3, 0.0), "frame 12% each side": (0.12, 0.12, 0.12, 0.12)}
@@ -133,9 +137,14 @@ async def offline_expand(
     server: LocalServer, picture: np.ndarray, plan: CanvasPlan, history: HistoryStore
 ) -> np.ndarray:
     request = ExpandRequest(picture, plan, ImageParams(prompt="continue the scene"), ContextOptions(blend_margin_px=0))
-    async with ImagesClient(base_url=server.base_url, api_key="bench-key") as client:
+    provider = LOCAL.with_base_url(server.base_url)
+    async with ImagesClient(base_url=server.base_url, api_key="bench-key", provider=provider) as client:
         (result,) = await run_expand(request, client, history)
     return result.placed.pixels[:, :, :3]
+
+
+def prefill_with(fill: Fill) -> Callable[[np.ndarray, CanvasPlan], np.ndarray]:
+    return lambda picture, plan: prefill_canvas(picture, plan, fill)[:, :, :3]
 
 
 def timed(fn: Callable[[np.ndarray, CanvasPlan], np.ndarray], picture: np.ndarray, plan: CanvasPlan) -> tuple:
@@ -145,11 +154,15 @@ def timed(fn: Callable[[np.ndarray, CanvasPlan], np.ndarray], picture: np.ndarra
 
 
 def cases():  # type: ignore[no-untyped-def]
-    """Every photo with every crop, then one large enough to be split into several requests."""
+    """Every photo with every crop; one upscaled past the MI-GAN pre-fill's one-run size (so it is filled
+    window by window); then one large enough to be split into several requests."""
     for name in PHOTOS:
         truth = np.asarray(Image.open(ROOT / "resources" / name).convert("RGB"))
         for case, shares in CASES.items():
             yield name, case, truth, shares
+    mid = np.asarray(Image.open(ROOT / "resources" / "chelsea.png").convert("RGB"))
+    mid = cv2.resize(mid, None, fx=MID_SCALE, fy=MID_SCALE, interpolation=cv2.INTER_CUBIC)
+    yield f"chelsea.png at {mid.shape[1]}x{mid.shape[0]}", "frame 12% each side", mid, CASES["frame 12% each side"]
     big = cv2.resize(
         np.asarray(Image.open(ROOT / "resources" / "coffee.png").convert("RGB")), BIG, interpolation=cv2.INTER_CUBIC
     )
@@ -160,8 +173,18 @@ def main() -> None:
     load_start = load_average()
     rows: list[tuple[str, str, str, dict[str, float]]] = []
     summary: dict[str, dict[str, list[float]]] = {}
+    migan = default_fill()
+    painter = offline_painter()
+    assert "MI-GAN" in painter, "the MI-GAN model is not usable here: run ./dev.sh to fetch it"
+    migan_engine = MiganEngine(shared_session())
+
+    def migan_one_run(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return migan_engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+
     with LocalServer() as server:
         history = HistoryStore(Path(__import__("tempfile").mkdtemp(prefix="bench-expand-")))
+        shown = Path(__import__("tempfile").mkdtemp(prefix="bench-expand-png-"))
+        print(f"outputs in {shown}", flush=True)
         for name, case, truth, shares in cases():
             picture, plan = crop_case(truth, shares)
             band = np.ones(truth.shape[:2], bool)
@@ -169,18 +192,23 @@ def main() -> None:
             band[p.y : p.y + p.h, p.x : p.x + p.w] = False
             engines: dict[str, Callable[[np.ndarray, CanvasPlan], np.ndarray]] = {
                 "edge replication (baseline)": replicate,
-                "pre-fill alone (OpenCV Telea)": lambda pic, pl: prefill_canvas(pic, pl, opencv_fill)[:, :, :3],
-                "offline engine, full path": lambda pic, pl: asyncio.run(offline_expand(server, pic, pl, history)),
+                "pre-fill alone, OpenCV Telea (baseline)": prefill_with(opencv_fill),
+                "pre-fill alone, MI-GAN in one run": prefill_with(migan_one_run),
+                "pre-fill alone, MI-GAN window by window (default)": prefill_with(migan),
+                f"full path, {painter}": lambda pic, pl: asyncio.run(offline_expand(server, pic, pl, history)),
             }
             for engine, fn in engines.items():
                 out, seconds = timed(fn, picture, plan)
+                if " at 6000" not in name:  # to look at (not committed)
+                    stem = f"{Path(name).stem}-{case.split()[0]}-{engine.split(',')[-1].strip().split()[0]}"
+                    Image.fromarray(out).save(shown / f"{stem}-{len(rows)}.png")
                 assert np.array_equal(out[p.y : p.y + p.h, p.x : p.x + p.w], picture[:, :, :3])
                 figures = {
                     "mae": coarse_mae(out, truth, band),
                     "texture": texture_ratio(out, plan),
                     "seam": seam_step(out, truth, plan),
                     "seconds": seconds,
-                    "requests": float(len(plan_requests(plan, "gpt-image-2"))) if "full" in engine else 0.0,
+                    "requests": float(len(plan_requests(plan, "gpt-image-2"))) if engine.startswith("full") else 0.0,
                 }
                 rows.append((name, case, engine, figures))
                 for key, value in figures.items():

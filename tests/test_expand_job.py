@@ -15,12 +15,13 @@ from test_cli import _assert_one_line_error, cli
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import BadRequestError, ValidationError
 from gimp_gptimage.api.params import ImageParams
+from gimp_gptimage.api.providers import LOCAL
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
 from gimp_gptimage.jobs.run import STAGES, JobEvents, JobResult
 from gimp_gptimage.keystore import OFFLINE_NOTICE
-from gimp_gptimage.pipeline import ContextOptions
-from gimp_gptimage.pipeline.expand_fill import new_area
+from gimp_gptimage.pipeline import ContextOptions, expand_fill
+from gimp_gptimage.pipeline.expand_fill import Fill, new_area, opencv_fill
 from gimp_gptimage.pipeline.expand_plan import plan_canvas, plan_requests
 from gimp_gptimage.server import Fault, LocalServer
 
@@ -72,6 +73,27 @@ async def test_tiled_expansion_sends_every_window_at_once_and_keeps_each_in_hist
     assert not np.array_equal(results[0].placed.pixels[:400], results[1].placed.pixels[:400])
 
 
+async def test_offline_windows_get_the_quick_prefill_since_the_engine_repaints_it(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def spy() -> Fill:
+        asked.append("default")
+        return opencv_fill
+
+    monkeypatch.setattr(expand_fill, "default_fill", spy)
+    plan = plan_canvas(480, 320, sides=(0, 0, 200, 0))
+    request = ExpandRequest(photo_layer(480, 320), plan, ImageParams(prompt=""), ContextOptions())
+    local = LOCAL.with_base_url(server.base_url)
+    async with ImagesClient(base_url=server.base_url, api_key="local", provider=local) as client:
+        (offline,) = await run_expand(request, client, HistoryStore(tmp_path))
+    assert asked == [] and offline.placed.pixels.shape == (320, 680, 4)
+    async with _client(server) as client:  # any other provider: the model sees MI-GAN's pre-fill
+        await run_expand(request, client, HistoryStore(tmp_path))
+    assert asked == ["default"]
+
+
 async def test_a_failed_window_fails_the_job_but_keeps_the_others(server: LocalServer, tmp_path: Path) -> None:
     server.faults.add(Fault("status", status=400, message="Refused.", code="moderation_blocked", times=1))
     plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
@@ -99,7 +121,8 @@ async def test_cancelling_cancels_every_window(server: LocalServer, tmp_path: Pa
     server.faults.add(Fault("delay", seconds=60, times=10))
     plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
     history = HistoryStore(tmp_path)
-    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="x"), ContextOptions())
+    # The OpenCV fill: quick, so every window is on its way well within the wait below.
+    request = ExpandRequest(photo_layer(3000, 400), plan, ImageParams(prompt="x"), ContextOptions(), fill=opencv_fill)
     async with _client(server) as client:
         task = asyncio.ensure_future(run_expand(request, client, history))
         for _ in range(200):
@@ -125,7 +148,8 @@ def photo_dir(tmp_path: Path) -> Path:
 def test_expand_command_offline_writes_the_canvas_and_says_who_painted_it(photo_dir: Path) -> None:
     proc = cli("expand", "coffee.png", "--to", "16:9", "--anchor", "left", "--json", cwd=photo_dir)
     assert proc.returncode == 0, proc.stderr
-    assert OFFLINE_NOTICE in proc.stderr and "offline inpainting engine alone" in proc.stderr
+    assert OFFLINE_NOTICE in proc.stderr
+    assert "painted by the offline engine, MI-GAN inpainting model alone" in proc.stderr
     summary = json.loads(proc.stdout)
     source = np.asarray(Image.open(photo_dir / "coffee.png"))
     h, w = source.shape[:2]

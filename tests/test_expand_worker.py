@@ -86,7 +86,7 @@ def test_without_provider_the_offline_engine_expands_and_says_so(tmp_path: Path,
     os.environ.pop("GPTIMAGE_API_KEY")  # worker_env's monkeypatch restores it
     write_job(tmp_path, "expand", {"expand": {"bottom": 40}})
     (result,) = run_worker(tmp_path)
-    assert result.name == "continue the scene #1 (offline engine)"
+    assert result.name == "continue the scene #1 (offline engine, MI-GAN inpainting model)"
     assert (result.width, result.height) == (W + 100, H + 140) and result.canvas == (W + 100, H + 140, 0, 0)
 
 
@@ -103,3 +103,15 @@ def test_the_plugin_refuses_a_malformed_canvas_in_a_result(tmp_path: Path) -> No
     (tmp_path / "outbox" / "0001.json").write_text(json.dumps({**raw, "canvas": [0, 2, 0, 0]}))
     with pytest.raises(ipc.JobError, match="unreadable result"):
         ipc.OutboxReader(tmp_path).new_results()
+
+
+def test_fewer_images_than_asked_is_the_note_the_plugin_shows(
+    tmp_path: Path, server: LocalServer, worker_env: Path
+) -> None:
+    from gimp_gptimage.server import Fault
+
+    server.faults.add(Fault("fewer"))  # the only window answers with 1 of the 2 images
+    write_job(tmp_path, "expand", {"n": 2, "base_url": server.base_url, "expand": {"right": 40}})
+    (result,) = run_worker(tmp_path)
+    assert result.canvas == (W + 140, H + 100, 0, 0)
+    assert ipc.read_done(tmp_path) == {"ok": True, "note": "1 of 2 images arrived"}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pipeline_helpers import photo_layer, request_image, request_mask_alpha
 
+from gimp_gptimage.api.models import MODELS
 from gimp_gptimage.api.params import FIXED_SIZES, GRID, free_size_violation
 from gimp_gptimage.pipeline import ContextOptions, PipelineInputError, paste_back, prepare_edit
 from gimp_gptimage.pipeline.expand import assemble, prepare_expansion
@@ -15,14 +16,17 @@ from gimp_gptimage.pipeline.expand_fill import new_area, opencv_fill, prefill_ca
 from gimp_gptimage.pipeline.expand_plan import (
     ANCHORS,
     MAX_REQUESTS,
+    SCALE_STEPS,
     CanvasPlan,
     Rect,
     plan_canvas,
     plan_requests,
     request_size,
 )
+from gimp_gptimage.pipeline.sizes import takes_free_sizes
 
 W, H = 480, 320  # small pictures keep the pixel tests fast; plans are checked at full size below
+FAST = opencv_fill  # where the fill is not what is tested (the default, MI-GAN, is tested on its own below)
 
 
 def run_identity(prep, shift: int = 0) -> list[np.ndarray]:
@@ -44,7 +48,7 @@ def check_requests(plan: CanvasPlan, windows: list[Rect], model: str) -> None:
     for w in windows:
         assert w.x >= 0 and w.y >= 0 and w.x + w.w <= plan.width and w.y + w.h <= plan.height, w
         size = request_size(w, model)
-        if model == "gpt-image-2":
+        if takes_free_sizes(model):
             assert free_size_violation(*size) is None, (w, size)
             assert max(w.w, w.h) <= 3 * min(w.w, w.h), w
             # One grid step of stretch at most, exactly as prepare_edit fills a free size.
@@ -72,7 +76,7 @@ def test_every_anchor_keeps_the_picture_exactly_and_covers_the_new_area(anchor: 
     plan = plan_canvas(W, H, size="800x560", anchor=anchor)
     fx, fy = ANCHORS[anchor]
     assert plan.picture == Rect(round(320 * fx), round(240 * fy), W, H)
-    prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=0))
+    prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=0), fill=FAST)
     check_requests(plan, [t.window for t in prep.tiles], "gpt-image-2")
     out = assemble(prep, run_identity(prep))
     assert out.pixels.shape == (560, 800, 4) and out.offset == (0, 0) and out.alpha is not None
@@ -93,7 +97,7 @@ def test_uneven_sides_keep_the_picture_beyond_the_margin(sides: tuple[int, int, 
     picture = photo_layer(W, H, seed=2)
     plan = plan_canvas(W, H, sides=sides)
     assert plan.sides == sides and plan.offset == sides[:2]
-    prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=margin))
+    prep = prepare_expansion(picture, plan, options=ContextOptions(blend_margin_px=margin), fill=FAST)
     out = assemble(prep, run_identity(prep))
     assert out.alpha is not None
     composite = out.composite(prep.canvas)
@@ -116,7 +120,7 @@ def test_uneven_sides_keep_the_picture_beyond_the_margin(sides: tuple[int, int, 
 def test_request_mask_marks_the_new_area_for_editing_and_the_picture_as_kept() -> None:
     plan = plan_canvas(W, H, sides=(200, 0, 0, 0))
     # The user's grow/feather shape selections; an expansion's mask is the new area plus the blend margin.
-    prep = prepare_expansion(photo_layer(W, H), plan, options=ContextOptions(blend_margin_px=4, grow_px=30))
+    prep = prepare_expansion(photo_layer(W, H), plan, options=ContextOptions(blend_margin_px=4, grow_px=30), fill=FAST)
     (tile,) = prep.tiles
     edit = prepare_edit(tile.layer, tile.selection, options=prep.tile_options)
     alpha = request_mask_alpha(edit)
@@ -127,7 +131,7 @@ def test_request_mask_marks_the_new_area_for_editing_and_the_picture_as_kept() -
 
 def test_colour_drift_of_the_model_is_matched_to_the_kept_picture() -> None:
     plan = plan_canvas(W, H, sides=(0, 0, 240, 0))
-    prep = prepare_expansion(photo_layer(W, H, seed=3), plan)
+    prep = prepare_expansion(photo_layer(W, H, seed=3), plan, fill=FAST)
     drifted = assemble(prep, run_identity(prep, shift=25))
     new = prep.new > 0
     error = np.abs(drifted.pixels[new][:, :3].astype(int) - prep.canvas[new][:, :3].astype(int)).mean()
@@ -169,7 +173,7 @@ def test_overlapping_windows_blend_without_a_step() -> None:
     """Windows painting different flat colours meet in a ramp, not an edge."""
     picture = photo_layer(3000, 400, seed=5)
     plan = plan_canvas(3000, 400, sides=(0, 400, 0, 0))
-    prep = prepare_expansion(picture, plan)
+    prep = prepare_expansion(picture, plan, fill=FAST)
     assert len(prep.tiles) >= 2
     colours = [np.full((t.window.h, t.window.w, 4), (40 + 150 * (i % 2), 90, 90, 255), np.uint8)
                for i, t in enumerate(prep.tiles)]  # fmt: skip
@@ -230,17 +234,21 @@ def _inner_edge_points(plan: CanvasPlan, w: Rect, step: int) -> list[tuple[int, 
     return points
 
 
-def test_double_a_6000x4000_photo_is_a_tiled_plan() -> None:
-    plan = plan_canvas(6000, 4000, size="12000x8000")
-    windows = plan_requests(plan, "gpt-image-2")
+@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("anchor", ["center", "top-left", "bottom"])
+def test_double_a_6000x4000_photo_is_a_tiled_plan_for_every_model(model: str, anchor: str) -> None:
+    plan = plan_canvas(6000, 4000, size="12000x8000", anchor=anchor)
+    windows = plan_requests(plan, model)
     assert 2 <= len(windows) <= MAX_REQUESTS
-    check_requests(plan, windows, "gpt-image-2")
+    check_requests(plan, windows, model)
     step = 8
     count = coverage(plan, windows, step)
     new = new_sampled(plan, step)
     assert (count[new] >= 1).all()
     assert (count[new] >= 2).any(), "neighbouring windows overlap"
     assert all(w.w * w.h < plan.width * plan.height / 2 for w in windows)
+    # No request is scaled below the lowest step (a grid step or the letterbox aside).
+    assert all(max(request_size(w, model)) / max(w.w, w.h) >= min(SCALE_STEPS) - 0.01 for w in windows)
 
 
 @pytest.mark.parametrize(
@@ -266,8 +274,14 @@ def test_bad_canvas_requests_get_a_clear_message(kwargs: dict, needle: str) -> N
 
 
 def test_more_requests_than_allowed_says_the_limit() -> None:
+    plan = plan_canvas(6000, 4000, size="18000x12000")
+    with pytest.raises(PipelineInputError, match=f"would take 10 requests to gpt-image-1.5; .* at most {MAX_REQUESTS}"):
+        plan_requests(plan, "gpt-image-1.5")
+
+
+def test_a_side_deeper_than_any_request_says_how_far_one_reaches() -> None:
     plan = plan_canvas(20000, 20000, size="60000x60000")
-    with pytest.raises(PipelineInputError, match=f"at most {MAX_REQUESTS}"):
+    with pytest.raises(PipelineInputError, match=r"deeper than one request to gpt-image-2 can reach \(19200 px"):
         plan_requests(plan, "gpt-image-2")
 
 
@@ -280,3 +294,14 @@ def test_a_side_too_deep_for_its_strip_is_refused_not_distorted() -> None:
 def test_a_picture_of_another_size_than_planned_is_refused() -> None:
     with pytest.raises(PipelineInputError, match="does not match"):
         prepare_expansion(photo_layer(100, 100), plan_canvas(120, 100, sides=(10, 0, 0, 0)))
+
+
+def test_the_dialogs_presets_and_anchors_are_the_planners_own() -> None:
+    from gimp_gptimage.pipeline import expand_plan
+    from gimp_gptimage.plugin.gptimage import gptimage_canvas
+
+    assert expand_plan.ANCHORS is gptimage_canvas.ANCHORS and next(iter(ANCHORS)) == "center"  # the default
+    for ratio in gptimage_canvas.PRESET_RATIOS:
+        plan = plan_canvas(1000, 800, to=ratio)
+        w, h = (float(v) for v in ratio.split(":"))
+        assert abs(plan.width / plan.height - w / h) < 0.01, ratio

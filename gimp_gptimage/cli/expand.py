@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..plugin.gptimage.gptimage_canvas import PRESET_RATIOS
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -24,7 +26,7 @@ def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
     p = sub.add_parser("expand", help="expand the canvas: the model continues the picture beyond its edges")
     p.add_argument("image", type=Path, help="PNG, JPEG or WebP image to expand")
     how = p.add_argument_group("new canvas (one of)")
-    how.add_argument("--to", metavar="W:H", help="an aspect ratio, e.g. 16:9, 4:5, 1:1")
+    how.add_argument("--to", metavar="W:H", help=f"an aspect ratio, e.g. {', '.join(PRESET_RATIOS)}")
     how.add_argument("--size", metavar="WxH", help="the new canvas size in pixels, e.g. 3000x2000")
     for side in SIDES:
         how.add_argument(f"--{side}", type=int_type, default=0, metavar="PX", help=f"new pixels on the {side}")
@@ -67,7 +69,9 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     from ..api.client import ImagesClient, Timeouts
     from ..api.params import ImageParams
     from ..jobs.context import context_options
+    from ..jobs.expand import offline_painter
     from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..migan import fallback_notice
     from ..pipeline.errors import PipelineInputError
     from ..settings import SettingsStore
     from .inputs import has_alpha, load_rgba
@@ -90,7 +94,9 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     with open_backend(settings, args.provider, args.base_url) as backend:
         secret.append(backend.api_key)
         if backend.is_local:
-            _say(OFFLINE_NOTICE + " The new area is painted by the offline inpainting engine alone.")
+            _say(f"{OFFLINE_NOTICE} The new area is painted by the {offline_painter()} alone.")
+        if fallback := fallback_notice():  # the pre-fill is MI-GAN's for every provider
+            _say(fallback)
         configured = settings.find_provider(backend.name)
         params = ImageParams(
             prompt=args.prompt,

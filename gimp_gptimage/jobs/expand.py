@@ -16,15 +16,26 @@ import numpy as np
 from ..api.backend import ImagesBackend
 from ..api.errors import ValidationError
 from ..api.params import ImageParams, validate
+from ..api.providers import LOCAL
 from ..history import HistoryStore
 from ..pipeline import ContextOptions
 from ..pipeline.errors import PipelineInputError
 from ..pipeline.expand import PreparedExpansion, assemble, prepare_expansion
-from ..pipeline.expand_fill import Fill
+from ..pipeline.expand_fill import Fill, opencv_fill
 from ..pipeline.expand_plan import CanvasPlan
 from .run import STAGES, EditRequest, JobEvents, JobResult, layer_name, run_edit
 
 DEFAULT_PROMPT = "continue the scene"
+
+
+def offline_painter() -> str:
+    """What paints an expansion when there is no provider, in the offline engine's own words: its pre-fill
+    and the local server's fill are the same inpainting (MI-GAN, or OpenCV when the model is unusable)."""
+    from ..migan import fallback_notice
+    from ..server.engine import OpenCVEngine
+    from ..server.engine_migan import MiganEngine
+
+    return f"offline engine, {(OpenCVEngine if fallback_notice() else MiganEngine).fill_method}"
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class ExpandRequest:
     options: ContextOptions
     source_name: str = ""
     fill: Fill | None = None
-    layer_suffix: str = ""  # e.g. " (offline engine)": who painted it, said in the layer name
+    layer_suffix: str = ""  # e.g. " (offline engine, MI-GAN inpainting model)": who painted it
 
 
 class _WindowEvents(JobEvents):
@@ -63,9 +74,12 @@ async def run_expand(
     prompt = req.params.prompt if req.params.prompt.strip() else DEFAULT_PROMPT
     params = req.params.replace(size="auto", prompt=prompt)
     validate(params, kind="edit", image_count=1)
+    # The offline engine repaints the whole new area with the same model from the picture alone, so its
+    # windows need only the quick pre-fill: MI-GAN's would be thrown away (bench/results/expand.md).
+    fill = req.fill or (opencv_fill if client.provider_name == LOCAL.name else None)
     try:
         prep = await asyncio.to_thread(
-            prepare_expansion, req.picture, req.plan, model=params.model, options=req.options, fill=req.fill
+            prepare_expansion, req.picture, req.plan, model=params.model, options=req.options, fill=fill
         )
     except PipelineInputError as exc:
         raise ValidationError(str(exc), rule="expand canvas") from exc

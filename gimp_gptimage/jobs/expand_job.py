@@ -20,10 +20,8 @@ from ..pipeline.errors import PipelineInputError
 from ..pipeline.expand_plan import CanvasPlan, Rect, check_plan, plan_canvas
 from ..settings import Settings
 from .context import context_options
-from .expand import ExpandRequest, run_expand
+from .expand import ExpandRequest, offline_painter, run_expand
 from .jobfile import Job
-
-OFFLINE_SUFFIX = " (offline engine)"  # no provider: the layer says the offline inpainting painted it
 
 if TYPE_CHECKING:
     from .headless import OutboxEvents
@@ -79,8 +77,7 @@ async def run_expand_job(
         raise ValidationError(str(exc), rule="expand canvas") from exc
     events.canvas = resize
     options = context_options(settings.context)
-    offline = client.provider_name == LOCAL.name
-    request = ExpandRequest(
-        picture, plan, params, options, job.image.name, layer_suffix=OFFLINE_SUFFIX if offline else ""
-    )
+    # No provider: the layer name says the offline inpainting painted it.
+    suffix = f" ({offline_painter()})" if client.provider_name == LOCAL.name else ""
+    request = ExpandRequest(picture, plan, params, options, job.image.name, layer_suffix=suffix)
     await run_expand(request, client, history, events)

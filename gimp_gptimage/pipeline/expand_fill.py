@@ -1,12 +1,16 @@
 """Expand Canvas, pre-fill: the new area is painted from the picture before the model sees it.
 
 gpt-image models ignore transparency and copy what they are given, so a flat or transparent border comes
-back flat or shifts the picture. The fill is a seam: any function (rgb, hole) -> rgb can be passed in (an
-inpainting model from the local server's engine), with OpenCV inpainting at low resolution as the fallback.
+back flat or shifts the picture. The fill is a seam: any function (rgb, hole) -> rgb can be passed in. The
+default is the offline engine's MI-GAN inpainting model (shared with the local server), run window by window
+outward from the picture (`tiled`) because it works at 512 px inside: one run over a large canvas would be
+upscaled into a blur. Without the model it is OpenCV inpainting at low resolution.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable
 
 import cv2
@@ -14,6 +18,9 @@ import numpy as np
 
 from gimp_gptimage.pipeline.codec import resize
 from gimp_gptimage.pipeline.expand_plan import CanvasPlan
+from gimp_gptimage.pipeline.region import Rect
+
+log = logging.getLogger(__name__)
 
 # (rgb (H, W, 3) uint8, hole (H, W) bool) -> rgb with the hole painted; pixels outside the hole may change
 # (they are put back by prefill_canvas).
@@ -21,6 +28,10 @@ Fill = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _WORK_EDGE = 512  # OpenCV's inpainting is slow on large holes and carries only colour, so work small
 _RADIUS = 5
+MODEL_EDGE = 512  # MI-GAN's own working size: a window this large is filled at full resolution
+# A large expansion gets larger (softer) windows rather than more runs: each run costs about 0.6 s on two
+# cores (bench/results/expand.md), and the model repaints the new area anyway.
+MAX_FILL_RUNS = 12
 
 
 def opencv_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -38,8 +49,117 @@ def opencv_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def default_fill() -> Fill:
-    """The best fill available here (the MI-GAN engine when installed, else OpenCV)."""
-    return opencv_fill
+    """MI-GAN window by window when the model can be used, else OpenCV (the reason is logged once, by the
+    shared session)."""
+    from gimp_gptimage.migan import ModelUnavailable
+    from gimp_gptimage.server.engine_migan import MiganEngine
+    from gimp_gptimage.server.migan_session import shared_session
+
+    try:
+        engine = MiganEngine(shared_session())
+    except ModelUnavailable:
+        return opencv_fill
+
+    def migan(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        return engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+
+    return tiled(migan)
+
+
+def tiled(fill: Fill, edge: int = MODEL_EDGE, max_runs: int = MAX_FILL_RUNS) -> Fill:
+    """`fill` run on windows about `edge` px square, in rings outward from the kept rectangle: each window is
+    half picture (or what earlier windows painted) and half new area, so every run sees context at the
+    model's own resolution and continues from its neighbours' work. Holes that are not the outside of a
+    rectangle, and canvases that fit one window, get one run."""
+
+    def run(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        height, width = hole.shape
+        known = _kept_rect(hole)
+        if known is None or max(width, height) <= edge * 1.25:
+            return fill(rgb, hole)
+        out, done = rgb.copy(), ~hole
+        for window, strip in fill_windows(known, width, height, edge, max_runs):
+            box = (slice(window.y, window.y + window.h), slice(window.x, window.x + window.w))
+            todo = np.zeros((window.h, window.w), bool)
+            sy0, sx0 = max(strip.y - window.y, 0), max(strip.x - window.x, 0)
+            todo[sy0 : strip.y + strip.h - window.y, sx0 : strip.x + strip.w - window.x] = True
+            todo &= ~done[box]
+            if not todo.any():
+                continue
+            painted = _at_most(edge, fill, out[box], ~done[box])
+            np.copyto(out[box], painted, where=todo[:, :, None])
+            done[box] |= todo
+        return out
+
+    return run
+
+
+def _at_most(edge: int, fill: Fill, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """`fill` on a copy shrunk to `edge` px on the long side, the result scaled back: the model works at that
+    size anyway, and a run at full size would only cost time (seconds per large window)."""
+    height, width = hole.shape
+    if max(height, width) <= edge:
+        return fill(rgb, hole)
+    scale = edge / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    # A small pixel touching any unknown one is unknown: the known context stays pure picture.
+    small_hole = cv2.resize(hole.astype(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
+    return cv2.resize(fill(small, small_hole), (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def _kept_rect(hole: np.ndarray) -> Rect | None:
+    """The kept part of the canvas if it is one rectangle (an expansion), else None."""
+    rows, cols = np.flatnonzero(~hole.all(axis=1)), np.flatnonzero(~hole.all(axis=0))
+    if rows.size == 0:
+        return None
+    rect = Rect(int(cols[0]), int(rows[0]), int(cols[-1]) + 1 - int(cols[0]), int(rows[-1]) + 1 - int(rows[0]))
+    kept = ~hole[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w]
+    return rect if kept.all() and int(kept.size) == int((~hole).sum()) else None
+
+
+def fill_windows(known: Rect, width: int, height: int, edge: int, max_runs: int) -> list[tuple[Rect, Rect]]:
+    """(window, strip) pairs in fill order: each ring grows the known rectangle by half a window on every
+    side, left and right strips first (along the known height), then top and bottom (the whole width, so
+    the corners continue the side strips). Windows grow by steps until at most `max_runs` are needed."""
+    side = edge
+    while True:
+        windows = _rings(known, width, height, side)
+        if len(windows) <= max_runs or side >= max(width, height):
+            return windows
+        side = math.ceil(side * 1.2)
+
+
+def _rings(known: Rect, width: int, height: int, side: int) -> list[tuple[Rect, Rect]]:
+    step = side // 2
+    x0, y0, x1, y1 = known.x, known.y, known.x + known.w, known.y + known.h
+    tw, th = min(side, width), min(side, height)
+    out: list[tuple[Rect, Rect]] = []
+    while (x0, y0, x1, y1) != (0, 0, width, height):
+        nx0, ny0, nx1, ny1 = max(0, x0 - step), max(0, y0 - step), min(width, x1 + step), min(height, y1 + step)
+        sides = (
+            (Rect(nx0, y0, x0 - nx0, y1 - y0), nx0, True),  # left
+            (Rect(x1, y0, nx1 - x1, y1 - y0), nx1 - tw, True),  # right
+            (Rect(nx0, ny0, nx1 - nx0, y0 - ny0), ny0, False),  # top
+            (Rect(nx0, y1, nx1 - nx0, ny1 - y1), ny1 - th, False),  # bottom
+        )
+        for strip, at, vertical in sides:
+            if strip.w > 0 and strip.h > 0:
+                if vertical:
+                    out += [(Rect(at, pos, tw, th), strip) for pos in _spans(y0, y1 - y0, th, height)]
+                else:
+                    out += [(Rect(pos, at, tw, th), strip) for pos in _spans(nx0, nx1 - nx0, tw, width)]
+        x0, y0, x1, y1 = nx0, ny0, nx1, ny1
+    return out
+
+
+def _spans(start: int, length: int, span: int, room: int) -> list[int]:
+    """Starts of windows `span` long covering [start, start+length) inside [0, room), a quarter overlapping."""
+    if length <= span:
+        return [min(max(start + (length - span) // 2, 0), room - span)]
+    overlap = span // 4
+    count = math.ceil((length - overlap) / (span - overlap))
+    return [start + round(i * (length - span) / (count - 1)) for i in range(count)]
 
 
 def new_area(plan: CanvasPlan) -> np.ndarray:

@@ -16,27 +16,17 @@ from dataclasses import dataclass
 from gimp_gptimage.api.params import MAX_EDGE, MAX_RATIO
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.pipeline.region import Rect, grow_to_aspect
-from gimp_gptimage.pipeline.sizes import DEFAULT_PIXEL_BUDGET, choose_size, takes_free_sizes
+from gimp_gptimage.pipeline.sizes import DEFAULT_PIXEL_BUDGET, choose_size, nearest_fixed_size, takes_free_sizes
+from gimp_gptimage.plugin.gptimage.gptimage_canvas import ANCHORS
 
-# Where the picture stays inside the new canvas: (fraction of the free width left of it, of the height above).
-ANCHORS: dict[str, tuple[float, float]] = {
-    "top-left": (0.0, 0.0),
-    "top": (0.5, 0.0),
-    "top-right": (1.0, 0.0),
-    "left": (0.0, 0.5),
-    "center": (0.5, 0.5),
-    "right": (1.0, 0.5),
-    "bottom-left": (0.0, 1.0),
-    "bottom": (0.5, 1.0),
-    "bottom-right": (1.0, 1.0),
-}
-PRESET_RATIOS = ("16:9", "4:5", "1:1")
 # Along each axis the canvas may be at most this many times the picture: beyond it the model would invent
 # far more than it can continue from.
 MAX_EXPAND_FACTOR = MAX_RATIO
 MAX_REQUESTS = 8  # one expansion never sends more (cost and time stay predictable)
 # Each request keeps at least this share of the canvas resolution; larger expansions are tried at the next.
-SCALE_STEPS = (0.5, 0.35, 0.25)
+# The last step lets the fixed-size models (1536x1024 at most) reach a 2x expansion of a 6000x4000 photo in
+# MAX_REQUESTS: their 8 answers hold 12.6 MP for its 72 MP of new area, so no plan could keep much more.
+SCALE_STEPS = (0.5, 0.35, 0.25, 0.2)
 MIN_CONTEXT_PX = 512  # picture each edge request sees beyond the new area, when the picture has it
 _RATIO_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/x]\s*(\d+(?:\.\d+)?)\s*$")
 
@@ -148,29 +138,36 @@ def plan_requests(plan: CanvasPlan, model: str, pixel_budget: int = DEFAULT_PIXE
     Tried at each step of SCALE_STEPS: the whole canvas as one request if it fits at that scale, else
     windows along the edges; the first plan of at most MAX_REQUESTS wins.
     """
-    tried: list[int] = []
-    windows = None
+    too_many: list[int] = []  # request counts of plans that exist but send too many
+    reach = 0  # canvas px the largest window spans at the last scale tried
+    windows: list[Rect] | None = None
     for scale in SCALE_STEPS:
         limits = _Limits.at(scale, model, pixel_budget)
         whole = Rect(0, 0, plan.width, plan.height)
         if limits.fits(whole):
             return [_to_model_aspect(whole, plan, model, pixel_budget)]
         windows = _edge_windows(plan, limits)
-        if windows is not None and len(windows) <= MAX_REQUESTS:
-            return [_to_model_aspect(w, plan, model, pixel_budget) for w in windows]
-        tried.append(len(windows) if windows is not None else 0)
-    if not any(tried):
-        ratio = "3:1" if takes_free_sizes(model) else "3:2"
+        if windows is not None and windows is not _TOO_DEEP:
+            if len(windows) <= MAX_REQUESTS:
+                return [_to_model_aspect(w, plan, model, pixel_budget) for w in windows]
+            too_many.append(len(windows))
+        reach = int(limits.max_edge)
+    if too_many:
         raise PipelineInputError(
-            f"A {plan.picture.w}x{plan.picture.h} picture cannot be expanded to {plan.width}x{plan.height} "
-            f"without distorting it: a side is too deep for the strip beside it (each request to {model} is at "
-            f"most {ratio}). Expand in smaller steps."
+            f"Expanding to {plan.width}x{plan.height} would take {min(too_many)} requests to {model}; one "
+            f"expansion sends at most {MAX_REQUESTS}, each at least {min(SCALE_STEPS):.0%} of the canvas "
+            "resolution. Expand less, or in steps."
         )
-    fewest = min(t for t in tried if t)
-    amount = f"more than {MAX_REQUESTS}" if windows is _TOO_DEEP else str(fewest)
+    if windows is _TOO_DEEP:
+        raise PipelineInputError(
+            f"Expanding to {plan.width}x{plan.height} adds a side deeper than one request to {model} can reach "
+            f"({reach} px at {min(SCALE_STEPS):.0%} of the canvas resolution). Expand less, or in steps."
+        )
+    ratio = "3:1" if takes_free_sizes(model) else "3:2"
     raise PipelineInputError(
-        f"Expanding to {plan.width}x{plan.height} would take {amount} requests; one expansion sends at most "
-        f"{MAX_REQUESTS}. Expand less, or in steps."
+        f"A {plan.picture.w}x{plan.picture.h} picture cannot be expanded to {plan.width}x{plan.height} "
+        f"without distorting it: a side is too deep for the strip beside it (each request to {model} is at "
+        f"most {ratio}). Expand in smaller steps."
     )
 
 
@@ -181,20 +178,31 @@ class _Limits:
     max_edge: float
     max_pixels: float
     max_ratio: float
+    scale: float
+    fixed: bool
 
     @classmethod
     def at(cls, scale: float, model: str, pixel_budget: int) -> _Limits:
         if takes_free_sizes(model):
-            return cls(MAX_EDGE / scale, pixel_budget / scale**2, MAX_RATIO)
+            return cls(MAX_EDGE / scale, pixel_budget / scale**2, MAX_RATIO, scale, fixed=False)
         # Fixed sizes: 1536x1024 at most, 3:2 at most (a squarer window is letterboxed, never stretched).
-        return cls(1536 / scale, 1536 * 1024 / scale**2, 1.5)
+        return cls(1536 / scale, 1536 * 1024 / scale**2, 1.5, scale, fixed=True)
 
     def fits(self, r: Rect) -> bool:
         return (
             max(r.w, r.h) <= self.max_edge
             and r.w * r.h <= self.max_pixels
             and max(r.w, r.h) <= self.max_ratio * min(r.w, r.h)
+            and self.keeps(r.w, r.h)
         )
+
+    def keeps(self, w: int, h: int) -> bool:
+        """Whether a w x h window reaches the model at `scale` or better: with fixed sizes a squarish window
+        is sent at 1024x1024, not 1536x1024."""
+        if not self.fixed:
+            return True
+        size_w, size_h = nearest_fixed_size(w, h)
+        return min(size_w / w, size_h / h) >= self.scale * 0.999
 
     def longest(self, depth: int) -> int:
         """The longest window along an edge for a window `depth` deep across it."""
@@ -216,7 +224,7 @@ def overlap_for(depth: int) -> int:
     return min(max(depth // 4, 64), 1024)
 
 
-_TOO_DEEP: list[Rect] = [Rect(0, 0, 1, 1)] * (MAX_REQUESTS + 1)  # a side deeper than any window at this scale
+_TOO_DEEP: list[Rect] = []  # a side deeper than any window at this scale (a lower scale may reach it)
 
 
 def _edge_windows(plan: CanvasPlan, limits: _Limits) -> list[Rect] | None:
@@ -247,12 +255,20 @@ def _edge_windows(plan: CanvasPlan, limits: _Limits) -> list[Rect] | None:
         deep = min(depth + extent, room, int(limits.max_edge))
         if deep < depth:
             return _TOO_DEEP
-        for across in sorted({shallow + (deep - shallow) * k // 4 for k in range(5)}):
-            spans = _band_spans(
-                across, depth, start, stop, room_along=height if vertical_band else width, limits=limits
-            )
-            if spans is not None and (best is None or len(spans) < len(best[1])):
-                best = (across, spans)
+        # Less context than that only when no such window reaches the model at this scale (a fixed-size
+        # model's squarish window is sent at 1024x1024).
+        for candidates in (
+            {shallow + (deep - shallow) * k // 4 for k in range(5)},
+            {depth + max(MIN_CONTEXT_PX, (shallow - depth) * k // 4) for k in range(1, 4)},
+        ):
+            for across in sorted(c for c in candidates if c <= deep):
+                spans = _band_spans(
+                    across, depth, start, stop, room_along=height if vertical_band else width, limits=limits
+                )
+                if spans is not None and (best is None or len(spans) < len(best[1])):
+                    best = (across, spans)
+            if best is not None:
+                break
         if best is None:
             return None
         across, spans = best
@@ -277,7 +293,8 @@ def _band_spans(
     if stop - start < span_min:  # take more of the strip beside it
         start = max(0, min(start - (span_min - (stop - start)) // 2, room_along - span_min))
         stop = start + span_min
-    return _segments(start, stop - start, longest, overlap)
+    spans = _segments(start, stop - start, longest, overlap)
+    return spans if all(limits.keeps(across, span) for _, span in spans) else None
 
 
 def _to_model_aspect(window: Rect, plan: CanvasPlan, model: str, pixel_budget: int) -> Rect:

@@ -59,6 +59,9 @@ def build_job(command: str, image: Gimp.Image, drawables: list, params: dict, in
     """
     if image is None:
         raise ipc.JobError("Open or create an image first.")
+    if command == "expand":  # the whole layer and its canvas: the worker plans the rest
+        job, files, source = expand.build_job(image, drawables, params)
+        return job, files, source, None
     host.check_image(image)
     job = {
         "command": command,
@@ -137,7 +140,7 @@ def read_params(config: Gimp.ProcedureConfig) -> dict:
 
 def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, interactive: bool) -> str | None:
     """Run one job to the end; returns a note for the user (or None). Raises ipc.JobError on failure."""
-    if not interactive and not params["prompt"].strip():
+    if not interactive and not params["prompt"].strip() and command != "expand":  # expand: "continue the scene"
         raise ipc.JobError("A prompt is required: describe what the model should paint.")
     python = ipc.worker_python(PLUGIN_DIR)
     if image is None:
@@ -146,7 +149,8 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
     keep.remove_orphan_job_dirs()
     job_dir = ipc.create_job_dir()
     # The dialog replaces this text with its own state (open / running) as soon as it is up.
-    progress = host.ProgressBar("GPT Image: opening the dialog" if interactive else "GPT Image: waiting for the model")
+    waiting = "GPT Image: expanding the canvas" if command == "expand" else "GPT Image: waiting for the model"
+    progress = host.ProgressBar("GPT Image: opening the dialog" if interactive else waiting)
     inserter = None
     log = keep.new_log(PLUGIN_DIR)
     parent_window = host.window_handle() if interactive else None
@@ -164,7 +168,7 @@ def run_job(command: str, image: Gimp.Image, drawables: list, params: dict, inte
             ipc.stop_worker(proc)
             raise
         del files  # the snapshot can be large; it lives in the job folder now
-        inserter = host.ResultInserter(image, anchor, keep_selection=command != "generate")
+        inserter = host.ResultInserter(image, anchor, keep_selection=command in ("edit", "fuse"))
         ipc.wait_for_job(
             proc,
             job_dir,
@@ -192,13 +196,13 @@ def run(procedure, run_mode, image, drawables, config, data):
     command = PROCEDURES[procedure.get_name()][0]
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     try:
+        extra = {}
         if command == "expand":
             if interactive and not expand.show_dialog(procedure, config):
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-            params = {**read_params(config), "expand": expand.read_expand(config)}
-            note = expand.run_job(image, list(drawables), params, PLUGIN_DIR)
-        else:
-            note = run_job(command, image, list(drawables), read_params(config), interactive)
+            extra["expand"] = expand.read_expand(config)
+            interactive = False  # GIMP's own dialog asked for the arguments: the worker runs it headless
+        note = run_job(command, image, list(drawables), {**read_params(config), **extra}, interactive)
     except ipc.JobError as exc:
         return _failure(procedure, str(exc))
     except Exception as exc:

@@ -1,6 +1,7 @@
 # pyright: reportMissingImports=false
 # (`gi` and GIMP's typelibs exist only inside GIMP; everything else in this file is checked.)
-"""Filters > AI > GPT Image > Expand Canvas...: its arguments, its dialog, and its job.
+"""Filters > AI > GPT Image > Expand Canvas...: its arguments, its dialog, and what its job holds (gptimage.run_job
+runs it like every other command).
 
 Two ways in: the canvas was already enlarged (Image > Canvas Size) and the layer leaves part of it uncovered,
 or the arguments (the dialog, in an interactive run) give a new size and an anchor. The worker plans the
@@ -15,18 +16,15 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 import gptimage_host as host  # noqa: E402
-import gptimage_ipc as ipc  # noqa: E402
 from gi.repository import Gimp, GObject  # noqa: E402
+from gptimage_canvas import ANCHORS, PRESET_RATIOS  # noqa: E402
 
 COMMAND = "expand"
 # Choice nicks -> the ratio sent to the worker ("" = keep the canvas, or use the size / pixels per side).
 ASPECTS = {
     "canvas": ("", "As the canvas is now (fill what the layer leaves uncovered), or the size/sides below"),
-    "16-9": ("16:9", "16:9 (landscape video)"),
-    "4-5": ("4:5", "4:5 (portrait post)"),
-    "1-1": ("1:1", "1:1 (square)"),
+    **{ratio.replace(":", "-"): (ratio, label) for ratio, label in PRESET_RATIOS.items()},
 }
-ANCHORS = ("center", "top-left", "top", "top-right", "left", "right", "bottom-left", "bottom", "bottom-right")
 SIDES = ("left", "top", "right", "bottom")
 MAX_SIDE_PX = 100_000
 
@@ -49,8 +47,8 @@ def add_arguments(procedure: Gimp.Procedure) -> None:
         )
         procedure.add_choice_argument("anchor", "Anchor", "Where the picture stays", anchors, "center", flags)
     except (AttributeError, TypeError):  # a GIMP without Gimp.Choice: plain text arguments, same names
-        procedure.add_string_argument("aspect", "New aspect", "canvas, 16-9, 4-5, 1-1 or W:H", "canvas", flags)
-        procedure.add_string_argument("anchor", "Anchor", "center, top-left, top, ... bottom-right", "center", flags)
+        procedure.add_string_argument("aspect", "New aspect", f"{', '.join(ASPECTS)} or W:H", "canvas", flags)
+        procedure.add_string_argument("anchor", "Anchor", ", ".join(ANCHORS), "center", flags)
     procedure.add_string_argument("canvas-size", "New size", "WIDTHxHEIGHT of the new canvas (empty: none)", "", flags)
     for side in SIDES:
         procedure.add_int_argument(side, f"Add {side}", f"New pixels on the {side}", 0, MAX_SIDE_PX, 0, flags)
@@ -102,34 +100,3 @@ def build_job(image: Gimp.Image, drawables: list, params: dict) -> tuple[dict, d
         "params": params,
     }
     return job, {"layer.rgba": host.read_pixels(source, info)}, source
-
-
-def run_job(image: Gimp.Image, drawables: list, params: dict, plugin_dir) -> str | None:  # type: ignore[no-untyped-def]
-    """Run one expansion to the end; returns a note for the user (or None). Raises ipc.JobError on failure."""
-    if image is None:
-        raise ipc.JobError("Open or create an image first.")
-    python = ipc.worker_python(plugin_dir)
-    job_dir = ipc.create_job_dir()
-    progress = host.ProgressBar("GPT Image: expanding the canvas")
-    inserter = None
-    try:
-        proc = ipc.start_worker(python, job_dir)
-        try:
-            job, files, source = build_job(image, drawables, params)
-            ipc.write_job(job_dir, job, files)
-        except BaseException:
-            ipc.stop_worker(proc)
-            raise
-        del files
-        inserter = host.ResultInserter(image, source)
-        ipc.wait_for_job(
-            proc, job_dir, inserter.insert, lambda p: progress.tick(p.text if p else None, p.fraction if p else None)
-        )
-    finally:
-        if inserter is not None:
-            inserter.finish()
-        progress.end()
-        ipc.remove_job_dir(job_dir)
-    if inserter is not None and inserter.skipped:
-        return "The image was closed before the result arrived; it is kept in GPT Image history."
-    return None
