@@ -17,10 +17,12 @@ import keyring.errors
 
 from .api.errors import ConfigError
 from .api.providers import LOCAL, Provider, custom, get_provider, key_from_env
+from .migan import MODEL_NOTICE, fallback_notice
 from .settings import Settings
 
 SERVICE = "gimp-gptimage"
-OFFLINE_NOTICE = "No provider configured: using the embedded offline engine (results are not AI-generated)."
+# Said by the CLI and the dialog's offline banner, with the engine's own sentence (see `offline_notice`).
+OFFLINE_NOTICE = "No provider is set up: using the embedded offline engine (free, private, no key needed)."
 # The embedded server accepts any bearer token; this one is not a secret.
 LOCAL_KEY = "local-offline-engine"
 
@@ -155,6 +157,12 @@ def _named(settings: Settings, name: str) -> tuple[Provider, bool]:
 
 def _with(provider: Provider, name: str, allow_insecure: bool) -> Provider:
     return dataclasses.replace(provider, name=name, allow_insecure=allow_insecure)
+
+
+def offline_notice() -> list[str]:
+    """What the CLI and the dialog's offline banner say, sentence by sentence: no provider, and what the
+    offline engine is, or, when its model cannot be used, the fallback notice (the server log's words)."""
+    return [OFFLINE_NOTICE, fallback_notice() or MODEL_NOTICE]
 
 
 def local_backend(base_url: str) -> Backend:

@@ -28,6 +28,7 @@ from .api.params import (
     Quality,
 )
 from .api.providers import PRESETS, Provider
+from .api.timeouts import Timeouts
 from .atomic import atomic_write_json
 from .history import HistoryPolicy, scrub
 
@@ -82,6 +83,26 @@ class ContextDefaults:
 
 
 @dataclass
+class TimeoutDefaults:
+    """Saved time limits in seconds (api.timeouts.Timeouts' names); None keeps the client's own default.
+    `timeouts()` is the one place these become the client's limits, for every front end."""
+
+    read: float | None = None  # the wait for an answer, and between the events of a stream
+    stall: float | None = None  # an answer that has begun and stops arriving
+
+    def __post_init__(self) -> None:
+        for name in ("read", "stall"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"TimeoutDefaults.{name} must be a positive number of seconds")
+
+    def timeouts(self, *, read: float | None = None, stall: float | None = None) -> Timeouts:
+        """The client's limits: this run's choices (the CLI's options) over the saved ones over the defaults."""
+        chosen = {"read": read or self.read, "stall": stall or self.stall}
+        return Timeouts(**{name: value for name, value in chosen.items() if value})
+
+
+@dataclass
 class CostLimits:
     """A run beyond either limit asks once before it is sent (the dialog); None: no amount limit."""
 
@@ -102,6 +123,7 @@ class Settings:
     language: str | None = None  # None: follow the system locale
     history: HistoryPolicy = field(default_factory=HistoryPolicy)
     cost: CostLimits = field(default_factory=CostLimits)
+    timeouts: TimeoutDefaults = field(default_factory=TimeoutDefaults)
     recent_prompts: list[str] = field(default_factory=list)
     unfolded: list[str] = field(default_factory=list)  # the dialog's "More" sections left open
 
@@ -151,6 +173,7 @@ class Settings:
             language=language or None,
             history=_build(HistoryPolicy, data.get("history", {})),
             cost=_build(CostLimits, data.get("cost", {})),
+            timeouts=_build(TimeoutDefaults, data.get("timeouts", {})),
             recent_prompts=prompts[:MAX_RECENT_PROMPTS],
             unfolded=unfolded,
         )

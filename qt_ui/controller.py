@@ -17,15 +17,14 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from gimp_gptimage.api.catalog import ListedModel, usable
-from gimp_gptimage.api.client import ImagesClient
+from gimp_gptimage.api.client import ImagesClient, Timeouts
 from gimp_gptimage.api.errors import ConfigError, explain
 from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.cost import cost_of
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import context_options
 from gimp_gptimage.jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_edit, run_generate
-from gimp_gptimage.keystore import Backend, local_backend, resolve_backend
-from gimp_gptimage.migan import fallback_notice
+from gimp_gptimage.keystore import Backend, local_backend, offline_notice, resolve_backend
 from gimp_gptimage.pipeline import ContextOptions
 from gimp_gptimage.settings import Settings
 
@@ -102,7 +101,7 @@ class JobController(QObject):
         self.history = history
         self.fixed_backend = backend  # tests and benchmarks pass their own server here
         self.local = LocalServerHolder()
-        self._clients: dict[tuple[str, str, str], ImagesClient] = {}
+        self._clients: dict[tuple[str, str, str, Timeouts], ImagesClient] = {}
         self.task: asyncio.Task[None] | None = None
         self.helpers = TaskBag()
         self._started = 0.0
@@ -114,7 +113,7 @@ class JobController(QObject):
     # -- backend ----------------------------------------------------------------------------------------
 
     def describe_backend(self) -> tuple[str, str]:
-        """What a run would talk to, without starting anything: ("offline", fallback notice or ""),
+        """What a run would talk to, without starting anything: ("offline", what the offline engine is),
         ("problem", message) or ("provider", name)."""
         if self.fixed_backend is not None:
             return self._offline() if self.fixed_backend.is_local else ("provider", self.fixed_backend.name)
@@ -126,7 +125,8 @@ class JobController(QObject):
 
     @staticmethod
     def _offline() -> tuple[str, str]:
-        return "offline", fallback_notice() or ""  # checks the model file once per process (~0.1 s)
+        # The core's sentences (the model file is checked once per process, ~0.1 s), in the user's language.
+        return "offline", " ".join(messages.sentence(line) for line in offline_notice())
 
     async def backend(self) -> Backend:
         if self.fixed_backend is not None:
@@ -136,12 +136,18 @@ class JobController(QObject):
 
     async def client(self, backend: Backend) -> ImagesClient:
         """One client per backend for the dialog's life: its connections are reused between runs, and it is
-        built in a worker thread (loading the system's TLS certificates takes a noticeable moment)."""
-        key = (backend.name, backend.base_url, backend.api_key)
+        built in a worker thread (loading the system's TLS certificates takes a noticeable moment). New time
+        limits in Settings get a new client."""
+        timeouts = self.settings.timeouts.timeouts()
+        key = (backend.name, backend.base_url, backend.api_key, timeouts)
         if key not in self._clients:
             self._clients[key] = await asyncio.to_thread(
                 functools.partial(
-                    ImagesClient, base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider
+                    ImagesClient,
+                    base_url=backend.base_url,
+                    api_key=backend.api_key,
+                    provider=backend.provider,
+                    timeouts=timeouts,
                 )
             )
         return self._clients[key]

@@ -402,8 +402,7 @@ class GptImageDialog(QDialog):
     def _refresh_backend_note(self) -> None:
         kind, detail = self.controller.describe_backend()
         if kind == "offline":
-            text = self.tr("Offline local engine: no provider is set up, so results are not AI-generated.")
-            text = f"{text} {detail}" if detail else text  # the model's fallback notice, in the core's words
+            text = detail  # what the offline engine is (or its fallback notice), in the core's words, translated
         elif kind == "problem":
             text = self.tr("The provider is not ready: %1").replace("%1", detail)
         else:

@@ -149,6 +149,14 @@ _PHRASES = {
         QT_TRANSLATE_NOOP("Messages", "The disk is full"),
         QT_TRANSLATE_NOOP("Messages", "Free some disk space, then try again."),
         QT_TRANSLATE_NOOP("Messages", "Check that the folder exists and can be written to."),
+        # keystore.offline_notice(): the dialog's offline banner
+        QT_TRANSLATE_NOOP(
+            "Messages", "No provider is set up: using the embedded offline engine (free, private, no key needed)."
+        ),
+        QT_TRANSLATE_NOOP(
+            "Messages",
+            "It uses the MI-GAN inpainting model: it removes what the selection covers and does not follow the prompt.",
+        ),
     )
 }
 

@@ -1,5 +1,6 @@
 """Settings: providers (name, base URL, default model), the API key (OS keychain only), Test connection,
-the provider to use, and the language. Non-secret choices go to settings.json via the caller."""
+the provider to use, the language, history and spending limits, and how long to wait for a provider.
+Non-secret choices go to settings.json via the caller."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ from gimp_gptimage.api.error_mapping import connection_error
 from gimp_gptimage.api.errors import ConfigError, explain, redact, status_error_class
 from gimp_gptimage.api.params import DEFAULT_MODEL, MAX_N
 from gimp_gptimage.api.providers import PRESETS, check_base_url, key_from_env
+from gimp_gptimage.api.timeouts import DEFAULT_TIMEOUTS
 from gimp_gptimage.history import HistoryPolicy
-from gimp_gptimage.settings import CostLimits, ProviderConfig, Settings
+from gimp_gptimage.settings import CostLimits, ProviderConfig, Settings, TimeoutDefaults
 
 from .i18n import LANGUAGES
 from .messages import user_message
@@ -79,6 +81,18 @@ def _error_text(response: httpx.Response) -> str:
         return ""
     message = error.get("message") if isinstance(error, dict) else error
     return message.strip() if isinstance(message, str) else ""
+
+
+def _seconds_box(low: int, value: float) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, 3600)
+    box.setSuffix(" s")
+    box.setValue(round(value))
+    return box
+
+
+def _unless(value: float, default: float) -> float | None:
+    return None if value == default else value
 
 
 class SettingsDialog(QDialog):
@@ -196,6 +210,17 @@ class SettingsDialog(QDialog):
         spending_note.setStyleSheet("color: #6b7280;")
         sf.addRow("", spending_note)
         layout.addWidget(spending)
+
+        waiting = QGroupBox(self.tr("Waiting for the provider"))
+        wf = QFormLayout(waiting)
+        self.read_timeout = _seconds_box(10, settings.timeouts.read or DEFAULT_TIMEOUTS.read)
+        wf.addRow(self.tr("Wait for an answer up to"), self.read_timeout)
+        self.stall_timeout = _seconds_box(5, settings.timeouts.stall or DEFAULT_TIMEOUTS.stall)
+        wf.addRow(self.tr("Give up on an answer that stops for"), self.stall_timeout)
+        waiting_note = QLabel(self.tr("High quality can take minutes to draw; an answer under way arrives quickly."))
+        waiting_note.setStyleSheet("color: #6b7280;")
+        wf.addRow("", waiting_note)
+        layout.addWidget(waiting)
         layout.addStretch(1)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -368,6 +393,10 @@ class SettingsDialog(QDialog):
             max_total_mb=self.history_mb.value() or None, max_age_days=self.history_days.value() or None
         )
         self.settings.cost = CostLimits(self.ask_images.value(), self.ask_dollars.value() or None)
+        self.settings.timeouts = TimeoutDefaults(  # the client's defaults stay unsaved, so they can change
+            read=_unless(self.read_timeout.value(), DEFAULT_TIMEOUTS.read),
+            stall=_unless(self.stall_timeout.value(), DEFAULT_TIMEOUTS.stall),
+        )
         super().accept()
         self.saved.emit(language != old_language)
 

@@ -16,6 +16,7 @@ from jobs_samples import COFFEE, SPOON
 from PIL import Image
 
 from gimp_gptimage.keystore import OFFLINE_NOTICE
+from gimp_gptimage.migan import MODEL_NOTICE
 from gimp_gptimage.server import Fault, LocalServer
 
 pytest_plugins = ["conftest_jobs"]
@@ -69,7 +70,8 @@ def test_readme_main_job(workdir: Path) -> None:
         cwd=workdir,
     )
     assert proc.returncode == 0, proc.stderr
-    assert OFFLINE_NOTICE in proc.stderr
+    # What the offline engine is, on one line, in the words the dialog's banner uses (test_qt_dialog.py).
+    assert f"{OFFLINE_NOTICE} {MODEL_NOTICE}\n" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout.splitlines() == [str(Path("out") / "coffee-1.png")]
     before = np.asarray(Image.open(COFFEE).convert("RGBA"))

@@ -12,6 +12,8 @@ from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 from qt_helpers import until, write_job
 
+from gimp_gptimage.keystore import OFFLINE_NOTICE
+from gimp_gptimage.migan import MODEL_NOTICE
 from qt_ui.app import run_job_dialog, run_standalone
 from qt_ui.dialog import GptImageDialog
 
@@ -46,7 +48,8 @@ def test_job_dialog_runs_on_the_embedded_server_and_inserts_into_the_job(qapp, t
     job = write_job(tmp_path / "job", prompt="remove the yellow disc")
 
     async def scenario(dialog: GptImageDialog) -> None:
-        assert dialog.banner.isVisible() and "Offline local engine" in dialog.banner_text.text()
+        # What the offline engine is, in the CLI's words (test_cli.py)
+        assert dialog.banner.isVisible() and dialog.banner_text.text() == f"{OFFLINE_NOTICE} {MODEL_NOTICE}"
         assert dialog.model.prompt == "remove the yellow disc"
         dialog.model.stream = False
         dialog.run()

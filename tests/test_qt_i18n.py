@@ -102,7 +102,11 @@ def test_chinese_changes_what_the_user_sees(qloop, qtbot, job_dir, temp_home) ->
         assert dialog.close_button.text() == "关闭"
         assert [dialog.tabs.tabText(i) for i in range(3)] == ["结果", "发送内容", "历史记录"]
         assert dialog.params_view.quality.itemText(0) == "自动"
-        assert dialog.banner_text.text().startswith("本地离线引擎")
+        # The core's two sentences (keystore.offline_notice), each translated: none left in English.
+        assert dialog.banner_text.text() == (
+            "尚未设置服务商：使用内置的本地离线引擎（免费、私密，无需密钥）。"
+            " 它使用 MI-GAN 修复模型：移除选区覆盖的内容，不会遵循提示词。"
+        )
         dialog.model.prompt = "夜景"
         dialog.model.size = "1000x1000"
         assert dialog.params_view.messages["size"].text() == "尺寸 1000x1000：宽和高都必须是 16 的倍数。"

@@ -9,7 +9,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QTableWidget, QTableWidgetItem
 from qt_helpers import make_dialog, qrun, until
 
-from gimp_gptimage.keystore import SERVICE
+from gimp_gptimage.keystore import OFFLINE_NOTICE, SERVICE
 from gimp_gptimage.server import LocalServer
 from qt_ui.settings_dialog import SettingsDialog
 
@@ -81,7 +81,7 @@ def test_the_key_goes_to_the_keychain_and_nowhere_else(qloop, qtbot, tmp_path, j
     with LocalServer(api_key=KEY) as server:  # answers 401 unless it gets exactly this key
         dialog = make_dialog(job_dir, temp_home)  # no fixed backend: resolved from settings + keychain
         qtbot.addWidget(dialog)
-        assert "Offline local engine" in dialog.banner_text.text()
+        assert dialog.banner_text.text().startswith(OFFLINE_NOTICE)
 
         dialog.open_settings()
         settings = dialog.settings_dialog

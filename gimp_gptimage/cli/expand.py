@@ -50,6 +50,9 @@ def add_parser(sub: Any, int_type: Any, seconds_type: Any) -> None:
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default: ./out)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.add_argument("--timeout", type=seconds_type, metavar="S", help="give up when the provider sends nothing for S s")
+    p.add_argument(
+        "--stall-timeout", type=seconds_type, metavar="S", help="give up when an answer that has begun stops for S s"
+    )
 
 
 def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
@@ -66,11 +69,11 @@ def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
 
 
 def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception]) -> int:
-    from ..api.client import ImagesClient, Timeouts
+    from ..api.client import ImagesClient
     from ..api.params import ImageParams
     from ..jobs.context import context_options
     from ..jobs.expand import offline_painter
-    from ..keystore import OFFLINE_NOTICE, open_backend
+    from ..keystore import offline_notice, open_backend
     from ..migan import fallback_notice
     from ..pipeline.errors import PipelineInputError
     from ..settings import SettingsStore
@@ -94,8 +97,8 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     with open_backend(settings, args.provider, args.base_url) as backend:
         secret.append(backend.api_key)
         if backend.is_local:
-            _say(f"{OFFLINE_NOTICE} The new area is painted by the {offline_painter()} alone.")
-        if fallback := fallback_notice():  # the pre-fill is MI-GAN's for every provider
+            _say(" ".join([*offline_notice(), f"The new area is painted by the {offline_painter()} alone."]))
+        elif fallback := fallback_notice():  # the pre-fill is MI-GAN's for every provider
             _say(fallback)
         configured = settings.find_provider(backend.name)
         params = ImageParams(
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
             n=args.n,
             quality=args.quality,
         )
-        timeouts = Timeouts(read=args.timeout) if args.timeout else Timeouts()
+        timeouts = settings.timeouts.timeouts(read=args.timeout, stall=args.stall_timeout)
         written = asyncio.run(
             _expand(args, picture, plan, params, options, has_alpha(args.image), backend, timeouts, ImagesClient)
         )

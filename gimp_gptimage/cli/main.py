@@ -208,8 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
     from ..api.params import ImageParams
-    from ..keystore import OFFLINE_NOTICE, open_backend
-    from ..migan import fallback_notice as offline_fallback_notice
+    from ..keystore import offline_notice, open_backend
     from ..settings import SettingsStore
 
     store = SettingsStore()
@@ -224,9 +223,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         edit_inputs = loading.result() if loading is not None else None
         secret.append(backend.api_key)
         if backend.is_local:
-            _say(OFFLINE_NOTICE)
-            if fallback := offline_fallback_notice():
-                _say(fallback)
+            _say(" ".join(offline_notice()))
         params = ImageParams(
             prompt=args.prompt,
             model=args.model or settings.provider_model(backend.name, backend.provider),
@@ -244,7 +241,8 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         )
         from .output import run_and_write
 
-        summary = asyncio.run(run_and_write(args, params, backend, edit_inputs))
+        timeouts = settings.timeouts.timeouts(read=args.timeout, stall=args.stall_timeout)
+        summary = asyncio.run(run_and_write(args, params, backend, edit_inputs, timeouts))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     if summary.get("usage"):

@@ -14,7 +14,7 @@ from ..api.client import ImagesClient
 from ..api.errors import explain
 from ..api.image_rules import UnreadableImage, open_image
 from ..api.params import ImageParams
-from ..api.timeouts import DEFAULT_TIMEOUTS, Timeouts
+from ..api.timeouts import Timeouts
 from ..api.types import arrival_note
 from ..atomic import atomic_write_bytes
 from ..cost import cost_of
@@ -95,7 +95,7 @@ class CliEvents(JobEvents):
 
 
 async def run_and_write(
-    args: argparse.Namespace, params: ImageParams, backend: Backend, inputs: EditInputs | None
+    args: argparse.Namespace, params: ImageParams, backend: Backend, inputs: EditInputs | None, timeouts: Timeouts
 ) -> dict[str, Any]:
     """Run the job; return the summary. A failure after some results arrived still returns them."""
     stem = Path(inputs.source_name).stem if inputs is not None else "generated"
@@ -113,7 +113,6 @@ async def run_and_write(
         "cost_usd": None,
     }
     results: list[JobResult] = []
-    timeouts = Timeouts(read=args.timeout or DEFAULT_TIMEOUTS.read, stall=args.stall_timeout or DEFAULT_TIMEOUTS.stall)
     async with ImagesClient(
         base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
     ) as client:

@@ -84,7 +84,10 @@ async def run_job(job: Job, settings: Settings, backend: keystore.Backend) -> st
     params = image_params(job.params, settings, settings.provider_model(backend.name, backend.provider))
     events = OutboxEvents(job.dir, params.n)
     history = HistoryStore()
-    async with ImagesClient(base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider) as client:
+    timeouts = settings.timeouts.timeouts()
+    async with ImagesClient(
+        base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
+    ) as client:
         await _run_request(job, params, settings, client, history, events)
     # The user's clean-up rules, if they set any (the default keeps everything); never this run's results.
     await asyncio.to_thread(history.prune, settings.history, events.history_ids)

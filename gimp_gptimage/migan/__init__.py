@@ -18,6 +18,10 @@ MODEL_FILE = MODEL_DIR / "migan_pipeline_v2.onnx"
 CHECKSUM_FILE = MODEL_DIR / "migan_pipeline_v2.onnx.sha256"
 MODEL_NAME = "MI-GAN"
 RESTORE_HINT = "run ./dev.sh demo in the project folder to fetch it again (or reinstall gimp-gptimage)"
+# What the offline engine is, for the CLI and the dialog's offline banner (qt_ui/messages.py translates it).
+MODEL_NOTICE = (
+    f"It uses the {MODEL_NAME} inpainting model: it removes what the selection covers and does not follow the prompt."
+)
 # The one sentence for the CLI, the dialog's offline banner and the server log when the model is unusable.
 FALLBACK_NOTICE = (
     "The offline engine cannot use its {model} inpainting model ({reason}); masked edits get the basic OpenCV fill."
@@ -93,6 +97,7 @@ __all__ = [
     "FALLBACK_NOTICE",
     "MODEL_FILE",
     "MODEL_NAME",
+    "MODEL_NOTICE",
     "ModelUnavailable",
     "check_runtime",
     "fallback_notice",

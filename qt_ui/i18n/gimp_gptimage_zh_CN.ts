@@ -197,27 +197,22 @@
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="342" />
+        <location filename="../dialog.py" line="335" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="352" />
+        <location filename="../dialog.py" line="345" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="375" />
+        <location filename="../dialog.py" line="368" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="410" />
-        <source>Offline local engine: no provider is set up, so results are not AI-generated.</source>
-        <translation>本地离线引擎：尚未设置服务商，结果并非由 AI 生成。</translation>
-    </message>
-    <message>
-        <location filename="../dialog.py" line="413" />
+        <location filename="../dialog.py" line="405" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -326,19 +321,19 @@
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="225" />
+        <location filename="../controller.py" line="232" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="233" />
+        <location filename="../controller.py" line="240" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="239" />
+        <location filename="../controller.py" line="246" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
@@ -672,12 +667,22 @@
         <translation>请检查文件夹是否存在且可写入。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="158" />
+        <location filename="../messages.py" line="153" />
+        <source>No provider is set up: using the embedded offline engine (free, private, no key needed).</source>
+        <translation>尚未设置服务商：使用内置的本地离线引擎（免费、私密，无需密钥）。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="156" />
+        <source>It uses the MI-GAN inpainting model: it removes what the selection covers and does not follow the prompt.</source>
+        <translation>它使用 MI-GAN 修复模型：移除选区覆盖的内容，不会遵循提示词。</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="166" />
         <source>The provider asks to wait {seconds} s; try again then, or check the quota.</source>
         <translation>服务商要求等待 {seconds} 秒；请届时重试，或检查配额。</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="165" />
+        <location filename="../messages.py" line="173" />
         <source>{arrived} of {requested} images arrived.</source>
         <translation>请求了 {requested} 张图像，收到 {arrived} 张。</translation>
     </message>
@@ -909,67 +914,67 @@
 </context><context>
     <name>Price</name>
     <message>
-        <location filename="../price.py" line="23" />
+        <location filename="../price.py" line="24" />
         <source>1 image</source>
         <translation>1 张图像</translation>
     </message>
     <message>
-        <location filename="../price.py" line="23" />
+        <location filename="../price.py" line="24" />
         <source>%1 images</source>
         <translation>%1 张图像</translation>
     </message>
     <message>
-        <location filename="../price.py" line="59" />
+        <location filename="../price.py" line="60" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../price.py" line="60" />
+        <location filename="../price.py" line="61" />
         <source>Run · %1</source>
         <translation>运行 · %1</translation>
     </message>
     <message>
-        <location filename="../price.py" line="71" />
+        <location filename="../price.py" line="72" />
         <source>No price known for this model or quality yet; the cost is shown after the run.</source>
         <translation>尚不知道此模型或质量的价格；运行后会显示实际费用。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="73" />
+        <location filename="../price.py" line="74" />
         <source>Estimated from your own past results with this model, quality and size.</source>
         <translation>根据你以往使用此模型、质量和尺寸的结果估算。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="74" />
+        <location filename="../price.py" line="75" />
         <source>Estimate from built-in figures (no past results with this model, quality and size yet).</source>
         <translation>按内置数据估算（尚无此模型、质量和尺寸的以往结果）。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="97" />
+        <location filename="../price.py" line="94" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../price.py" line="108" />
+        <location filename="../price.py" line="105" />
         <source>an unknown amount</source>
         <translation>未知金额</translation>
     </message>
     <message>
-        <location filename="../price.py" line="109" />
+        <location filename="../price.py" line="106" />
         <source>This run makes %1 and costs about %2.</source>
         <translation>本次运行将生成 %1，费用约 %2。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="112" />
+        <location filename="../price.py" line="109" />
         <source>Send a costly request?</source>
         <translation>发送高费用请求？</translation>
     </message>
     <message>
-        <location filename="../price.py" line="117" />
+        <location filename="../price.py" line="114" />
         <source>It is above the limits set in Settings. Send it?</source>
         <translation>已超出设置中的限额。仍要发送吗？</translation>
     </message>
     <message>
-        <location filename="../price.py" line="121" />
+        <location filename="../price.py" line="118" />
         <source>Send</source>
         <translation>发送</translation>
     </message>
@@ -1179,213 +1184,233 @@
 </context><context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="91" />
+        <location filename="../settings_dialog.py" line="105" />
         <source>GPT Image settings</source>
         <translation>GPT Image 设置</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="96" />
+        <location filename="../settings_dialog.py" line="110" />
         <source>Providers</source>
         <translation>服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="99" />
+        <location filename="../settings_dialog.py" line="113" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="99" />
+        <location filename="../settings_dialog.py" line="113" />
         <source>Base URL</source>
         <translation>基础 URL</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="99" />
+        <location filename="../settings_dialog.py" line="113" />
         <source>Default model</source>
         <translation>默认模型</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="112" />
+        <location filename="../settings_dialog.py" line="126" />
         <source>Add provider</source>
         <translation>添加服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="113" />
+        <location filename="../settings_dialog.py" line="127" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="125" />
+        <location filename="../settings_dialog.py" line="139" />
         <source>API key for the selected provider</source>
         <translation>所选服务商的 API 密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="129" />
+        <location filename="../settings_dialog.py" line="143" />
         <source>Paste the key; it is kept in the system keychain, never in a file</source>
         <translation>粘贴密钥；它只保存在系统钥匙串中，绝不写入文件</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="132" />
+        <location filename="../settings_dialog.py" line="146" />
         <source>Save key</source>
         <translation>保存密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="133" />
+        <location filename="../settings_dialog.py" line="147" />
         <source>Forget key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="134" />
+        <location filename="../settings_dialog.py" line="148" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="138" />
+        <location filename="../settings_dialog.py" line="152" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="145" />
+        <location filename="../settings_dialog.py" line="159" />
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="148" />
+        <location filename="../settings_dialog.py" line="162" />
         <source>Use provider</source>
         <translation>使用的服务商</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="150" />
+        <location filename="../settings_dialog.py" line="164" />
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="154" />
+        <location filename="../settings_dialog.py" line="168" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="155" />
+        <location filename="../settings_dialog.py" line="169" />
         <source>A new language applies the next time the dialog opens.</source>
         <translation>新的语言将在下次打开对话框时生效。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="160" />
+        <location filename="../settings_dialog.py" line="174" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="192" />
-        <location filename="../settings_dialog.py" line="166" />
+        <location filename="../settings_dialog.py" line="206" />
+        <location filename="../settings_dialog.py" line="180" />
         <source>No limit</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="168" />
+        <location filename="../settings_dialog.py" line="182" />
         <source>Keep at most</source>
         <translation>最多保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="171" />
+        <location filename="../settings_dialog.py" line="185" />
         <source> days</source>
         <translation> 天</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="172" />
+        <location filename="../settings_dialog.py" line="186" />
         <source>Forever</source>
         <translation>永久</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="174" />
+        <location filename="../settings_dialog.py" line="188" />
         <source>Keep results for</source>
         <translation>结果保留</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="175" />
+        <location filename="../settings_dialog.py" line="189" />
         <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
         <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="180" />
+        <location filename="../settings_dialog.py" line="194" />
         <source>Spending</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="185" />
+        <location filename="../settings_dialog.py" line="199" />
         <source> images</source>
         <translation> 张图像</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="186" />
+        <location filename="../settings_dialog.py" line="200" />
         <source>Ask before a run of more than</source>
         <translation>运行前询问，若图像多于</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="194" />
+        <location filename="../settings_dialog.py" line="208" />
         <source>or costing more than</source>
         <translation>或费用高于</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="195" />
+        <location filename="../settings_dialog.py" line="209" />
         <source>Costs are estimated at OpenAI's token prices; a relay bills by its own.</source>
         <translation>费用按 OpenAI 的 token 价格估算；中转服务按其自身规则计费。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="231" />
+        <location filename="../settings_dialog.py" line="214" />
+        <source>Waiting for the provider</source>
+        <translation>等待服务商</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="217" />
+        <source>Wait for an answer up to</source>
+        <translation>等待回应最长</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="219" />
+        <source>Give up on an answer that stops for</source>
+        <translation>回应中断超过此时长即放弃</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="220" />
+        <source>High quality can take minutes to draw; an answer under way arrives quickly.</source>
+        <translation>高质量图像可能需要几分钟生成；已开始传输的回应会很快到达。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="256" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="256" />
+        <location filename="../settings_dialog.py" line="281" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="271" />
+        <location filename="../settings_dialog.py" line="296" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="277" />
+        <location filename="../settings_dialog.py" line="302" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="280" />
+        <location filename="../settings_dialog.py" line="305" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="283" />
+        <location filename="../settings_dialog.py" line="308" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="313" />
+        <location filename="../settings_dialog.py" line="338" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="316" />
+        <location filename="../settings_dialog.py" line="341" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="324" />
+        <location filename="../settings_dialog.py" line="349" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="326" />
+        <location filename="../settings_dialog.py" line="351" />
         <source>Image models: %1.</source>
         <translation>图像模型：%1。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="329" />
+        <location filename="../settings_dialog.py" line="354" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="356" />
+        <location filename="../settings_dialog.py" line="381" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>
