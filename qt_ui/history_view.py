@@ -15,6 +15,7 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.cost import MonthTotal, format_dollars, monthly_totals, record_cost
 from gimp_gptimage.history import HistoryEntry, HistoryRecord, HistoryResult, HistoryStore
 
+from . import messages
 from .history_insert import history_item
 from .images import RawRGBA, bytes_thumbnail, to_qimage
 from .source import EditSource
@@ -150,6 +151,8 @@ class HistoryView(QWidget):
             if row.entry.id not in priced:  # a request's cost once, on its first result
                 priced.add(row.entry.id)
                 details.append(entry_cost_text(row.entry))
+                if shortfall := row.entry.record.shortfall:
+                    details.append(messages.sentence(shortfall))
             text = prompt + "\n" + " · ".join(d for d in details if d)
             item = QListWidgetItem(icon, text)
             item.setToolTip(row.entry.prompt)

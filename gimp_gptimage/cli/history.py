@@ -16,6 +16,7 @@ def entry_json(entry: HistoryEntry) -> dict[str, Any]:
         "created_at": entry.created_at,
         "prompt": entry.prompt,
         "cost_usd": record_cost(entry.record),
+        "shortfall": entry.record.shortfall,
         "record": entry.record.to_json(),
         "results": [{"index": r.index, "path": str(r.path)} for r in entry.results],
     }
@@ -36,8 +37,10 @@ def print_list(entries: list[HistoryEntry], *, as_json: bool) -> None:
         prompt = " ".join(entry.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         when = entry.created_at[:19].replace("T", " ")
+        shortfall = f"  ({entry.record.shortfall})" if entry.record.shortfall else ""
         print(
             f"{entry.id}  {when}  {entry.status:<11}  {len(entry.results)} result(s)  {cost_text(entry):>8}  {prompt}"
+            + shortfall
         )
     for month in monthly_totals(e.record for e in entries):
         unknown = f" (+{month.unpriced} of unknown cost)" if month.unpriced else ""
@@ -67,6 +70,7 @@ def print_entry(entry: HistoryEntry, *, as_json: bool) -> None:
         ("usage", f"input {usage.input_tokens}, output {usage.output_tokens} tokens" if usage else None),
         ("cost", cost_text(entry) if usage else None),
         ("error", r.error),
+        ("arrived", r.shortfall),
     ):
         if value not in (None, "", []):
             print(f"{label + ':':<10} {value}")

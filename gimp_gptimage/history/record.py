@@ -1,8 +1,9 @@
 """The typed history record: what was asked, of whom, and what came back, as kept in `record.json`.
 
-The file format is unchanged from version 1, so records written before these types existed read back the
-same; a value of the wrong type (a hand-edited or torn file) reads as missing instead of failing, and keys
-this version does not know are kept in `extra` and written back untouched.
+The file format is version 1's (later fields are only added, `images_arrived` say), so records written
+before these types existed read back the same; a value of the wrong type (a hand-edited or torn file)
+reads as missing instead of failing, and keys this version does not know are kept in `extra` and written
+back untouched.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.params import ImageParams
-from ..api.types import Usage
+from ..api.types import Usage, arrival_note
 
 RECORD_VERSION = 1
 STATUSES = ("running", "done", "failed", "cancelled", "interrupted", "unreadable")
@@ -81,8 +82,16 @@ class HistoryRecord:
     result_size: str | None = None
     output_format: str | None = None
     results_received: tuple[int, ...] | None = None
+    images_arrived: int | None = None  # how many images a clean answer brought (None: not known, older record)
     results: tuple[ResultInfo, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by another version
+
+    @property
+    def shortfall(self) -> str | None:
+        """ "1 of 2 images arrived" when a clean answer brought fewer images than were asked for, else None."""
+        if self.images_arrived is None or self.params is None:
+            return None
+        return arrival_note(self.images_arrived, self.params.n)
 
     @property
     def images_sent(self) -> int:
@@ -130,6 +139,7 @@ class HistoryRecord:
             result_size=_opt_str(get("result_size")),
             output_format=_opt_str(get("output_format")),
             results_received=tuple(i for i in _list(received) if _int(i) is not None) if received is not None else None,
+            images_arrived=_int(get("images_arrived")),
             results=tuple(sorted(results, key=lambda r: r.index)),
             extra={k: v for k, v in obj.items() if k not in known},
         )

@@ -183,6 +183,7 @@ class HistoryStore:
         result_size: str | None = None,
         output_format: str | None = None,
         results_received: Iterable[int] | None = None,
+        images_arrived: int | None = None,
         secret: str | None = None,
     ) -> None:
         """Mark the request finished: done, or failed with a one-line error message."""
@@ -202,6 +203,7 @@ class HistoryStore:
                 ("error", error),
                 ("result_size", result_size),
                 ("output_format", output_format),
+                ("images_arrived", images_arrived),
             ):
                 if value is not None:
                     changes[name] = redact(value, secret) if isinstance(value, str) else value

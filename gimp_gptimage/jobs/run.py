@@ -231,6 +231,7 @@ class _Job:
                 revised_prompts=[img.revised_prompt for img in response.images if img.revised_prompt],
                 result_size=response.size,
                 output_format=response.output_format,
+                images_arrived=len(response.images),
             )
         )
         await _off_loop(release_free_memory)

@@ -269,52 +269,52 @@
 </context><context>
     <name>HistoryView</name>
     <message>
-        <location filename="../history_view.py" line="60" />
+        <location filename="../history_view.py" line="61" />
         <source>cost unknown</source>
         <translation>费用未知</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="68" />
+        <location filename="../history_view.py" line="69" />
         <source>%1 %2 (1 request)</source>
         <translation>%1 %2（1 次请求）</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="70" />
+        <location filename="../history_view.py" line="71" />
         <source>%1 %2 (%3 requests)</source>
         <translation>%1 %2（%3 次请求）</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="74" />
+        <location filename="../history_view.py" line="75" />
         <source>+%1 of unknown cost</source>
         <translation>另有 %1 次费用未知</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="76" />
+        <location filename="../history_view.py" line="77" />
         <source>Spent: %1</source>
         <translation>已花费：%1</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="107" />
+        <location filename="../history_view.py" line="108" />
         <source>From the usage each provider reported, at OpenAI's token prices.</source>
         <translation>按各服务商报告的用量，以 OpenAI 的 token 价格计算。</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="114" />
+        <location filename="../history_view.py" line="115" />
         <source>Reload</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="115" />
+        <location filename="../history_view.py" line="116" />
         <source>Insert again</source>
         <translation>再次插入</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="159" />
+        <location filename="../history_view.py" line="162" />
         <source>No results yet: every result is kept here, even after a crash.</source>
         <translation>暂无结果：每个结果都会保存在这里，即使程序崩溃也不会丢失。</translation>
     </message>
     <message>
-        <location filename="../history_view.py" line="161" />
+        <location filename="../history_view.py" line="164" />
         <source>%1 result(s). Double-click one to insert it again.</source>
         <translation>共 %1 个结果。双击即可再次插入。</translation>
     </message>
