@@ -103,7 +103,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.bag = TaskBag()
         self.setWindowTitle(self.tr("GPT Image settings"))
-        self.resize(760, 660)
+        self.resize(760, 690)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
 
@@ -169,6 +169,15 @@ class SettingsDialog(QDialog):
         note = QLabel(self.tr("A new language applies the next time the dialog opens."))
         note.setStyleSheet("color: #6b7280;")
         gf.addRow("", note)
+        waits = QHBoxLayout()
+        self.read_timeout = _seconds_box(10, settings.timeouts.read or DEFAULT_TIMEOUTS.read)
+        self.read_timeout.setToolTip(self.tr("High quality can take minutes to draw."))
+        self.stall_timeout = _seconds_box(5, settings.timeouts.stall or DEFAULT_TIMEOUTS.stall)
+        self.stall_timeout.setToolTip(self.tr("An answer under way arrives quickly; one that stops is given up on."))
+        waits.addWidget(self.read_timeout)
+        waits.addWidget(QLabel(self.tr("or, once it has begun, if it stops for")))
+        waits.addWidget(self.stall_timeout)
+        gf.addRow(self.tr("Wait for an answer up to"), waits)
         layout.addWidget(general)
 
         history = QGroupBox(self.tr("History"))
@@ -210,17 +219,6 @@ class SettingsDialog(QDialog):
         spending_note.setStyleSheet("color: #6b7280;")
         sf.addRow("", spending_note)
         layout.addWidget(spending)
-
-        waiting = QGroupBox(self.tr("Waiting for the provider"))
-        wf = QFormLayout(waiting)
-        self.read_timeout = _seconds_box(10, settings.timeouts.read or DEFAULT_TIMEOUTS.read)
-        wf.addRow(self.tr("Wait for an answer up to"), self.read_timeout)
-        self.stall_timeout = _seconds_box(5, settings.timeouts.stall or DEFAULT_TIMEOUTS.stall)
-        wf.addRow(self.tr("Give up on an answer that stops for"), self.stall_timeout)
-        waiting_note = QLabel(self.tr("High quality can take minutes to draw; an answer under way arrives quickly."))
-        waiting_note.setStyleSheet("color: #6b7280;")
-        wf.addRow("", waiting_note)
-        layout.addWidget(waiting)
         layout.addStretch(1)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -1275,142 +1275,142 @@
     </message>
     <message>
         <location filename="../settings_dialog.py" line="174" />
-        <source>History</source>
-        <translation>历史记录</translation>
+        <source>High quality can take minutes to draw.</source>
+        <translation>高质量图像可能需要几分钟生成。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="206" />
+        <location filename="../settings_dialog.py" line="176" />
+        <source>An answer under way arrives quickly; one that stops is given up on.</source>
+        <translation>已开始传输的回应会很快到达；中途停下的回应将被放弃。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="178" />
+        <source>or, once it has begun, if it stops for</source>
+        <translation>或在开始传输后中断超过</translation>
+    </message>
+    <message>
         <location filename="../settings_dialog.py" line="180" />
-        <source>No limit</source>
-        <translation>不限</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="182" />
-        <source>Keep at most</source>
-        <translation>最多保留</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="185" />
-        <source> days</source>
-        <translation> 天</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="186" />
-        <source>Forever</source>
-        <translation>永久</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="188" />
-        <source>Keep results for</source>
-        <translation>结果保留</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="189" />
-        <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
-        <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="194" />
-        <source>Spending</source>
-        <translation>费用</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="199" />
-        <source> images</source>
-        <translation> 张图像</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="200" />
-        <source>Ask before a run of more than</source>
-        <translation>运行前询问，若图像多于</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="208" />
-        <source>or costing more than</source>
-        <translation>或费用高于</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="209" />
-        <source>Costs are estimated at OpenAI's token prices; a relay bills by its own.</source>
-        <translation>费用按 OpenAI 的 token 价格估算；中转服务按其自身规则计费。</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="214" />
-        <source>Waiting for the provider</source>
-        <translation>等待服务商</translation>
-    </message>
-    <message>
-        <location filename="../settings_dialog.py" line="217" />
         <source>Wait for an answer up to</source>
         <translation>等待回应最长</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="219" />
-        <source>Give up on an answer that stops for</source>
-        <translation>回应中断超过此时长即放弃</translation>
+        <location filename="../settings_dialog.py" line="183" />
+        <source>History</source>
+        <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="220" />
-        <source>High quality can take minutes to draw; an answer under way arrives quickly.</source>
-        <translation>高质量图像可能需要几分钟生成；已开始传输的回应会很快到达。</translation>
+        <location filename="../settings_dialog.py" line="215" />
+        <location filename="../settings_dialog.py" line="189" />
+        <source>No limit</source>
+        <translation>不限</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="256" />
+        <location filename="../settings_dialog.py" line="191" />
+        <source>Keep at most</source>
+        <translation>最多保留</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="194" />
+        <source> days</source>
+        <translation> 天</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="195" />
+        <source>Forever</source>
+        <translation>永久</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="197" />
+        <source>Keep results for</source>
+        <translation>结果保留</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="198" />
+        <source>Nothing is ever deleted unless you set a limit here; oldest go first.</source>
+        <translation>除非在此设置上限，否则不会删除任何内容；超出时先删最旧的。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="203" />
+        <source>Spending</source>
+        <translation>费用</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="208" />
+        <source> images</source>
+        <translation> 张图像</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="209" />
+        <source>Ask before a run of more than</source>
+        <translation>运行前询问，若图像多于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="217" />
+        <source>or costing more than</source>
+        <translation>或费用高于</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="218" />
+        <source>Costs are estimated at OpenAI's token prices; a relay bills by its own.</source>
+        <translation>费用按 OpenAI 的 token 价格估算；中转服务按其自身规则计费。</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="254" />
         <source>custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="281" />
+        <location filename="../settings_dialog.py" line="279" />
         <source>Local offline engine (no key)</source>
         <translation>本地离线引擎（无需密钥）</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="296" />
+        <location filename="../settings_dialog.py" line="294" />
         <source>Select a provider above.</source>
         <translation>请在上方选择一个服务商。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="302" />
+        <location filename="../settings_dialog.py" line="300" />
         <source>A key for “%1” is stored in the system keychain.</source>
         <translation>“%1”的密钥已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="305" />
+        <location filename="../settings_dialog.py" line="303" />
         <source>No key stored; GPTIMAGE_API_KEY / OPENAI_API_KEY from the environment is used.</source>
         <translation>未保存密钥；将使用环境变量 GPTIMAGE_API_KEY / OPENAI_API_KEY。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="308" />
+        <location filename="../settings_dialog.py" line="306" />
         <source>No key stored for “%1”.</source>
         <translation>尚未保存“%1”的密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="338" />
+        <location filename="../settings_dialog.py" line="336" />
         <source>Enter a key first.</source>
         <translation>请先输入密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="341" />
+        <location filename="../settings_dialog.py" line="339" />
         <source>Testing %1 …</source>
         <translation>正在测试 %1 …</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="349" />
+        <location filename="../settings_dialog.py" line="347" />
         <source>Connected: the provider answered and accepted the key.</source>
         <translation>连接成功：服务商已响应并接受了密钥。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="351" />
+        <location filename="../settings_dialog.py" line="349" />
         <source>Image models: %1.</source>
         <translation>图像模型：%1。</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="354" />
+        <location filename="../settings_dialog.py" line="352" />
         <source>Connection failed: %1</source>
         <translation>连接失败：%1</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="381" />
+        <location filename="../settings_dialog.py" line="379" />
         <source>Each provider needs its own name.</source>
         <translation>每个服务商都需要一个不同的名称。</translation>
     </message>
