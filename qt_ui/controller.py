@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -36,9 +35,6 @@ from .model import DialogModel, ResultItem
 from .source import EditSource
 from .tasks import TaskBag
 
-if TYPE_CHECKING:
-    from gimp_gptimage.server.child import ServerProcess
-
 
 class LocalServerHolder:
     """Starts the embedded server on first use and keeps it for the dialog's life. It runs in a child process
@@ -48,36 +44,18 @@ class LocalServerHolder:
         self._stack = contextlib.ExitStack()
         self._backend: Backend | None = None
         self._lock = asyncio.Lock()
-        self._closes = 0  # a server that finishes starting after a close() is stopped at once
-        self._guard = threading.Lock()
-
-    @property
-    def started(self) -> Backend | None:
-        """The running server's backend; None before it is started."""
-        return self._backend
 
     async def backend(self) -> Backend:
         async with self._lock:
             if self._backend is None:
-                server = await asyncio.to_thread(self._start, self._closes)
+                from gimp_gptimage.server.child import ServerProcess  # uvicorn and friends: only when needed
+
+                server = await asyncio.to_thread(lambda: self._stack.enter_context(ServerProcess()))
                 self._backend = local_backend(server.base_url)
             return self._backend
 
-    def _start(self, closes: int) -> ServerProcess:
-        from gimp_gptimage.server.child import ServerProcess  # uvicorn and friends: only when needed
-
-        server = ServerProcess().start()
-        with self._guard:
-            if closes == self._closes:
-                self._stack.callback(server.stop)
-                return server
-        server.stop()
-        raise asyncio.CancelledError  # the dialog closed meanwhile
-
     def close(self) -> None:
-        with self._guard:
-            self._closes += 1
-            self._stack.close()
+        self._stack.close()
         self._backend = None
 
 
@@ -149,16 +127,6 @@ class JobController(QObject):
     def _offline() -> tuple[str, str]:
         # The core's sentences (the model file is checked once per process, ~0.1 s), in the user's language.
         return "offline", " ".join(messages.sentence(line) for line in offline_notice())
-
-    def start_offline_engine(self) -> None:
-        """Start the embedded server now if runs would go to it: by the time the painter presses Run it has
-        warmed its engine up (the model's first run costs seconds, bench/results/warmup.md)."""
-        if self.fixed_backend is None and self.describe_backend()[0] == "offline":
-            self.spawn(self._start_offline_engine())
-
-    async def _start_offline_engine(self) -> None:
-        with contextlib.suppress(Exception):  # the run starts it again, and says what went wrong
-            await self.local.backend()
 
     async def backend(self) -> Backend:
         if self.fixed_backend is not None:

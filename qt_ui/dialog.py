@@ -115,7 +115,6 @@ class GptImageDialog(QDialog):
         # Work that needs the running event loop starts on its first turn.
         soon(self, self._load_references)
         soon(self, lambda: self._spawn(self.params_view.show_models(self.controller.listed_models())))
-        soon(self, self.controller.start_offline_engine)
         self._schedule_preview()
 
     # -- construction -----------------------------------------------------------------------------------
@@ -399,7 +398,6 @@ class GptImageDialog(QDialog):
             self.model.model = default  # each provider's default model comes with it
         self._spawn(self.params_view.show_models(self.controller.listed_models()))
         self._refresh_backend_note()
-        self.controller.start_offline_engine()
 
     def _refresh_backend_note(self) -> None:
         kind, detail = self.controller.describe_backend()

@@ -4,7 +4,6 @@ nothing to prepare (the OpenCV fallback) skips it."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import signal
 import subprocess
@@ -13,14 +12,11 @@ import threading
 from typing import Any
 
 import httpx
-import psutil
 from server_fixtures import AUTH, decode, mask_png, resource_bytes
 
 from gimp_gptimage.server import BANNER, LocalServer, MiganEngine, OpenCVEngine
 from gimp_gptimage.server.engine_protocol import Stop
 from gimp_gptimage.server.migan_session import MiganSession
-
-pytest_plugins = ["qt_fixtures"]
 
 WAIT = 120.0  # bounds a broken test, never a figure under test
 
@@ -159,33 +155,3 @@ def test_the_serve_command_stops_cleanly_during_its_warm_up() -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0 and "Traceback" not in stderr, stderr
-
-
-def test_the_dialog_starts_its_offline_engine_when_it_opens_so_it_is_warm_for_the_first_run(
-    qloop, qtbot, job_dir, temp_home
-) -> None:
-    from qt_helpers import make_dialog, qrun, until
-
-    dialog = make_dialog(job_dir, temp_home)  # no provider set up: runs go to the embedded server
-    qtbot.addWidget(dialog)
-    local = dialog.controller.local
-
-    async def scenario() -> None:
-        await until(lambda: local.started is not None, timeout=WAIT, what="the embedded server to start")
-        assert local.started is not None
-        root = local.started.base_url.removesuffix("/v1")
-        async with httpx.AsyncClient(timeout=WAIT) as client:
-            while not (await client.get(root + "/healthz")).json()["warmed"]:
-                await asyncio.sleep(0.1)
-        dialog.model.prompt = "remove the disc"
-        dialog.model.stream = False
-        dialog.run()
-        await until(lambda: dialog.model.state != "running", timeout=WAIT, what="the run")
-
-    qrun(qloop, scenario(), timeout=2 * WAIT)
-    assert dialog.model.state == "done", dialog.model.error
-    (entry,) = dialog.history.list()
-    assert entry.record.revised_prompts[0].startswith("[offline engine, MI-GAN inpainting model]")
-    server = psutil.Process().children()
-    dialog.close()  # stops the child process
-    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in server)
