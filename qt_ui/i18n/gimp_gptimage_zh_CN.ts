@@ -127,92 +127,92 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="137" />
+        <location filename="../dialog.py" line="136" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="159" />
+        <location filename="../dialog.py" line="158" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="161" />
+        <location filename="../dialog.py" line="160" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="164" />
+        <location filename="../dialog.py" line="163" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="181" />
+        <location filename="../dialog.py" line="180" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="182" />
+        <location filename="../dialog.py" line="181" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="183" />
+        <location filename="../dialog.py" line="182" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="193" />
+        <location filename="../dialog.py" line="192" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="199" />
+        <location filename="../dialog.py" line="198" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="240" />
+        <location filename="../dialog.py" line="239" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="281" />
+        <location filename="../dialog.py" line="280" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="283" />
+        <location filename="../dialog.py" line="282" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="286" />
+        <location filename="../dialog.py" line="285" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="330" />
+        <location filename="../dialog.py" line="329" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="336" />
+        <location filename="../dialog.py" line="335" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="346" />
+        <location filename="../dialog.py" line="345" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="369" />
+        <location filename="../dialog.py" line="368" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="405" />
+        <location filename="../dialog.py" line="403" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -321,26 +321,26 @@
 </context><context>
     <name>JobController</name>
     <message numerus="yes">
-        <location filename="../controller.py" line="264" />
+        <location filename="../controller.py" line="232" />
         <source>%n result(s) saved in history.</source>
         <translation>
             <numerusform>%n 个结果已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="272" />
+        <location filename="../controller.py" line="240" />
         <source>Cancelled. Nothing was inserted; results that had arrived are in history.</source>
         <translation>已取消。未插入任何内容；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../controller.py" line="278" />
+        <location filename="../controller.py" line="246" />
         <source>%n result(s) arrived before the failure; they are saved in history.</source>
         <translation>
             <numerusform>失败前已收到 %n 个结果，均已保存到历史记录。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../controller.py" line="379" />
+        <location filename="../controller.py" line="347" />
         <source>Inserted at %1: %2</source>
         <translation>%1 已插入：%2</translation>
     </message>
