@@ -83,136 +83,136 @@
 </context><context>
     <name>GimpLink</name>
     <message>
-        <location filename="../gimp_link.py" line="98" />
+        <location filename="../gimp_link.py" line="77" />
         <source>Working</source>
         <translation>处理中</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="99" />
+        <location filename="../gimp_link.py" line="78" />
         <source>GPT Image: %1…</source>
         <translation>GPT Image：%1…</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="100" />
+        <location filename="../gimp_link.py" line="79" />
         <source>GPT Image dialog open (Cancel here closes it; results stay in its history)</source>
         <translation>GPT Image 对话框已打开（在此取消会关闭它；结果保留在其历史记录中）</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="130" />
+        <location filename="../gimp_link.py" line="109" />
         <source>The run was cancelled; whatever had arrived is kept in history.</source>
         <translation>运行已取消；已收到的结果保存在历史记录中。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gimp_link.py" line="132" />
+        <location filename="../gimp_link.py" line="111" />
         <source>%n result(s) you did not insert are kept in history.</source>
         <translation>
             <numerusform>%n 个未插入的结果已保存在历史记录中。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="133" />
+        <location filename="../gimp_link.py" line="112" />
         <source>Open GPT Image again and insert them from its History tab.</source>
         <translation>请再次打开 GPT Image，在“历史记录”标签页中插入它们。</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="136" />
+        <location filename="../gimp_link.py" line="115" />
         <source>GPT Image</source>
         <translation>GPT Image</translation>
     </message>
     <message>
-        <location filename="../gimp_link.py" line="137" />
+        <location filename="../gimp_link.py" line="116" />
         <source>GIMP ended this GPT Image session (Cancel in its status bar, or GIMP closing): results can no longer be inserted into the image.</source>
         <translation>GIMP 结束了本次 GPT Image 会话（状态栏中的“取消”，或 GIMP 已关闭）：结果已无法再插入图像。</translation>
     </message>
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="136" />
+        <location filename="../dialog.py" line="141" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="158" />
+        <location filename="../dialog.py" line="163" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="160" />
+        <location filename="../dialog.py" line="165" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="163" />
+        <location filename="../dialog.py" line="168" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="180" />
+        <location filename="../dialog.py" line="185" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="181" />
+        <location filename="../dialog.py" line="186" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="182" />
+        <location filename="../dialog.py" line="187" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="192" />
+        <location filename="../dialog.py" line="197" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="198" />
+        <location filename="../dialog.py" line="203" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="239" />
+        <location filename="../dialog.py" line="243" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="280" />
+        <location filename="../dialog.py" line="284" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="282" />
+        <location filename="../dialog.py" line="286" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="285" />
+        <location filename="../dialog.py" line="289" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="329" />
+        <location filename="../dialog.py" line="333" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="335" />
+        <location filename="../dialog.py" line="339" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="345" />
+        <location filename="../dialog.py" line="349" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="368" />
+        <location filename="../dialog.py" line="372" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="403" />
+        <location filename="../dialog.py" line="407" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
