@@ -1,7 +1,8 @@
 """Warming the engine up in the background once a server accepts connections.
 
-The MI-GAN engine's first model run costs seconds whatever the size (onnxruntime prepares its kernels:
-bench/results/warmup.md); a warm-up pays that before the first real edit arrives. It runs in a daemon thread
+The MI-GAN engine's first model run costs more than the next ones (onnxruntime prepares its kernels; seconds
+before the session kept its memory arena: bench/results/warmup.md); a warm-up pays that before the first real
+edit arrives. It runs in a daemon thread
 started after the server is ready, so it never delays readiness or the event loop (onnxruntime releases the
 GIL), and the server's stop ends it promptly, even in the middle of a model run.
 """
