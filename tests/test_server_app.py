@@ -78,9 +78,7 @@ async def test_health_and_models(api: ApiFactory) -> None:
     client = api()
     root = str(client.base_url).removesuffix("/v1/")
     health = await client.get(root + "/healthz")
-    state = health.json()
-    assert state == {"status": "ok", "profile": "openai", "engine": "offline-migan", "warmed": state["warmed"]}
-    assert isinstance(state["warmed"], bool)  # test_server_warmup.py: when it turns True
+    assert health.json() == {"status": "ok", "profile": "openai", "engine": "offline-migan"}
     models = await client.get("/models")
     assert models.status_code == 200
     ids = [m["id"] for m in models.json()["data"]]

@@ -353,8 +353,7 @@ async def _download(request: Request, state: ServerState, request_id: str) -> Re
 
 async def _health(request: Request) -> Response:
     state: ServerState = request.app.state.gptimage
-    engine = state.engine
-    return JSONResponse({"status": "ok", "profile": state.profile.name, "engine": engine.name, "warmed": engine.warmed})
+    return JSONResponse({"status": "ok", "profile": state.profile.name, "engine": state.engine.name})
 
 
 async def _control_faults(request: Request) -> Response:

@@ -22,8 +22,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .engine_protocol import Stop
-
 WORK_EDGE = 512  # inpainting runs on a crop at most this size, then is upscaled
 INPAINT_RADIUS = 5
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -49,13 +47,6 @@ class OpenCVEngine:
 
     name = "offline"
     fill_method = "OpenCV fill"
-
-    @property
-    def warmed(self) -> bool:
-        return True  # nothing to prepare
-
-    def warm_up(self, stop: Stop) -> None:
-        pass
 
     def label(self, *, masked: bool) -> str:
         return f"offline engine, {self.fill_method}" if masked else "offline engine"

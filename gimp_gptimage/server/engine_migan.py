@@ -21,7 +21,7 @@ import numpy as np
 
 from ..migan import MODEL_NAME, ModelUnavailable
 from .engine import OpenCVEngine, inpaint
-from .engine_protocol import Engine, Stop
+from .engine_protocol import Engine
 from .migan_session import MiganSession, shared_session
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,6 @@ class MiganEngine(OpenCVEngine):
 
     def __init__(self, session: MiganSession) -> None:
         self._session = session
-
-    @property
-    def warmed(self) -> bool:
-        return self._session.warmed
-
-    def warm_up(self, stop: Stop) -> None:
-        self._session.warm_up(stop)
 
     def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
         # The model fills what is fully to be edited; a feathered edge beyond that stays known context (the

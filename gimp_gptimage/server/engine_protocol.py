@@ -2,38 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Protocol
 
 from PIL import Image
-
-
-class Stop:
-    """Asks a warm-up to end, from another thread. What the warm-up registered with `on_set` (onnxruntime's
-    terminate flag, say) runs at once, so even a step in progress ends."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._set = False
-        self._actions: list[Callable[[], None]] = []
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def set(self) -> None:
-        with self._lock:
-            self._set, actions, self._actions = True, self._actions, []
-        for action in actions:
-            action()
-
-    def on_set(self, action: Callable[[], None]) -> None:
-        """Run `action` when the stop is set (now, if it already is)."""
-        with self._lock:
-            if not self._set:
-                self._actions.append(action)
-                return
-        action()
 
 
 class Engine(Protocol):
@@ -43,16 +14,6 @@ class Engine(Protocol):
     @property
     def name(self) -> str:
         """Short id for the `x-gptimage-engine` header and `/healthz`, e.g. "offline-migan"."""
-        ...
-
-    @property
-    def warmed(self) -> bool:
-        """Whether the first request is past any one-time preparation (shown by `/healthz`)."""
-        ...
-
-    def warm_up(self, stop: Stop) -> None:
-        """Do that one-time preparation now (a server calls it in a background thread once it is ready);
-        thread-safe with requests, harmless to repeat, and ending promptly once `stop` is set."""
         ...
 
     def label(self, *, masked: bool) -> str:

@@ -10,11 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..migan import RESTORE_HINT, ModelUnavailable, check_runtime, record_load, verify_model_file
-from .engine_protocol import Stop
 
 log = logging.getLogger(__name__)
-
-WARM_UP_SIDE = 64  # any size will do: the model works at 512 x 512 inside
 
 
 class MiganSession:
@@ -37,55 +34,20 @@ class MiganSession:
             self._session: Any = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for unreadable or unsupported graphs
             raise ModelUnavailable(f"{path} could not be loaded ({type(exc).__name__}): {RESTORE_HINT}") from None
-        self._run_options = _run_options()
+        # The arena serves a run's buffers; shrinking it after every run hands them back, so the process does
+        # not keep its high-water mark (about 0.9 GB) between edits. Without the arena every run, and the
+        # first above all (seconds), paid for fresh pages instead.
+        self._run_options = ort.RunOptions()
+        self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._lock = threading.Lock()
-        self.warmed = False  # a run has completed: onnxruntime's one-time preparation is done
 
     def run(self, rgb: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Fill `rgb` (H x W x 3 uint8) where `keep` (H x W bool) is False; known pixels come back unchanged."""
-        with self._lock:
-            result = self._run(rgb, keep)
-        return np.ascontiguousarray(result[0].transpose(1, 2, 0))
-
-    def warm_up(self, stop: Stop) -> None:
-        """One small fill, so the first real edit does not pay onnxruntime's preparation of its kernels
-        (seconds on the first run whatever the size, nothing after). Nothing once a run has completed; a
-        request that comes meanwhile waits for it and runs warm; `stop` ends it at once, mid-run too."""
-        options = _run_options()
-        stop.on_set(lambda: setattr(options, "terminate", True))
-        rgb = np.zeros((WARM_UP_SIDE, WARM_UP_SIDE, 3), np.uint8)
-        keep = np.ones((WARM_UP_SIDE, WARM_UP_SIDE), bool)
-        keep[WARM_UP_SIDE // 4 : WARM_UP_SIDE // 2, WARM_UP_SIDE // 4 : WARM_UP_SIDE // 2] = False
-        while not self._lock.acquire(timeout=0.05):  # a request is running (and warming the session)
-            if stop.is_set():
-                return
-        try:
-            if not self.warmed and not stop.is_set():
-                self._run(rgb, keep, options)
-        except Exception:
-            if not stop.is_set():  # a stopped run raises onnxruntime's "terminate flag" failure
-                raise
-        finally:
-            self._lock.release()
-
-    def _run(self, rgb: np.ndarray, keep: np.ndarray, options: Any = None) -> np.ndarray:
-        """The model's output (1 x 3 x H x W uint8); the caller holds the lock."""
         image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
         mask = np.ascontiguousarray((keep.astype(np.uint8) * 255)[None, None])
-        (result,) = self._session.run(["result"], {"image": image, "mask": mask}, options or self._run_options)
-        self.warmed = True
-        return result
-
-
-def _run_options() -> Any:
-    """A run's options. The arena serves a run's buffers; shrinking it after every run hands them back, so the
-    process does not keep its high-water mark (about 0.9 GB) between edits. Without the arena every run, and
-    the first above all (seconds), paid for fresh pages instead."""
-    import onnxruntime as ort
-
-    options = ort.RunOptions()
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return options
+        with self._lock:
+            (result,) = self._session.run(["result"], {"image": image, "mask": mask}, self._run_options)
+        return np.ascontiguousarray(result[0].transpose(1, 2, 0))
 
 
 _shared: MiganSession | ModelUnavailable | None = None

@@ -22,7 +22,6 @@ from ..memory import return_large_buffers_on_free
 from .app import create_app
 from .engine_protocol import Engine
 from .faults import Fault, FaultPlan
-from .warmup import WarmUp
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -84,17 +83,16 @@ class LocalServer:
         log_level: str = "warning",
     ) -> None:
         self._faults = _plan(faults)
-        app = create_app(profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self._faults)
-        self.engine: Engine = app.state.gptimage.engine
         # What uvicorn serves: tests may wrap it (recorders, extra faults) before start().
-        self.app: ASGIApp = app
+        self.app: ASGIApp = create_app(
+            profile=profile, api_key=api_key, latency=latency, engine=engine, faults=self._faults
+        )
         self.host = host
         self._port = port
         self._log_level = log_level
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._warm_up: WarmUp | None = None
 
     @property
     def faults(self) -> FaultPlan:
@@ -126,7 +124,6 @@ class LocalServer:
         )
         self._thread.start()
         self._wait_ready()
-        self._warm_up = WarmUp(self.engine)
         return self
 
     def _run(self, sock: socket.socket) -> None:
@@ -148,15 +145,7 @@ class LocalServer:
             self.stop()
             raise RuntimeError(f"local server did not start: {error!r}")
 
-    @property
-    def warm_up(self) -> WarmUp | None:
-        """The engine's warm-up, started once the server is ready; None before."""
-        return self._warm_up
-
     def stop(self) -> None:
-        if self._warm_up is not None:
-            self._warm_up.stop()
-            self._warm_up = None
         if self._server is None or self._thread is None:
             return
         self._server.should_exit = True
@@ -210,24 +199,18 @@ def serve(
     url = _base_url(host, sock.getsockname()[1])
     stream = out or sys.stdout
 
-    warm_up: WarmUp | None = None
-
     async def run() -> None:
-        nonlocal warm_up
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
             print(BANNER.format(url=url), file=stream, flush=True)
-            warm_up = WarmUp(app.state.gptimage.engine)
         await task
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run())
     finally:
-        if warm_up is not None:
-            warm_up.stop()
         sock.close()
 
 
