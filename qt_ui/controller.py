@@ -228,7 +228,7 @@ class JobController(QObject):
             await self._settle()
             if results and results[0].usage:
                 model.usage = results[0].usage
-                model.cost = cost_of(results[0].usage, sent_model)
+                model.cost = cost_of(results[0].usage, sent_model, provider=client.provider_name)
             model.info = self.tr("%n result(s) saved in history.", "", len(results))
             shortfall = arrival_note(len(results), requested)
             if shortfall:  # the provider ended cleanly with fewer than asked for: say so, keep what came

@@ -40,7 +40,7 @@ class PriceWatcher(QObject):
         self.update()
 
     def _changed(self, name: str) -> None:
-        if name in PARAM_FIELDS or name == "sent_size":
+        if name in PARAM_FIELDS or name in ("sent_size", "provider"):
             self.update()
 
     def update(self) -> None:
@@ -50,7 +50,11 @@ class PriceWatcher(QObject):
         sizes = [first] if first else []
         sizes += [(ref.rgba.shape[1], ref.rgba.shape[0]) for ref in m.references if ref.rgba is not None]
         m.estimate = estimate(
-            m.params(), sent_sizes=sizes, result_size=m.sent_size if editing else None, learned=self.learned
+            m.params(),
+            provider=m.provider,
+            sent_sizes=sizes,
+            result_size=m.sent_size if editing else None,
+            learned=self.learned,
         )
 
 
@@ -59,7 +63,7 @@ def run_label(found: Estimate | None) -> str:
     if found is None:
         return translate("Price", "Run")
     label = translate("Price", "Run · %1").replace("%1", images_text(found.images))
-    if found.dollars is not None:
+    if found.dollars is not None and found.source != "free":
         label += " · ≈ " + format_dollars(found.dollars)
     return label
 
@@ -68,6 +72,8 @@ def estimate_note(found: Estimate | None) -> str:
     """Where the figure comes from (the Run button's tooltip)."""
     if found is None:
         return ""
+    if found.source == "free":
+        return translate("Price", "The offline engine on this computer costs nothing.")
     if found.dollars is None:
         return translate("Price", "No price known for this model or quality yet; the cost is shown after the run.")
     if found.source == "history":

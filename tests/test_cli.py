@@ -114,7 +114,8 @@ def test_json_summary_and_mask_in_api_sense(workdir: Path) -> None:
     assert summary["ok"] is True and summary["backend"]["offline"] is True
     assert summary["request_id"].startswith("req_")
     assert summary["usage"]["total_tokens"] > 0
-    assert summary["cost_usd"] > 0 and f"Cost: ${summary['cost_usd']:.2f} (" in proc.stderr  # from the usage
+    # The offline engine's usage only imitates the API's: nothing is paid, nothing counted as spent.
+    assert summary["cost_usd"] == 0 and "Cost: nothing (the offline engine is free)." in proc.stderr
     assert [r["path"] for r in summary["results"]] == [
         str(Path("results") / "coffee-1.png"),
         str(Path("results") / "coffee-2.png"),
@@ -196,6 +197,14 @@ def test_bad_input_is_one_line_and_exit_2(workdir: Path, args: list[str], needle
     assert not (workdir / "data" / "gimp-gptimage" / "history").exists()
 
 
+def test_a_provider_that_bills_gets_its_cost_from_the_usage(workdir: Path, server: LocalServer) -> None:
+    proc = cli("generate", "--prompt", "x", "--base-url", server.base_url, "--json", cwd=workdir, GPTIMAGE_API_KEY=KEY)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["backend"]["offline"] is False and summary["usage"]["output_tokens"] > 0
+    assert summary["cost_usd"] > 0 and f"Cost: ${summary['cost_usd']:.2f} (" in proc.stderr
+
+
 def test_api_error_exit_1_without_the_key(workdir: Path, server: LocalServer) -> None:
     server.faults.add(Fault("status", status=401, message=f"Incorrect API key provided: {KEY}."))
     proc = cli("generate", "--prompt", "x", "--base-url", server.base_url, "--json", cwd=workdir, GPTIMAGE_API_KEY=KEY)
@@ -235,10 +244,14 @@ def test_interrupt_is_one_line_exit_130_and_recorded(workdir: Path, server: Loca
     assert json.loads((entry / "record.json").read_text())["status"] == "cancelled"
 
 
-def test_history_list_show_export(workdir: Path) -> None:
+def test_history_list_show_export(workdir: Path, server: LocalServer) -> None:
     proc = cli("history", "list", cwd=workdir)
     assert proc.returncode == 0 and "No history yet" in proc.stderr
-    cli("generate", "--prompt", "a red fox", "-n", "2", cwd=workdir)
+    # A provider that bills (the offline engine costs nothing): the local server under a custom base URL.
+    made = cli(
+        "generate", "--prompt", "a red fox", "-n", "2", "--base-url", server.base_url, cwd=workdir, GPTIMAGE_API_KEY=KEY
+    )
+    assert made.returncode == 0, made.stderr
     listed = cli("history", "list", cwd=workdir)
     assert listed.returncode == 0
     line, total = listed.stdout.splitlines()

@@ -79,15 +79,17 @@ def test_price_table_holds_the_published_prices() -> None:
 def test_cost_from_usage() -> None:
     usage = Usage(input_tokens=1200, output_tokens=8320, input_text_tokens=100, input_image_tokens=1100)
     # 100 text x $5 + 1100 image x $8 + 8320 output x $30, per 1M tokens.
-    assert cost_of(usage, "gpt-image-2.6-flare") == pytest.approx((100 * 5 + 1100 * 8 + 8320 * 30) / 1e6)
+    assert cost_of(usage, "gpt-image-2.6-flare", provider="openai") == pytest.approx(
+        (100 * 5 + 1100 * 8 + 8320 * 30) / 1e6
+    )
     unsplit = Usage(input_tokens=1200, output_tokens=8320)  # no details: all input at the image price
-    assert cost_of(unsplit, "gpt-image-2") == pytest.approx((1200 * 8 + 8320 * 30) / 1e6)
+    assert cost_of(unsplit, "gpt-image-2", provider="openai") == pytest.approx((1200 * 8 + 8320 * 30) / 1e6)
     text_out = Usage(input_tokens=0, output_tokens=1100, output_text_tokens=100, output_image_tokens=1000)
-    assert cost_of(text_out, "gpt-image-1.5") == pytest.approx((100 * 10 + 1000 * 32) / 1e6)
-    assert cost_of(usage, "chatgpt-image-latest") is None
-    assert cost_of(usage, "some-relay-model") is None
-    assert cost_of(None, "gpt-image-2") is None
-    assert cost_of(Usage(input_tokens=5), "gpt-image-2") is None  # no output count: not a cost
+    assert cost_of(text_out, "gpt-image-1.5", provider="openai") == pytest.approx((100 * 10 + 1000 * 32) / 1e6)
+    assert cost_of(usage, "chatgpt-image-latest", provider="openai") is None
+    assert cost_of(usage, "some-relay-model", provider="openai") is None
+    assert cost_of(None, "gpt-image-2", provider="openai") is None
+    assert cost_of(Usage(input_tokens=5), "gpt-image-2", provider="openai") is None  # no output count: not a cost
 
 
 def test_dollars_are_never_shown_as_zero() -> None:
@@ -107,7 +109,7 @@ async def test_estimate_before_equals_cost_after_on_the_local_server(server: Loc
     record = history.get(first.history_id).record
     assert record.usage is not None and first.usage == record.usage
     sent = builtin.size_of(record.request_size)
-    before = estimate(params, sent_sizes=[sent], result_size=record.request_size)
+    before = estimate(params, provider=record.provider, sent_sizes=[sent], result_size=record.request_size)
     assert before.source == "estimate" and before.images == 2
     after = record_cost(record)
     assert after is not None and before.dollars == pytest.approx(after)
@@ -119,7 +121,9 @@ async def test_estimate_before_equals_cost_after_on_the_local_server(server: Loc
 
     learned = LearnedTokens.from_records(e.record for e in history.list())
     assert learned.per_image("gpt-image-2", "medium", record.request_size) == u.output_tokens // 2
-    again = estimate(params, sent_sizes=[sent], result_size=record.request_size, learned=learned)
+    again = estimate(
+        params, provider=record.provider, sent_sizes=[sent], result_size=record.request_size, learned=learned
+    )
     assert again.source == "history" and again.dollars == pytest.approx(after)
 
 
@@ -140,7 +144,9 @@ def test_estimate_learns_from_the_users_own_results(tmp_path: Path) -> None:
     """A provider that used more tokens than the built-in figure: the next estimate follows the provider."""
     store = HistoryStore(tmp_path)
     params = ImageParams(prompt="a red fox", model="gpt-image-2.6-sunburst", quality="xhigh", size="2048x2048")
-    assert estimate(params).source == "unknown" and estimate(params).dollars is None  # no figure for xhigh
+    assert (
+        estimate(params, provider="openai").source == "unknown" and estimate(params, provider="openai").dollars is None
+    )  # no figure for xhigh
     for output in (30_000, 36_000, 33_000):
         entry = store.begin(HistoryRecord(kind="generate", prompt="a red fox", model=params.model, params=params))
         store.add_result(entry, 0, b"\x89PNG\r\n\x1a\n", "png")
@@ -150,11 +156,14 @@ def test_estimate_learns_from_the_users_own_results(tmp_path: Path) -> None:
     learned = LearnedTokens.from_records(e.record for e in store.list())
     # Flare is another model variant: it does not borrow Sunburst's figure.
     assert learned.per_image("gpt-image-2.6-flare", "xhigh", "2048x2048") is None
-    found = estimate(params.replace(n=4), learned=learned)
+    found = estimate(params.replace(n=4), provider="openai", learned=learned)
     assert found.source == "history" and found.output_tokens_per_image == 33_000  # the median
     assert found.dollars == pytest.approx((3 * 5 + 4 * 33_000 * 30) / 1e6)
     assert found.exceeds(max_images=4, max_dollars=1.0) and not found.exceeds(max_images=4, max_dollars=None)
-    assert estimate(params.replace(model="gpt-image-2.6-sunburst-2027-01-15"), learned=learned).source == "history"
+    assert (
+        estimate(params.replace(model="gpt-image-2.6-sunburst-2027-01-15"), provider="openai", learned=learned).source
+        == "history"
+    )
 
 
 def test_builtin_figures_follow_their_sources() -> None:

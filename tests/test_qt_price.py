@@ -12,11 +12,23 @@ from qt_helpers import make_dialog, qrun, until
 from gimp_gptimage.cost import estimate, format_dollars, record_cost
 from gimp_gptimage.cost import tokens as builtin
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.keystore import resolve_backend
 from gimp_gptimage.server import LocalServer
-from gimp_gptimage.settings import CostLimits, SettingsStore
+from gimp_gptimage.settings import CostLimits, Settings, SettingsStore
 from qt_ui.settings_dialog import SettingsDialog
 
 pytest_plugins = ["qt_fixtures"]
+
+
+def _priced_dialog(job_dir: Path, temp_home, server: LocalServer, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The dialog set up for a provider that bills (OpenAI in Settings), its requests going to the local server
+    under a custom base URL as a relay's would (the offline engine itself costs nothing)."""
+    monkeypatch.setenv("GPTIMAGE_API_KEY", "sk-price-test-key")
+    store = SettingsStore(temp_home.settings_dir)
+    settings = store.load()
+    settings.provider = "openai"
+    store.save(settings)
+    return make_dialog(job_dir, temp_home, server, backend=resolve_backend(Settings(), None, server.base_url))
 
 
 def _question(dialog) -> QMessageBox | None:  # type: ignore[no-untyped-def]
@@ -31,9 +43,11 @@ def _answer(box: QMessageBox | None, which: QMessageBox.StandardButton) -> None:
     button.click()
 
 
-def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(qloop, qtbot, job_dir, temp_home) -> None:
+def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(
+    qloop, qtbot, job_dir, temp_home, monkeypatch
+) -> None:
     with LocalServer() as server:
-        dialog = make_dialog(job_dir, temp_home, server)
+        dialog = _priced_dialog(job_dir, temp_home, server, monkeypatch)
         qtbot.addWidget(dialog)
         history = HistoryStore(temp_home.data / "history")
 
@@ -42,7 +56,9 @@ def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(qloop, qtbo
             m.prompt = "remove the yellow disc"
             m.model, m.quality, m.n = "gpt-image-2", "medium", 5
             await until(lambda: m.sent_size, what="the preview's request size")
-            expected = estimate(m.params(), sent_sizes=[builtin.size_of(m.sent_size)], result_size=m.sent_size)
+            expected = estimate(
+                m.params(), provider="openai", sent_sizes=[builtin.size_of(m.sent_size)], result_size=m.sent_size
+            )
             assert expected.dollars is not None
             assert dialog.run_button.text() == f"Run · 5 images · ≈ {format_dollars(expected.dollars)}"
             assert "built-in figures" in dialog.run_button.toolTip()
@@ -84,13 +100,13 @@ def test_run_label_shows_images_and_price_and_a_costly_run_asks_once(qloop, qtbo
         qrun(qloop, scenario(), timeout=120)
 
 
-def test_the_amount_limit_asks_too_and_settings_keep_the_limits(qloop, qtbot, job_dir, temp_home) -> None:
+def test_the_amount_limit_asks_too_and_settings_keep_the_limits(qloop, qtbot, job_dir, temp_home, monkeypatch) -> None:
     store = SettingsStore(temp_home.settings_dir)
     settings = store.load()
     settings.cost = CostLimits(ask_above_images=10, ask_above_dollars=0.05)
     store.save(settings)
     with LocalServer() as server:
-        dialog = make_dialog(job_dir, temp_home, server)
+        dialog = _priced_dialog(job_dir, temp_home, server, monkeypatch)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -118,9 +134,9 @@ def test_the_amount_limit_asks_too_and_settings_keep_the_limits(qloop, qtbot, jo
     assert SettingsStore(temp_home.settings_dir).load().cost == CostLimits(3, None)
 
 
-def test_unknown_price_says_so_and_still_runs(qloop, qtbot, job_dir: Path, temp_home) -> None:
+def test_unknown_price_says_so_and_still_runs(qloop, qtbot, job_dir: Path, temp_home, monkeypatch) -> None:
     with LocalServer() as server:
-        dialog = make_dialog(job_dir, temp_home, server)
+        dialog = _priced_dialog(job_dir, temp_home, server, monkeypatch)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -132,14 +148,14 @@ def test_unknown_price_says_so_and_still_runs(qloop, qtbot, job_dir: Path, temp_
         qrun(qloop, scenario())
 
 
-def test_a_remembered_costly_number_of_images_shows_and_asks(qloop, qtbot, job_dir, temp_home) -> None:
+def test_a_remembered_costly_number_of_images_shows_and_asks(qloop, qtbot, job_dir, temp_home, monkeypatch) -> None:
     """Last session's n = 8 comes back as a default: it is on the Run button, and Run asks first."""
     store = SettingsStore(temp_home.settings_dir)
     settings = store.load()
     settings.defaults.n = 8
     store.save(settings)
     with LocalServer() as server:
-        dialog = make_dialog(job_dir, temp_home, server)
+        dialog = _priced_dialog(job_dir, temp_home, server, monkeypatch)
         qtbot.addWidget(dialog)
 
         async def scenario() -> None:
@@ -150,3 +166,30 @@ def test_a_remembered_costly_number_of_images_shows_and_asks(qloop, qtbot, job_d
             _answer(_question(dialog), QMessageBox.StandardButton.Cancel)
 
         qrun(qloop, scenario())
+
+
+def test_the_offline_engine_is_free_and_never_asks(qloop, qtbot, job_dir: Path, temp_home) -> None:
+    """No provider set up: the Run button names no price, eight images ask nothing, and the run costs nothing
+    in the dialog and in History (its usage figures only imitate the API's)."""
+    with LocalServer() as server:
+        dialog = make_dialog(job_dir, temp_home, server)
+        qtbot.addWidget(dialog)
+        history = HistoryStore(temp_home.data / "history")
+
+        async def scenario() -> None:
+            m = dialog.model
+            m.prompt = "remove the yellow disc"
+            m.model, m.quality, m.n = "gpt-image-2", "high", 8
+            assert dialog.run_button.text() == "Run · 8 images"
+            assert "costs nothing" in dialog.run_button.toolTip()
+            m.n = 1
+            dialog.run_button.click()
+            assert _question(dialog) is None
+            await until(lambda: m.state == "done", timeout=60, what="the run")
+            (entry,) = history.list()
+            assert entry.record.usage is not None and record_cost(entry.record) == 0
+            view = dialog.history_view
+            await until(lambda: view.loaded and view.list.count() == 1, what="the history list")
+            assert "Spent" not in view.spending.text()
+
+        qrun(qloop, scenario(), timeout=90)

@@ -41,6 +41,7 @@ class Provider:
     # False for an inpainting engine, which fills exactly the mask and keeps every other pixel: it gets the
     # selection ungrown (jobs/run.py), since a grown hole only hides the surroundings its fill continues.
     grows_mask: bool = True
+    billed: bool = True  # False for the offline engine: its usage figures imitate the API's, nobody pays them
 
     def with_base_url(self, base_url: str) -> Provider:
         return dataclasses.replace(self, base_url=check_base_url(base_url, allow_insecure=self.allow_insecure))
@@ -78,11 +79,19 @@ QUICKROUTER = Provider(
 # The embedded server on this computer: no key, no network, results from the offline engine. It picks its
 # port at run time: use LOCAL.with_base_url(server.base_url). Default model: the offline engine takes every
 # field of the table, markup too. Its MI-GAN model removes exactly what is selected: the mask is not grown.
-LOCAL = Provider("local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst", grows_mask=False)
+LOCAL = Provider(
+    "local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst", grows_mask=False, billed=False
+)
 
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
 # The providers the local server can imitate (`serve --profile`).
 IMITATED: tuple[Provider, ...] = (OPENAI, CRAZYROUTER, QUICKROUTER)
+
+
+def is_billed(provider_name: str) -> bool:
+    """Whether requests to this provider cost money (any provider not known here is taken to bill)."""
+    preset = PRESETS.get(provider_name)
+    return preset is None or preset.billed
 
 
 def get_provider(name: str) -> Provider:

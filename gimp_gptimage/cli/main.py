@@ -283,6 +283,8 @@ def _first_error_of(loading: Future[Any] | None) -> Iterator[None]:
 def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
     from ..cost import format_dollars
 
+    if cost == 0:
+        return "Cost: nothing (the offline engine is free)."
     tokens = f"{usage.get('input_tokens') or 0:,} input + {usage.get('output_tokens') or 0:,} output tokens"
     if cost is None:
         return f"Usage: {tokens} (no price known for this model)."

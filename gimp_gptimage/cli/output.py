@@ -150,7 +150,7 @@ async def run_and_write(
         summary["request_id"] = results[0].request_id
         usage = results[0].usage
         summary["usage"] = usage.to_json() if usage is not None else None
-        summary["cost_usd"] = cost_of(usage, params.model)
+        summary["cost_usd"] = cost_of(usage, params.model, provider=backend.provider.name)
         summary["history_id"] = results[0].history_id
     elif events.written:
         summary["history_id"] = events.written[0]["history_id"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..api.params import ImageParams
+from ..api.providers import is_billed
 from ..history.record import HistoryRecord
 from . import tokens
 from .prices import PER_TOKENS, model_variant, prices_for
@@ -33,7 +34,14 @@ class LearnedTokens:
         samples: dict[Key, list[int]] = {}
         for record in records:
             usage, images = record.usage, len(record.results)
-            if record.status != "done" or usage is None or usage.output_tokens is None or images == 0:
+            # The offline engine's usage imitates the API's figures: nothing to learn real token use from.
+            if (
+                not is_billed(record.provider)
+                or record.status != "done"
+                or usage is None
+                or usage.output_tokens is None
+                or images == 0
+            ):
                 continue
             quality = record.params.quality if record.params is not None else "auto"
             size = record.request_size or (record.params.size if record.params is not None else None)
@@ -54,10 +62,13 @@ class Estimate:
     output_tokens_per_image: int | None  # None: no figure for this quality yet
     input_tokens: int
     dollars: float | None  # None: the model's prices or its token use are unknown
-    source: Literal["history", "estimate", "unknown"]  # where the output tokens come from
+    source: Literal["history", "estimate", "unknown", "free"]  # where the output tokens come from ("free": none
+    # are billed, the offline engine)
 
     def exceeds(self, max_images: int, max_dollars: float | None) -> bool:
         """More than the user lets go without asking: too many images, or (when known) too much money."""
+        if self.source == "free":
+            return False
         too_dear = max_dollars is not None and self.dollars is not None and self.dollars > max_dollars
         return self.images > max_images or too_dear
 
@@ -65,15 +76,19 @@ class Estimate:
 def estimate(
     params: ImageParams,
     *,
+    provider: str,
     sent_sizes: Sequence[tuple[int, int]] = (),
     result_size: str | None = None,
     learned: LearnedTokens | None = None,
 ) -> Estimate:
-    """The cost of sending `params`. `sent_sizes`: each input image's WxH as uploaded (none for a
-    generation); `result_size`: the size asked for, when the pipeline picks it (edits with size auto)."""
+    """The cost of sending `params` to `provider` (its name). `sent_sizes`: each input image's WxH as
+    uploaded (none for a generation); `result_size`: the size asked for, when the pipeline picks it (edits
+    with size auto)."""
+    if not is_billed(provider):
+        return Estimate(params.n, None, 0, 0.0, "free")
     size = result_size or params.size
     per_image = learned.per_image(params.model, params.quality, size) if learned is not None else None
-    source: Literal["history", "estimate", "unknown"] = "history"
+    source: Literal["history", "estimate", "unknown", "free"] = "history"
     if per_image is None:
         per_image = tokens.output_tokens(params.model, params.quality, tokens.size_of(size))
         source = "estimate" if per_image is not None else "unknown"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..api.providers import is_billed
 from ..api.types import Usage
 
 PER_TOKENS = 1_000_000
@@ -69,13 +70,16 @@ def prices_for(model: str) -> TokenPrices | None:
     return PRICES.get(family) if family is not None else None
 
 
-def cost_of(usage: Usage | None, model: str) -> float | None:
-    """What a request cost in USD, from the usage the provider reported; None when that is not known.
+def cost_of(usage: Usage | None, model: str, *, provider: str) -> float | None:
+    """What a request to `provider` (its name) cost in USD, from the usage it reported; None when that is not
+    known; 0 for a provider that does not bill (the offline engine).
 
     The Images API does not say which input tokens were served from cache, so every input token is billed
     uncached (at most a slight over-statement). Where usage gives no split of the input, all of it is billed
     at the image-input price (the higher one); likewise an unsplit output is image output.
     """
+    if not is_billed(provider):
+        return 0.0
     prices = prices_for(model)
     if prices is None or usage is None or usage.output_tokens is None:
         return None

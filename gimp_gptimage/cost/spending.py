@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..api.providers import is_billed
 from ..history.record import HistoryRecord
 from .prices import cost_of
 
@@ -12,7 +13,7 @@ from .prices import cost_of
 def record_cost(record: HistoryRecord) -> float | None:
     """What the request cost, from the usage the provider reported; None if it reported none (a failed
     request, a relay without usage) or the model's prices are unknown."""
-    return cost_of(record.usage, record.model)
+    return cost_of(record.usage, record.model, provider=record.provider)
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,11 @@ class MonthTotal:
 
 
 def monthly_totals(records: Iterable[HistoryRecord]) -> list[MonthTotal]:
-    """Per calendar month, newest first."""
+    """Per calendar month, newest first; runs of the offline engine are not spending."""
     months: dict[str, list[float | None]] = {}
     for record in records:
+        if not is_billed(record.provider):
+            continue
         cost = record_cost(record)
         if record.created_at[:7] and (cost is not None or record.results):  # no result, no usage: nothing paid
             months.setdefault(record.created_at[:7], []).append(cost)

@@ -924,57 +924,62 @@
         <translation>%1 张图像</translation>
     </message>
     <message>
-        <location filename="../price.py" line="60" />
+        <location filename="../price.py" line="64" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../price.py" line="61" />
+        <location filename="../price.py" line="65" />
         <source>Run · %1</source>
         <translation>运行 · %1</translation>
     </message>
     <message>
-        <location filename="../price.py" line="72" />
+        <location filename="../price.py" line="76" />
+        <source>The offline engine on this computer costs nothing.</source>
+        <translation>本机的离线引擎不收取任何费用。</translation>
+    </message>
+    <message>
+        <location filename="../price.py" line="78" />
         <source>No price known for this model or quality yet; the cost is shown after the run.</source>
         <translation>尚不知道此模型或质量的价格；运行后会显示实际费用。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="74" />
+        <location filename="../price.py" line="80" />
         <source>Estimated from your own past results with this model, quality and size.</source>
         <translation>根据你以往使用此模型、质量和尺寸的结果估算。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="75" />
+        <location filename="../price.py" line="81" />
         <source>Estimate from built-in figures (no past results with this model, quality and size yet).</source>
         <translation>按内置数据估算（尚无此模型、质量和尺寸的以往结果）。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="94" />
+        <location filename="../price.py" line="100" />
         <source>Send the request (Ctrl+Enter)</source>
         <translation>发送请求（Ctrl+Enter）</translation>
     </message>
     <message>
-        <location filename="../price.py" line="105" />
+        <location filename="../price.py" line="111" />
         <source>an unknown amount</source>
         <translation>未知金额</translation>
     </message>
     <message>
-        <location filename="../price.py" line="106" />
+        <location filename="../price.py" line="112" />
         <source>This run makes %1 and costs about %2.</source>
         <translation>本次运行将生成 %1，费用约 %2。</translation>
     </message>
     <message>
-        <location filename="../price.py" line="109" />
+        <location filename="../price.py" line="115" />
         <source>Send a costly request?</source>
         <translation>发送高费用请求？</translation>
     </message>
     <message>
-        <location filename="../price.py" line="114" />
+        <location filename="../price.py" line="120" />
         <source>It is above the limits set in Settings. Send it?</source>
         <translation>已超出设置中的限额。仍要发送吗？</translation>
     </message>
     <message>
-        <location filename="../price.py" line="118" />
+        <location filename="../price.py" line="124" />
         <source>Send</source>
         <translation>发送</translation>
     </message>
