@@ -28,6 +28,7 @@ from gimp_gptimage.api.errors import explain
 from gimp_gptimage.api.params import DEFAULT_MODEL, model_spec
 from gimp_gptimage.api.providers import PRESETS
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.context import as_the_provider_takes_it
 from gimp_gptimage.jobs.run import JobResult
 from gimp_gptimage.keystore import Backend
 from gimp_gptimage.settings import Settings, SettingsStore
@@ -318,7 +319,7 @@ class GptImageDialog(QDialog):
                 s.selection,
                 model=model,
                 size=size,
-                options=self.controller.context_options(),
+                options=as_the_provider_takes_it(self.controller.context_options(), m.provider),
                 layer_offset=s.layer_offset,
             )
         except Exception as exc:

@@ -17,6 +17,7 @@ from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, Result
 from gimp_gptimage.api.params import ImageParams
 from gimp_gptimage.api.providers import LOCAL, OPENAI
 from gimp_gptimage.history import HistoryStore
+from gimp_gptimage.jobs.context import as_the_provider_takes_it
 from gimp_gptimage.jobs.run import GenerateRequest, JobEvents, JobResult, run_edit, run_generate
 from gimp_gptimage.server import Fault, LocalServer
 
@@ -124,6 +125,9 @@ async def test_the_offline_engine_gets_the_selection_ungrown(server: LocalServer
         assert record.context is not None
         masks[provider.name] = record.context["grow_px"]
     assert masks == {"local": 0, "openai": request.options.grow_px}
+    # The dialog's preview of what is sent goes through the same rule (qt_ui/dialog.py).
+    assert as_the_provider_takes_it(request.options, "local").grow_px == 0
+    assert as_the_provider_takes_it(request.options, "openai") == request.options
 
 
 async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..api.providers import PRESETS
 from ..pipeline import ContextOptions
 from ..settings import ContextDefaults
 
@@ -15,3 +16,12 @@ def context_options(saved: ContextDefaults, **chosen: object) -> ContextOptions:
     values = {k: v for k, v in dataclasses.asdict(saved).items() if v is not None}
     values |= {k: v for k, v in chosen.items() if v is not None}
     return ContextOptions(**values)  # type: ignore[arg-type]  # checked by ContextOptions itself
+
+
+def as_the_provider_takes_it(options: ContextOptions, provider_name: str) -> ContextOptions:
+    """The options as this provider takes its mask: an inpainting engine gets the selection ungrown
+    (Provider.grows_mask). The request and the dialog's preview of it both go through here."""
+    provider = PRESETS.get(provider_name)
+    if provider is None or provider.grows_mask or options.grow_px == 0:
+        return options
+    return dataclasses.replace(options, grow_px=0)

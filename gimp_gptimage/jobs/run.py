@@ -26,12 +26,12 @@ from ..api.download import decode_result
 from ..api.errors import APIError, ResultError, ValidationError, explain
 from ..api.models import MARKUP_WITH_MASK
 from ..api.params import ImageParams, validate
-from ..api.providers import PRESETS
 from ..api.types import ImageEvent, ImageInput, ImagesResponse, Usage, sniff_content_type
 from ..history import HistoryRecord, HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, PasteResult, Rect, paste_back, prepare_edit
 from ..pipeline.errors import PipelineInputError
+from .context import as_the_provider_takes_it
 
 STAGES = ("preparing", "uploading", "generating", "downloading", "finishing")
 T = TypeVar("T")
@@ -250,15 +250,6 @@ def _request_record(client: ImagesBackend, params: ImageParams, **fields: Any) -
     )
 
 
-def _mask_options(options: ContextOptions, client: ImagesBackend) -> ContextOptions:
-    """The context options as the provider takes its mask: an inpainting engine gets the selection ungrown
-    (Provider.grows_mask)."""
-    provider = PRESETS.get(client.provider_name)
-    if provider is None or provider.grows_mask or options.grow_px == 0:
-        return options
-    return dataclasses.replace(options, grow_px=0)
-
-
 async def run_edit(
     req: EditRequest, client: ImagesBackend, history: HistoryStore, events: JobEvents | None = None
 ) -> list[JobResult]:
@@ -269,7 +260,7 @@ async def run_edit(
     # Markup and mask together only where the API takes both; otherwise the markup alone says what to change
     # and the paste-back (which follows the selection, not the mask) still keeps every other pixel.
     send_mask = not markup or MARKUP_WITH_MASK
-    options = _mask_options(req.options, client)
+    options = as_the_provider_takes_it(req.options, client.provider_name)
     # Fail fast, before the heavy work.
     validate(req.params, kind="edit", image_count=1 + len(req.references), mask=send_mask, markup=markup)
     try:
