@@ -32,6 +32,8 @@ def stage_text(stage: str) -> str:
 def usage_text(usage: Usage, cost: float | None = None) -> str:
     """ "Usage: input 1,105 tokens, output 4,160 tokens, total 5,265 · cost $0.13" """
     translate = QCoreApplication.translate
+    if cost == 0:  # the offline engine: its token counts only imitate the API's
+        return translate("RunView", "No cost: the offline engine is free.")
     parts = []
     if usage.input_tokens is not None:
         parts.append(translate("RunView", "input %1 tokens").replace("%1", f"{usage.input_tokens:,}"))

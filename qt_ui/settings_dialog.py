@@ -103,7 +103,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.bag = TaskBag()
         self.setWindowTitle(self.tr("GPT Image settings"))
-        self.resize(760, 690)
+        self.resize(760, 760)
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
 
@@ -119,6 +119,8 @@ class SettingsDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)  # type: ignore[union-attr]
+        rows = self.table.verticalHeader().defaultSectionSize()  # type: ignore[union-attr]
+        self.table.setMinimumHeight(header.sizeHint().height() + 4 * rows + 2 * self.table.frameWidth())  # 4 presets
         for p in settings.providers:
             self._add_row(p.name, p.base_url, p.model)
         pb.addWidget(self.table)

@@ -62,7 +62,7 @@ def test_run_streams_partials_then_results_and_insert_writes_the_outbox(qloop, q
             assert dialog.model.state == "done", dialog.model.error
             assert [r.index for r in dialog.model.results] == [0, 1]
             assert all(t.final and t.insert_button.isEnabled() for t in dialog.results_view.tiles.values())
-            assert dialog.model.usage is not None and "Usage" in dialog.run_view.info.text()
+            assert dialog.model.usage is not None and "the offline engine is free" in dialog.run_view.info.text()
 
             qtbot.mouseClick(dialog.results_view.tiles[1].insert_button, Qt.MouseButton.LeftButton)
             await until(lambda: len(outbox_messages(job_dir)) == 1, what="the outbox message")

@@ -66,17 +66,17 @@
 </context><context>
     <name>ErrorPanel</name>
     <message>
-        <location filename="../run_view.py" line="72" />
+        <location filename="../run_view.py" line="74" />
         <source>Dismiss</source>
         <translation>关闭提示</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="99" />
+        <location filename="../run_view.py" line="101" />
         <source>HTTP status %1</source>
         <translation>HTTP 状态 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="101" />
+        <location filename="../run_view.py" line="103" />
         <source>request id %1</source>
         <translation>请求 ID %1</translation>
     </message>
@@ -127,92 +127,92 @@
 </context><context>
     <name>GptImageDialog</name>
     <message>
-        <location filename="../dialog.py" line="141" />
+        <location filename="../dialog.py" line="142" />
         <source>Set up a provider…</source>
         <translation>设置服务商…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="163" />
+        <location filename="../dialog.py" line="164" />
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="165" />
+        <location filename="../dialog.py" line="166" />
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="168" />
+        <location filename="../dialog.py" line="169" />
         <source>Reference images</source>
         <translation>参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="185" />
+        <location filename="../dialog.py" line="186" />
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="186" />
+        <location filename="../dialog.py" line="187" />
         <source>What is sent</source>
         <translation>发送内容</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="187" />
+        <location filename="../dialog.py" line="188" />
         <source>History</source>
         <translation>历史记录</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="197" />
+        <location filename="../dialog.py" line="198" />
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="203" />
+        <location filename="../dialog.py" line="204" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="243" />
+        <location filename="../dialog.py" line="244" />
         <source>Local offline engine</source>
         <translation>本地离线引擎</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="284" />
+        <location filename="../dialog.py" line="285" />
         <source>Enter a prompt to run.</source>
         <translation>输入提示词后即可运行。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="286" />
+        <location filename="../dialog.py" line="287" />
         <source>Fix the highlighted settings to run.</source>
         <translation>请先修正标红的设置。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="289" />
+        <location filename="../dialog.py" line="290" />
         <source>Ctrl+Enter runs</source>
         <translation>Ctrl+Enter 运行</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="333" />
+        <location filename="../dialog.py" line="334" />
         <source>Region %1 × %2 at (%3, %4) of the layer, sent as %5 × %6. Tinted: the area the model may change.</source>
         <translation>图层中 (%3, %4) 处 %1 × %2 的区域，以 %5 × %6 发送。着色部分为模型可以修改的区域。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="339" />
+        <location filename="../dialog.py" line="340" />
         <source>Plus %1 reference image(s).</source>
         <translation>另附 %1 张参考图像。</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="349" />
+        <location filename="../dialog.py" line="350" />
         <source>Add reference images</source>
         <translation>添加参考图像</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="372" />
+        <location filename="../dialog.py" line="373" />
         <source>Image %1</source>
         <translation>图像 %1</translation>
     </message>
     <message>
-        <location filename="../dialog.py" line="407" />
+        <location filename="../dialog.py" line="408" />
         <source>The provider is not ready: %1</source>
         <translation>服务商尚未就绪：%1</translation>
     </message>
@@ -1150,32 +1150,37 @@
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="37" />
+        <location filename="../run_view.py" line="36" />
+        <source>No cost: the offline engine is free.</source>
+        <translation>无费用：离线引擎免费。</translation>
+    </message>
+    <message>
+        <location filename="../run_view.py" line="39" />
         <source>input %1 tokens</source>
         <translation>输入 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="39" />
+        <location filename="../run_view.py" line="41" />
         <source>output %1 tokens</source>
         <translation>输出 %1 tokens</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="41" />
+        <location filename="../run_view.py" line="43" />
         <source>total %1</source>
         <translation>合计 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="44" />
+        <location filename="../run_view.py" line="46" />
         <source>Usage: %1</source>
         <translation>用量：%1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="46" />
+        <location filename="../run_view.py" line="48" />
         <source>cost %1</source>
         <translation>费用 %1</translation>
     </message>
     <message>
-        <location filename="../run_view.py" line="125" />
+        <location filename="../run_view.py" line="127" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
