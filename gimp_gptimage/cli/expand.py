@@ -145,7 +145,6 @@ async def _expand(
     from ..history import HistoryStore
     from ..jobs.expand import ExpandRequest, run_expand
     from ..jobs.run import JobEvents, JobResult
-    from ..pipeline.codec import encode_png
 
     stem = args.image.stem or "image"
     written: list[dict] = []
@@ -165,7 +164,7 @@ async def _expand(
             base[p.y : p.y + p.h, p.x : p.x + p.w] = picture  # the soft edge blends over the picture itself
             path = args.out / f"{stem}-expanded-{result.index + 1}.png"
             args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, encode_png(placed.composite(base), keep_alpha=alpha))
+            atomic_write_bytes(path, placed.composite_png(base, keep_alpha=alpha))
             written.append(
                 {
                     "index": result.index,

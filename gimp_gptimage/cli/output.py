@@ -67,9 +67,9 @@ class CliEvents(JobEvents):
         if self.inputs is not None:
             # Always PNG, with the pipeline's fast settings: lossless, so every unselected pixel of the source
             # (a JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
-            pixels = placed.composite(self.inputs.layer)
+            pixels = self.inputs.layer
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, encode_png(pixels, keep_alpha=self.inputs.has_alpha))
+            atomic_write_bytes(path, placed.composite_png(pixels, keep_alpha=self.inputs.has_alpha))
         elif result.history_path is not None:
             pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"

@@ -32,7 +32,12 @@ def encode_png(pixels: np.ndarray, *, keep_alpha: bool | None = None) -> bytes:
         code = cv2.COLOR_RGBA2BGRA
     else:
         code = cv2.COLOR_RGBA2BGR  # one pass over the contiguous array, no strided RGB view to copy first
-    ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, code), _IMAGE_FLAGS)
+    return encode_bgr_png(cv2.cvtColor(pixels, code))
+
+
+def encode_bgr_png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W, 3|4) BGR(A) uint8 array (OpenCV's channel order), with the fast image settings."""
+    ok, buffer = cv2.imencode(".png", pixels, _IMAGE_FLAGS)
     if not ok:  # pragma: no cover - only on out-of-memory inside OpenCV
         raise PipelineInputError("Could not encode the image as PNG.")
     return buffer.tobytes()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from gimp_gptimage.pipeline.codec import as_rgba, resize
+from gimp_gptimage.pipeline.codec import as_rgba, encode_bgr_png, resize
 from gimp_gptimage.pipeline.colour import LabTransfer, measure_drift
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.pipeline.framing import request_frame
@@ -35,15 +35,34 @@ class PasteResult:
         """A copy of the layer with the result blended in: out = lerp(layer, pixels, alpha/255) on every
         channel, alpha included (an edit that makes pixels transparent keeps them transparent).
         Where alpha is 0 the layer's bytes are copied unchanged; without alpha the region is replaced."""
+        self._check_fits(layer_rgba)
+        out = np.array(layer_rgba, copy=True)
+        self._blend_into(out, self.pixels)
+        return out
+
+    def composite_png(self, layer_rgba: np.ndarray, *, keep_alpha: bool) -> bytes:
+        """`encode_png(self.composite(layer_rgba), keep_alpha=keep_alpha)`, the same bytes without a
+        full-size copy: the blend goes into the BGR(A) array the encoder converts the layer to anyway
+        (blending is per channel, so reordering or dropping channels first changes nothing)."""
+        self._check_fits(layer_rgba)
+        code = cv2.COLOR_RGBA2BGRA if keep_alpha else cv2.COLOR_RGBA2BGR
+        canvas = cv2.cvtColor(layer_rgba, code)
+        self._blend_into(canvas, cv2.cvtColor(self.pixels, code))
+        return encode_bgr_png(canvas)
+
+    def _check_fits(self, layer_rgba: np.ndarray) -> None:
         check_layer(layer_rgba)
         r = self.region
         if r.x + r.w > layer_rgba.shape[1] or r.y + r.h > layer_rgba.shape[0]:
             raise PipelineInputError("This result belongs to a larger layer; it cannot be composited here.")
-        out = np.array(layer_rgba, copy=True)
-        target = out[r.y : r.y + r.h, r.x : r.x + r.w]
+
+    def _blend_into(self, canvas: np.ndarray, pixels: np.ndarray) -> None:
+        """Blend `pixels` (this result's, in `canvas`'s channel order) into the region of `canvas`, in place."""
+        r = self.region
+        target = canvas[r.y : r.y + r.h, r.x : r.x + r.w]
         if self.alpha is None:
-            target[:] = self.pixels
-            return out
+            target[:] = pixels
+            return
         for top in range(0, r.h, _STRIP_ROWS):
             rows = slice(top, top + _STRIP_ROWS)
             alpha = self.alpha[rows]
@@ -51,10 +70,9 @@ class PasteResult:
             if high == 0:
                 continue
             if low == 255:
-                target[rows] = self.pixels[rows]
+                target[rows] = pixels[rows]
                 continue
-            target[rows] = blend(target[rows], self.pixels[rows], alpha)
-        return out
+            target[rows] = blend(target[rows], pixels[rows], alpha)
 
 
 def blend(under: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
