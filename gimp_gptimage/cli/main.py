@@ -207,10 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
-    # The input is decoded (Pillow and OpenCV release the GIL) while the settings are read and the embedded
-    # server and its engine start: first of all, as nothing else has to wait for it.
-    loading = _background(_load_edit_files, args) if args.command == "edit" else None
-
     from ..api.params import ImageParams
     from ..keystore import offline_notice, open_backend
     from ..settings import SettingsStore
@@ -221,8 +217,10 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         _say(f"{PROG}: {note}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
+    # The input is decoded (Pillow and OpenCV release the GIL) while the embedded server and its engine start.
+    loading = _background(_load_edit_inputs, args, settings) if args.command == "edit" else None
     with _first_error_of(loading), open_backend(settings, args.provider, args.base_url) as backend:
-        edit_inputs = _edit_inputs(args, settings, loading.result()) if loading is not None else None
+        edit_inputs = loading.result() if loading is not None else None
         secret.append(backend.api_key)
         if backend.is_local:
             _say(" ".join(offline_notice()))
@@ -306,10 +304,11 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
         _say(f"History clean-up (your settings): removed {len(removed)} old request(s).")
 
 
-def _load_edit_files(args: argparse.Namespace) -> tuple[Any, ...]:
-    """The edit's image files, decoded: (layer, selection, references, markup). Reads nothing else, so it
-    can start before the settings are loaded."""
-    from .inputs import load_markup, load_mask, load_rgba, load_selection
+def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
+    from ..jobs.context import context_options
+    from ..pipeline.errors import PipelineInputError
+    from .inputs import has_alpha, load_markup, load_mask, load_rgba, load_selection
+    from .output import EditInputs
 
     layer = load_rgba(args.image, "image")
     size = (layer.shape[1], layer.shape[0])
@@ -321,16 +320,6 @@ def _load_edit_files(args: argparse.Namespace) -> tuple[Any, ...]:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
     markup = load_markup(args.markup, size) if args.markup is not None else None
-    return layer, selection, references, markup
-
-
-def _edit_inputs(args: argparse.Namespace, settings: Any, files: tuple[Any, ...]) -> Any:
-    from ..jobs.context import context_options
-    from ..pipeline.errors import PipelineInputError
-    from .inputs import has_alpha
-    from .output import EditInputs
-
-    layer, selection, references, markup = files
     try:
         options = context_options(
             settings.context,
