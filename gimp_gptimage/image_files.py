@@ -10,6 +10,7 @@ from PIL import Image
 
 from .api.errors import ValidationError
 from .api.image_rules import MAX_DECODE_PIXELS, ImageTooLarge, UnknownImageFormat, UnreadableImage
+from .api.image_rules import has_alpha as image_has_alpha
 from .api.image_rules import open_image as open_checked
 
 
@@ -51,4 +52,4 @@ def load_rgba(path: Path, what: str = "image") -> np.ndarray:
 def has_alpha(path: Path) -> bool:
     """Whether an image file has transparency (so its results should keep an alpha channel)."""
     with Image.open(path) as image:
-        return "A" in image.getbands() or "transparency" in image.info
+        return image_has_alpha(image)

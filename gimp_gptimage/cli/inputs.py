@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..api.image_rules import has_alpha as image_has_alpha
 from ..image_files import InputFileError, has_alpha, load_rgba, open_image
 
 __all__ = ["InputFileError", "has_alpha", "load_markup", "load_mask", "load_rgba", "load_selection"]
@@ -19,7 +20,7 @@ def load_selection(path: Path, size: tuple[int, int]) -> np.ndarray:
     """
     image = open_image(path, "selection")
     _check_size(image, size, "selection")
-    if "A" in image.getbands() or "transparency" in image.info:
+    if image_has_alpha(image):
         rgba = np.asarray(image.convert("RGBA"))
         gray = np.asarray(Image.fromarray(rgba[..., :3]).convert("L"), dtype=np.uint16)
         return ((gray * rgba[..., 3] + 127) // 255).astype(np.uint8)
@@ -30,7 +31,7 @@ def load_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     """A mask in the API's sense (alpha 0 = edit) turned into a selection: 255 - alpha; (H, W) uint8."""
     image = open_image(path, "mask")
     _check_size(image, size, "mask")
-    if "A" not in image.getbands() and "transparency" not in image.info:
+    if not image_has_alpha(image):
         raise InputFileError(
             f"The mask {path} has no alpha channel: its transparent pixels mark the area to edit. "
             "For a white-on-black selection use --selection."
@@ -43,7 +44,7 @@ def load_markup(path: Path, size: tuple[int, int]) -> np.ndarray:
     """Markup for a 2.6 edit: RGBA the image's size, transparent except the annotations; (H, W, 4) uint8."""
     image = open_image(path, "markup")
     _check_size(image, size, "markup")
-    if "A" not in image.getbands() and "transparency" not in image.info:
+    if not image_has_alpha(image):
         raise InputFileError(
             f"The markup {path} has no transparency: draw the arrows and notes on a transparent sheet (PNG with alpha)."
         )
