@@ -91,6 +91,8 @@ class _PromptServer(uvicorn.Server):
             server.close()
         for sock in sockets or []:
             sock.close()
+        if not self.force_exit:
+            await self.lifespan.shutdown()  # a no-op with lifespan "off" (_config); kept as uvicorn's own does
 
 
 def _base_url(host: str, port: int) -> str:
