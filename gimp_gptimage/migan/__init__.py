@@ -17,6 +17,7 @@ MODEL_DIR = Path(__file__).resolve().parent
 MODEL_FILE = MODEL_DIR / "migan_pipeline_v2.onnx"
 CHECKSUM_FILE = MODEL_DIR / "migan_pipeline_v2.onnx.sha256"
 MODEL_NAME = "MI-GAN"
+RESOLUTION = 512  # the model file's working size: its pipeline resizes any other input to this square
 RESTORE_HINT = "run ./dev.sh demo in the project folder to fetch it again (or reinstall gimp-gptimage)"
 # What the offline engine is, for the CLI and the dialog's offline banner (qt_ui/messages.py translates it).
 MODEL_NOTICE = (

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from gimp_gptimage.migan import RESOLUTION
 from gimp_gptimage.pipeline.codec import resize
 from gimp_gptimage.pipeline.expand_plan import CanvasPlan
 from gimp_gptimage.pipeline.region import Rect
@@ -28,7 +29,7 @@ Fill = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _WORK_EDGE = 512  # OpenCV's inpainting is slow on large holes and carries only colour, so work small
 _RADIUS = 5
-MODEL_EDGE = 512  # MI-GAN's own working size: a window this large is filled at full resolution
+MODEL_EDGE = RESOLUTION  # MI-GAN's own working size: a window this large is filled at full resolution
 # A large expansion gets larger (softer) windows rather than more runs: each run costs about 0.6 s on two
 # cores (bench/results/expand.md), and the model repaints the new area anyway.
 MAX_FILL_RUNS = 12

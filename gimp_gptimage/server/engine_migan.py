@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ..migan import MODEL_NAME, ModelUnavailable
+from ..migan import MODEL_NAME, RESOLUTION, ModelUnavailable
 from .engine import OpenCVEngine, inpaint
 from .engine_protocol import Engine
 from .migan_session import MiganSession, shared_session
@@ -27,7 +27,6 @@ from .migan_session import MiganSession, shared_session
 log = logging.getLogger(__name__)
 
 HOLE_WEIGHT = 0.99  # what the model fills: pixels (all but) fully to be edited
-RESOLUTION = 512  # the model's working size: a RESOLUTION-square input goes through the pipeline unresized
 # The square window the model sees for result 0, 1, 2...: (least side, context beyond the hole on each side,
 # both in image pixels; mirrored). Result 0 fills a hole of up to 256 px at full resolution with the
 # context the model file's own pipeline gives it; the others see the hole in another frame and scale.
