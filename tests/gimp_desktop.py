@@ -8,7 +8,9 @@ OpenCV looks for that text on a screenshot. Nothing in the dialog exists for the
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,6 +109,28 @@ class Desktop:
     def click(self, window: str, x: int, y: int) -> None:
         self.xdotool("windowactivate", "--sync", window)
         self.xdotool("mousemove", "--sync", str(x), str(y), "click", "1")
+
+    def post_mortem(self, name: str) -> Path:
+        """After a wait timed out: a screenshot, and what each process of the worker's Python inside the root
+        was doing (every thread's stack, by py-spy from the test's venv), kept beside the screenshots."""
+        with_stacks = self.shots / f"{name}-stacks.txt"
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.screenshot(name)
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent))
+        lines = []
+        for found in processes_in(self.session.root.path, VENV_PYTHON):
+            pid = found.split(":", 1)[0]
+            lines.append(found)
+            if spy is not None:
+                done = subprocess.run([spy, "dump", "--pid", pid], capture_output=True, text=True, timeout=60)
+                lines.append(done.stdout + done.stderr)
+            status = Path(f"/proc/{pid}/status")
+            if status.exists():
+                lines += [line for line in status.read_text().splitlines() if line.startswith(("VmRSS", "VmHWM"))]
+        with_stacks.write_text("\n".join(lines) or "no worker process was alive\n")
+        for log in self.session.host_dir.glob("home/**/*.log"):  # the worker's own, kept by the plug-in
+            shutil.copyfile(log, self.shots / f"{name}-{log.name}")
+        return with_stacks
 
     def _label_template(self, label: str, kind: str, style: str) -> np.ndarray:
         """The text as the root's Qt draws it on that widget: the dark pixels' box, with a small margin."""

@@ -145,11 +145,13 @@ def screenshots_dir(root: GimpRoot) -> Path:
     return base / f"gimp-{root.version}"
 
 
-def wait_for(predicate, seconds: float, what: str) -> None:
+def wait_for(predicate, seconds: float, what: str, desk: Desktop | None = None) -> None:
+    """Poll `predicate`; on a timeout, with `desk`, first keep a post-mortem (screen and stacks) as an artefact."""
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}", pytrace=False)
+            kept = f" (screen and stacks: {desk.post_mortem('timeout')})" if desk is not None else ""
+            pytest.fail(f"timed out waiting for {what}{kept}", pytrace=False)
         time.sleep(0.2)
 
 
@@ -175,7 +177,7 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     """The painter's side; returns what it saw."""
     seen: dict = {}
     out = session.host_dir / "out"
-    wait_for((out / "ready").exists, 120, "GIMP to open the photo")
+    wait_for((out / "ready").exists, 120, "GIMP to open the photo", desk)
     image_window = desk.wait_window("{}x{}".format(*SIZE))
     open_edit_selection(desk, image_window, "0-menu")
     dialog = desk.wait_window(DIALOG_TITLE, timeout=90)
@@ -185,20 +187,20 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     desk.xdotool("type", "--delay", "30", PROMPT)  # no click: the prompt box has the focus
     desk.screenshot("2-prompt-typed")
     desk.xdotool("key", "--clearmodifiers", "ctrl+Return")
-    wait_for(lambda: results_in_history(session) >= 2, 90, "two results in history")
+    wait_for(lambda: results_in_history(session) >= 2, 90, "two results in history", desk)
     x, y, _ = desk.find_text("Insert all", "3-results")
     desk.click(dialog, x, y)
     time.sleep(2)  # GIMP inserts while the dialog stays open
     desk.screenshot("4-inserted")
     desk.xdotool("windowactivate", "--sync", dialog)
     desk.xdotool("key", "--clearmodifiers", "Escape")
-    wait_for(lambda: desk.window_gone(dialog), 30, "the dialog to close")
+    wait_for(lambda: desk.window_gone(dialog), 30, "the dialog to close", desk)
     (out / "first-closed").touch()
-    wait_for((out / "inserted").exists, 60, "GIMP's side to see the inserted layers")
+    wait_for((out / "inserted").exists, 60, "GIMP's side to see the inserted layers", desk)
     desk.xdotool("windowactivate", "--sync", image_window)
     desk.xdotool("key", "--clearmodifiers", "ctrl+z")
     (out / "undo-pressed").touch()
-    wait_for((out / "undone").exists, 30, "GIMP's side to see the undo")
+    wait_for((out / "undone").exists, 30, "GIMP's side to see the undo", desk)
     desk.screenshot("5-after-undo")
     # The next run talks to a slow server (written after the first dialog saved its settings on closing).
     (session.host_dir / "home/config/gimp-gptimage/settings.json").write_text(settings(slow_url))
@@ -214,7 +216,7 @@ def drive(desk: Desktop, session: GimpSession, slow_url: str) -> dict:
     seen["history_before_close"] = results_in_history(session)
     desk.xdotool("windowactivate", "--sync", second)
     desk.xdotool("key", "--clearmodifiers", "alt+F4")  # openbox's Close: what the title bar's x does
-    wait_for(lambda: desk.window_gone(second), 30, "the streaming dialog to close")
+    wait_for(lambda: desk.window_gone(second), 30, "the streaming dialog to close", desk)
     (out / "second-closed").touch()
     return seen
 
