@@ -2,7 +2,7 @@
 
 It is the fallback of the MI-GAN engine (engine_migan.py), which only replaces its masked fill.
 - Masked edits fill the transparent part of the mask from its surroundings (OpenCV Navier-Stokes inpainting
-  on a crop around the hole, upscaled, given the surroundings' grain, blended only inside the mask), so
+  on a crop around the hole, upscaled, given the photo's grain, blended only inside the mask), so
   every unmasked pixel is kept.
 - Unmasked single-image edits get a visible, prompt-keyed colour grade and posterisation: obviously not a
   model's work, and never text burnt into the user's picture (the response fields say "offline" instead).
@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .grain import LUMA, add_grain
+
 WORK_EDGE = 512  # inpainting runs on a crop at most this size, then is upscaled
 INPAINT_RADIUS = 5
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _seed(*parts: object) -> int:
@@ -93,7 +94,7 @@ def inpaint(rgb: np.ndarray, weight: np.ndarray, seed: int, *, grain: bool = Tru
     OpenCV's Navier-Stokes inpainting carries the edges and colours that meet the hole's border into it
     (a saucer's rim continues, the table closes over), which reads as a plausible removal; a smooth
     average fill instead leaves a flat silhouette of the removed object. It runs on a crop around the
-    hole, downscaled to WORK_EDGE for speed, and gets grain as strong as the surrounding texture so the
+    hole, downscaled to WORK_EDGE for speed, and gets the grain of the photo around it (grain.py) so the
     upscaled fill does not look airbrushed.
     """
     height, width = weight.shape
@@ -116,23 +117,13 @@ def inpaint(rgb: np.ndarray, weight: np.ndarray, seed: int, *, grain: bool = Tru
     else:
         filled = cv2.inpaint(np.ascontiguousarray(crop), crop_hole, INPAINT_RADIUS, cv2.INPAINT_NS)
     fill = rgb.astype(np.float32)
-    fill[y0:y1, x0:x1] = filled
     if grain:
-        fill += _grain_like(rgb, grown.astype(bool), seed)[..., None]
+        unknown = crop_hole.astype(bool)
+        filled = add_grain(filled, crop, unknown, unknown | (weight[y0:y1, x0:x1] > 0), seed)
+    fill[y0:y1, x0:x1] = filled
     w = weight[..., None].astype(np.float32)
     out = rgb.astype(np.float32) * (1 - w) + fill * w
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _grain_like(rgb: np.ndarray, hole: np.ndarray, seed: int) -> np.ndarray:
-    """Seeded luminance noise as strong as the fine texture around the hole (a smooth fill looks fake)."""
-    ring = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hole
-    luma = rgb.astype(np.float32) @ _LUMA
-    detail = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
-    # Median absolute deviation: robust to the strong edges (the object's outline) in the ring.
-    strength = float(np.median(np.abs(detail[ring]))) * 1.4826 if ring.any() else 0.0
-    noise = np.random.default_rng(seed).standard_normal(hole.shape).astype(np.float32)
-    return cv2.GaussianBlur(noise, (0, 0), 0.7) * strength * 1.5
 
 
 def restyle(rgb: np.ndarray, prompt: str, index: int) -> np.ndarray:
@@ -141,7 +132,7 @@ def restyle(rgb: np.ndarray, prompt: str, index: int) -> np.ndarray:
     hue = (key[0] / 255 + index * 0.04) % 1.0
     tint = np.array(colorsys.hsv_to_rgb(hue, 0.55, 1.0), dtype=np.float32)
     pixels = rgb.astype(np.float32)
-    luma = pixels @ _LUMA
+    luma = pixels @ LUMA
     graded = 0.55 * pixels + 0.45 * np.minimum(luma[..., None] * tint * 1.2, 255)
     levels = 5 + key[1] % 4
     posterised = np.round(graded / 255 * (levels - 1)) / (levels - 1) * 255

@@ -7,8 +7,8 @@ engine's; fusion gets the model's fill under its collage.
 
 The model sees a square window around the hole as one 512 x 512 input (at full resolution when the hole and
 its context fit, else shrunk; never stretched); result `index` of n is made from another view of it
-(mirrored, a tighter or wider window), so n fills differ and each is deterministic. Only pixels inside the
-mask change.
+(mirrored, a tighter or wider window), so n fills differ and each is deterministic. The fill then gets the
+photo's grain (grain.py: the model's pixels are noise-free). Only pixels inside the mask change.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 from ..migan import MODEL_NAME, RESOLUTION, ModelUnavailable
 from .engine import OpenCVEngine, inpaint
 from .engine_protocol import Engine
+from .grain import add_grain
 from .migan_session import MiganSession, shared_session
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class MiganEngine(OpenCVEngine):
         except Exception as exc:  # a model run that fails must not fail the request
             log.warning("%s fill failed (%s); using the OpenCV fill for this result", MODEL_NAME, exc)
             return inpaint(rgb, weight, seed)
+        # The model writes noise-free pixels (and a shrunk window lost its finest detail): give the fill the
+        # grain of the photo around it, so it does not read as a smooth patch.
+        filled = add_grain(filled, rgb[y0:y1, x0:x1], unknown, unknown | (weight[y0:y1, x0:x1] > 0), seed)
         # Outside the window the fill is the image itself, so only the window is blended (and copied).
         out = rgb.copy()
         w = weight[y0:y1, x0:x1, None].astype(np.float32)
