@@ -25,44 +25,42 @@ GRAIN_BLURS = (0.0, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2)  # px: candidate corre
 RING_PX = 16  # the known pixels around the hole the photo's grain is measured on ...
 RING_GAP_PX = 3  # ... from this far out: nearer, the grain band still sees the edited pixels
 QUIET_PATCH_PX = 7  # the neighbourhood whose energy tells grain (quiet) from edges and texture
-MIN_SAMPLES = 32  # fewer flat pixels than this (in the ring or the hole) give no reliable estimate
+MIN_SAMPLES = 32  # fewer pixels than this (in the ring or the hole) give no reliable estimate
+MAX_SAMPLES = 100_000  # more are not needed for the estimate
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601 luma weights of R, G, B
 _MAD_TO_SIGMA = 1.4826  # a normal distribution's sigma over its median absolute deviation
 
 
 def add_grain(fill: np.ndarray, photo: np.ndarray, unknown: np.ndarray, edited: np.ndarray, seed: int) -> np.ndarray:
-    """`fill` (H x W x 3) plus the grain it lacks, inside `unknown` only (float32; elsewhere `fill` as is).
+    """`fill` (H x W x 3, uint8) plus the grain it lacks, inside `unknown` only (elsewhere `fill` as is).
 
     `photo` is the same window before the edit; its pixels outside `edited` (everything the edit may touch,
     `unknown` included) are the known surroundings the grain is measured on. Deterministic in `seed`.
+    Works a channel or a box at a time: a fill of a large photo's window must not cost many copies of it.
     """
-    fill32 = fill.astype(np.float32)
-    noise = grain_noise(fill32, photo.astype(np.float32), unknown, edited, seed)
-    if noise is not None:
-        fill32[unknown] += noise[unknown]
-    return fill32
-
-
-def grain_noise(
-    fill: np.ndarray, photo: np.ndarray, unknown: np.ndarray, edited: np.ndarray, seed: int
-) -> np.ndarray | None:
-    """Seeded noise (H x W x 3) with the covariance the fill lacks in the grain band, or None if none."""
     ring = _grown(edited, RING_GAP_PX + RING_PX) & ~_grown(edited, RING_GAP_PX)
     wanted, had = band_covariances(photo, ring), band_covariances(fill, unknown)
     if wanted is None or had is None:
-        return None
+        return fill
     deficit = _psd(wanted[1] - had[1])
-    luma_deficit = float(LUMA @ deficit @ LUMA)
-    if luma_deficit < 0.05 and np.trace(deficit) < 0.15:  # below a tenth of a grey level's worth: nothing
-        return None
+    if float(LUMA @ deficit @ LUMA) < 0.05 and np.trace(deficit) < 0.15:  # under a tenth of a grey level
+        return fill
     # Shaped like the photo's own grain: its finest band's share of the grain band picks the correlation.
     blur = _blur_for(float(LUMA @ wanted[0] @ LUMA) / max(float(LUMA @ wanted[1] @ LUMA), 1e-6))
-    white = np.random.default_rng(seed).standard_normal(fill.shape).astype(np.float32)
+    x, y, width, height = cv2.boundingRect(unknown.view(np.uint8))
+    noise = np.random.default_rng(seed).standard_normal((height, width, 3), dtype=np.float32)
     if blur > 0:
-        white = cv2.GaussianBlur(white, (0, 0), blur)
+        noise = cv2.GaussianBlur(noise, (0, 0), blur)
     # White noise blurred by `blur` has per-channel variance _band_variances(blur)[1] in the grain band.
-    mix = _sqrtm(deficit / _band_variances(blur)[1]).astype(np.float32)
-    return white @ mix
+    noise = cv2.transform(noise, _sqrtm(deficit / _band_variances(blur)[1]))  # each pixel's 3 values mixed
+    out = fill.copy()
+    box = out[y : y + height, x : x + width]
+    noise += box
+    noise += 0.5
+    np.copyto(
+        box, np.clip(noise, 0, 255, out=noise).astype(np.uint8), where=unknown[y : y + height, x : x + width, None]
+    )
+    return out
 
 
 def band_covariances(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -71,13 +69,20 @@ def band_covariances(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, 
     None if too few pixels."""
     if where.sum() < 2 * MIN_SAMPLES:
         return None
-    image = image.astype(np.float32)
-    grain = image - cv2.GaussianBlur(image, (0, 0), GRAIN_BAND_SIGMA)
-    luma_grain = grain @ LUMA
+    luma = np.zeros(where.shape, np.float32)
+    for channel in range(3):
+        luma += LUMA[channel] * image[..., channel].astype(np.float32)
+    luma_grain = luma - cv2.GaussianBlur(luma, (0, 0), GRAIN_BAND_SIGMA)
     energy = cv2.blur(luma_grain * luma_grain, (QUIET_PATCH_PX, QUIET_PATCH_PX))
-    quiet = where & (energy <= np.median(energy[where]))
-    fine = image - cv2.GaussianBlur(image, (0, 0), FINE_BAND_SIGMA)
-    return _robust_covariance(fine[quiet]), _robust_covariance(grain[quiet])
+    del luma, luma_grain
+    quiet = np.flatnonzero(where & (energy <= np.median(energy[where])))
+    quiet = quiet[:: 1 + len(quiet) // MAX_SAMPLES]  # evenly spread: plenty for a median, cheap on a big hole
+    fine, grain = [], []
+    for channel in range(3):
+        plane = image[..., channel].astype(np.float32)
+        fine.append((plane - cv2.GaussianBlur(plane, (0, 0), FINE_BAND_SIGMA)).ravel()[quiet])
+        grain.append((plane - cv2.GaussianBlur(plane, (0, 0), GRAIN_BAND_SIGMA)).ravel()[quiet])
+    return _robust_covariance(np.stack(fine, 1)), _robust_covariance(np.stack(grain, 1))
 
 
 def _robust_covariance(samples: np.ndarray) -> np.ndarray:
@@ -130,4 +135,4 @@ def _blur_for(fine_share: float) -> float:
     return GRAIN_BLURS[int(np.argmin([abs(share - fine_share) for share in shares]))]
 
 
-__all__ = ["LUMA", "add_grain", "band_covariances", "grain_noise"]
+__all__ = ["LUMA", "add_grain", "band_covariances"]
