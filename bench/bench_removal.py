@@ -11,8 +11,9 @@ and the original photo is the ground truth. For each fill, in the same run:
   truth alike: right colours and structure in the right place, whatever the fine texture;
 - texture ratio: RMS of the high frequencies (luma minus its sigma-1.5 blur) inside the hole over the same
   in a 12-px ring around it: a blur is near 0, a fill as textured as its surroundings near 1.
-Engines: MI-GAN (the default engine), the OpenCV engine (Navier-Stokes plus grain, the fallback) and plain
-OpenCV Navier-Stokes (cv2.inpaint, radius 5). Targets (issue 9): MI-GAN's mean coarse error <= plain NS's,
+Engines: MI-GAN (the default engine), the OpenCV engine (Navier-Stokes, the fallback), both with the photo's
+grain added to their fills (gimp_gptimage/server/grain.py), and plain OpenCV Navier-Stokes (cv2.inpaint,
+radius 5). Targets (issue 9): MI-GAN's mean coarse error <= plain NS's,
 and >= 80% of its fills with a texture ratio in [0.5, 2].
 
 Speed and memory, over real HTTP: a server child process per engine (the same code as `gimp-gptimage
