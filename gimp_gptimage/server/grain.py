@@ -7,9 +7,10 @@ the deficit is added, as seeded noise inside the hole:
 - measured in a fine high-pass band (the image minus its GRAIN_BAND_SIGMA blur) per colour channel, as a
   3 x 3 covariance (sensor and JPEG noise differ per channel and are only partly correlated), robustly: a
   median-based estimator over the quieter half of the pixels, so edges and texture are not taken for grain;
-- shaped like it: the deficit's share in the finest band picks how much the white noise is blurred (photo
-  grain is rarely white: demosaicing, resizing and compression correlate neighbouring pixels).
-A noiseless photo gets nothing added; a fill already as grainy as its ring gets nothing either.
+- shaped like it: the photo's share of grain in the finest band picks how much the white noise is blurred
+  (photo grain is rarely white: demosaicing, resizing and compression correlate neighbouring pixels).
+A noiseless photo gets nothing added; a fill already as grainy as its ring gets nothing either. Only the
+grain is matched, not texture: detail coarser than the grain band that a shrunk window lost stays lost.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ RING_GAP_PX = 3  # ... from this far out: nearer, the grain band still sees the 
 QUIET_PATCH_PX = 7  # the neighbourhood whose energy tells grain (quiet) from edges and texture
 MIN_SAMPLES = 32  # fewer pixels than this (in the ring or the hole) give no reliable estimate
 MAX_SAMPLES = 100_000  # more are not needed for the estimate
+ROUNDING_VARIANCE = 1 / 12  # what rounding to whole grey levels adds itself: a smaller deficit would not show
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601 luma weights of R, G, B
 _MAD_TO_SIGMA = 1.4826  # a normal distribution's sigma over its median absolute deviation
 
@@ -43,11 +45,11 @@ def add_grain(fill: np.ndarray, photo: np.ndarray, unknown: np.ndarray, edited: 
     if wanted is None or had is None:
         return fill
     deficit = _psd(wanted[1] - had[1])
-    if float(LUMA @ deficit @ LUMA) < 0.05 and np.trace(deficit) < 0.15:  # under a tenth of a grey level
+    if float(LUMA @ deficit @ LUMA) < ROUNDING_VARIANCE and np.trace(deficit) < 3 * ROUNDING_VARIANCE:
         return fill
     # Shaped like the photo's own grain: its finest band's share of the grain band picks the correlation.
     blur = _blur_for(float(LUMA @ wanted[0] @ LUMA) / max(float(LUMA @ wanted[1] @ LUMA), 1e-6))
-    x, y, width, height = cv2.boundingRect(unknown.view(np.uint8))
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(unknown, np.uint8))
     noise = np.random.default_rng(seed).standard_normal((height, width, 3), dtype=np.float32)
     if blur > 0:
         noise = cv2.GaussianBlur(noise, (0, 0), blur)
