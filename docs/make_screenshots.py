@@ -48,14 +48,14 @@ async def until(condition, timeout: float = 60.0) -> None:  # type: ignore[no-un
         await asyncio.sleep(0.02)
 
 
-async def settle(app: QApplication, widget: QWidget) -> None:
-    for _ in range(5):
-        app.processEvents()
-        await asyncio.sleep(0.05)
+async def settle(widget: QWidget) -> None:
+    # Waiting on the loop, not app.processEvents(): events processed inside this task's step would run other
+    # tasks' steps in it, which asyncio refuses ("Cannot enter into task ... while another task ...").
+    await asyncio.sleep(0.25)
     widget.repaint()
 
 
-async def shoot(app: QApplication, server: LocalServer, language: str) -> None:
+async def shoot(server: LocalServer, language: str) -> None:
     install_language(language)
     source = source_from_files(ROOT / "resources" / "coffee.png", ROOT / "resources" / "coffee-spoon-selection.png")
     dialog = GptImageDialog(
@@ -74,23 +74,23 @@ async def shoot(app: QApplication, server: LocalServer, language: str) -> None:
     dialog.run()
     await until(lambda: dialog.model.state != "running")
     await until(lambda: dialog.history_view.loaded)
-    await settle(app, dialog)
+    await settle(dialog)
     suffix = "en" if language == "en" else "zh"
     dialog.grab().save(str(OUT / f"dialog-{suffix}.png"))
     dialog.tabs.setCurrentWidget(dialog.sent_preview)
-    await settle(app, dialog)
+    await settle(dialog)
     dialog.grab().save(str(OUT / f"preview-{suffix}.png"))
     dialog.tabs.setCurrentWidget(dialog.history_view)
-    await settle(app, dialog)
+    await settle(dialog)
     dialog.grab().save(str(OUT / f"history-{suffix}.png"))
     dialog.open_settings()
     settings = dialog.settings_dialog
     settings.resize(820, 720)
-    await settle(app, settings)
+    await settle(settings)
     settings.grab().save(str(OUT / f"settings-{suffix}.png"))
     settings.reject()
     dialog.close()
-    await settle(app, dialog)
+    await settle(dialog)
 
 
 def main() -> int:
@@ -103,7 +103,7 @@ def main() -> int:
     async def run() -> None:
         with LocalServer(latency=1.0) as server:
             for language in ("en", "zh_CN"):
-                await shoot(app, server, language)
+                await shoot(server, language)
 
     with loop:
         loop.run_until_complete(run())
