@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,8 +44,10 @@ from qt_ui.dialog import GptImageDialog  # noqa: E402
 from qt_ui.insert import JobFolderTarget  # noqa: E402
 from qt_ui.loop import EventLoop  # noqa: E402
 from qt_ui.source import source_from_job  # noqa: E402
+from qt_ui.tasks import BACKGROUND  # noqa: E402
 
 WIDTH, HEIGHT = 1200, 900
+LOOPS = {"ours": "this project's loop (qt_ui/loop.py)", "qasync": "baseline: qasync's own loop"}
 TICK_MS = 5
 
 
@@ -119,10 +122,11 @@ async def session(base_url: str, runs: int, home: Path) -> list[tuple[float, flo
         wall = time.perf_counter() - start
         await asyncio.sleep(0.3)  # the results' last steps settle
         figures.append((wall, max(gaps) * 1000, waiting_callbacks(loop)))
-        print(type(loop).__name__, i + 1, [round(v, 2) for v in figures[-1]], flush=True)
     ticker.stop()
     dialog.close()
+    dialog.deleteLater()
     await asyncio.sleep(0.2)
+    await BACKGROUND.wait()  # the dialog's HTTP connections close on this loop, before it goes
     return figures
 
 
@@ -142,19 +146,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dialog_session.md")
+    parser.add_argument("--loop", choices=LOOPS, help=argparse.SUPPRESS)  # one session, in this process
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    app.setQuitOnLastWindowClosed(False)
+    if args.loop:  # each loop gets a fresh process, as each dialog has
+        app = QApplication(sys.argv[:1])
+        app.setQuitOnLastWindowClosed(False)
+        loop = EventLoop(app) if args.loop == "ours" else qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = loop.run_until_complete(session(args.base_url, args.runs, Path(tmp)))
+        print("FIGURES", json.dumps(figures), flush=True)
+        return 0
     started = time.monotonic()
     rows = []
-    with ServerProcess(latency=1.0) as server, tempfile.TemporaryDirectory() as tmp:
-        for name, make in (("this project's loop (qt_ui/loop.py)", EventLoop), ("baseline: qasync's own loop", None)):
-            loop = make(app) if make is not None else qasync.QEventLoop(app)
-            asyncio.set_event_loop(loop)
-            home = Path(tmp) / ("ours" if make else "qasync")
-            figures = loop.run_until_complete(session(server.base_url, args.runs, home))
-            loop.close()
-            rows.append(summary(name, figures))
+    with ServerProcess(latency=1.0) as server:
+        for key, name in LOOPS.items():
+            argv = [sys.executable, __file__, "--loop", key, "--runs", str(args.runs), "--base-url", server.base_url]
+            done = subprocess.run(argv, capture_output=True, text=True, check=True)
+            found = [line for line in done.stdout.splitlines() if line.startswith("FIGURES ")]
+            rows.append(summary(name, [tuple(f) for f in json.loads(found[-1].removeprefix("FIGURES "))]))
     five = max(1, min(5, args.runs // 3))
     lines = [
         "# A dialog left open for a working session",
