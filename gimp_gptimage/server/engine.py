@@ -66,22 +66,23 @@ class OpenCVEngine:
         keep_alpha: bool = False,
     ) -> Image.Image:
         """Edit `images[0]` (guided by `mask` and the other images) and return it at `size`."""
-        base = np.asarray(images[0].convert("RGBA"))
-        rgb, alpha = base[..., :3].copy(), base[..., 3].copy()
-        del base  # not held through the fill (the MI-GAN engine's model run is the server's peak of memory)
+        # Only what the result needs is held through the fill (the MI-GAN engine's model run is the server's
+        # peak of memory): the colours, and the alpha only for a transparent result.
+        rgb = np.asarray(images[0].convert("RGB"))
+        alpha = np.asarray(images[0].convert("RGBA").getchannel("A")) if keep_alpha else None
         weight = edit_weight(mask, images[0].size) if mask is not None else None
         if weight is not None and not weight.any():
             weight = None
         seed = _seed(prompt, index)
         if weight is not None:
             rgb = self.fill(rgb, weight, seed, index)
-            if keep_alpha and (alpha < 255).any():
+            if alpha is not None and (alpha < 255).any():
                 alpha = np.clip(inpaint(np.dstack([alpha] * 3), weight, seed, grain=False)[..., 0], 0, 255)
         if len(images) > 1:
             rgb = fuse(rgb, [np.asarray(im.convert("RGB")) for im in images[1:]], weight, seed)
         elif weight is None:
             rgb = restyle(rgb, prompt, index)
-        result = Image.fromarray(np.dstack([rgb, alpha]) if keep_alpha else rgb)
+        result = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
         return _resize(result, size)
 
     def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:
