@@ -149,9 +149,10 @@ class ImagesClient:
     async def grows_mask(self) -> bool:
         """Whether the selection is grown for this endpoint (api.providers.grows_mask). An endpoint of no
         preset that has not answered yet is asked once (`GET /models`, free), as the mask is made before
-        the request; if it cannot be asked, it is taken to be like OpenAI's and asked again next time."""
+        the request (one more connection: a TLS handshake or a reset is met twice); if it cannot be asked,
+        it is taken to be like OpenAI's and asked again next time."""
         if self.provider_name not in PRESETS and not self._answered:
-            with contextlib.suppress(GptImageError):
+            with contextlib.suppress(GptImageError):  # the request itself will say what is wrong
                 await self.models()
         return grows_mask(self.provider_name, self._engine)
 
