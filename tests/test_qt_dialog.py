@@ -15,8 +15,8 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
-from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.api.providers import OPENAI, custom
+from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.keystore import Backend, local_backend
 from gimp_gptimage.server import Fault, LocalServer
 from gimp_gptimage.settings import SettingsStore
