@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from gimp_gptimage.api import providers
 from gimp_gptimage.api.catalog import ListedModel, usable
 from gimp_gptimage.api.client import ImagesClient, Timeouts
 from gimp_gptimage.api.errors import ConfigError, explain
-from gimp_gptimage.api.providers import grows_mask
 from gimp_gptimage.api.types import arrival_note
 from gimp_gptimage.cost import cost_of
 from gimp_gptimage.history import HistoryStore
@@ -177,7 +177,7 @@ class JobController(QObject):
                 raise
             except Exception:
                 pass  # its run says what is wrong; the preview goes by the name meanwhile
-        return grows_mask(self.model.provider)
+        return providers.grows_mask(self.model.provider)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

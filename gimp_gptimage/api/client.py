@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
+from . import providers
 from .catalog import ListedModel, image_models
 from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, direct_mounts, shared_ssl_context
 from .error_mapping import ErrorMapper, read_limited
@@ -33,7 +34,7 @@ from .errors import ConfigError, GptImageError, redact
 from .markup import markup_part
 from .multipart import MultipartBody, ProgressStream
 from .params import ImageParams, validate
-from .providers import ENGINE_HEADER, PRESETS, Provider, check_base_url, grows_mask
+from .providers import ENGINE_HEADER, PRESETS, Provider, check_base_url
 from .results import EventCallback, ProgressCallback, ReadOptions, ResultReader
 from .retry import RETRY_STATUSES, RetryPolicy, Sleep, provider_says_retry
 from .timeouts import DEFAULT_TIMEOUTS, Timeouts
@@ -154,7 +155,7 @@ class ImagesClient:
         if self.provider_name not in PRESETS and not self._answered:
             with contextlib.suppress(GptImageError):  # the request itself will say what is wrong
                 await self.models()
-        return grows_mask(self.provider_name, self._engine)
+        return providers.grows_mask(self.provider_name, self._engine)
 
     def _note_answer(self, response: httpx.Response) -> None:
         self._answered = True
