@@ -324,12 +324,22 @@ over its RSS when ready (MI-GAN's session is created before the server is ready)
 | session load (median of 5) | {load_s:.2f} s | | ≤ 0.5 s: {verdict(load_s <= 0.5)} |
 
 The model sees one 512 x 512 input per fill (gimp_gptimage/server/engine_migan.py), so a run costs the
-same whatever the image size. onnxruntime's CPU arena is shrunk after every run and the graph gets extended,
-not all, optimisations (gimp_gptimage/server/migan_session.py): with the arena kept the process holds its
-high-water mark (about 0.9 GB) after the first fill; with the arena off every run, and the first above all
-(5-9 s), paid for fresh pages; the last optimisation level only added 40-60 MB of buffers. The run itself
-peaks at about 380 MB over the session (its activations at 512 x 512): that, not the server, is almost all of
-the extra peak. The machine is shared with other jobs: the load average below inflates every time alike.
+same whatever the image size. Where the extra peak goes (measured on 2026-12-01):
+- The model run: 371-375 MB over the process just before it. Its activations are 64-channel float tensors
+  of 64 MB each at 512 x 512; in onnxruntime's execution order at most 256 MB of them live at once (an
+  allocation trace of a run), and the arena's reuse of freed chunks adds about 115 MB. onnxruntime's arena
+  is shrunk after every run and the graph gets extended, not all, optimisations
+  (gimp_gptimage/server/migan_session.py). Tried without gain: the arena off (300-350 MB, but each run's
+  3.95 GB of allocations then come as fresh pages: a first run of 3-5 s), kSameAsRequested (+80 MB), smaller
+  arena regions (+45 MB), an initial arena chunk (never given back), max_dead_bytes_per_chunk, memory
+  pattern or reuse off, one thread (+2-17 MB: a convolution not split over threads expands its whole
+  input), the priority-based order (224 MB live, but more in the arena), all optimisations (+40-60 MB).
+- The request: about 27 MB held through the run (the job's decoded image and mask, the colours, the edit
+  weight, worker threads). Small freed blocks that glibc keeps (about 22 MB left from loading the session,
+  a few more from decoding and parsing) go back to the system just before the run: that took the extra
+  peak from 403 to 379 MB.
+  The PNG encode, base64 and JSON come after the run and stay well below its peak.
+The machine is shared with other jobs: the load average below inflates every time alike.
 
 ## Machine
 

@@ -47,8 +47,9 @@ class MiganSession:
         image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
         mask = np.ascontiguousarray((keep.astype(np.uint8) * 255)[None, None])
         with self._lock:
-            # The run is the server's peak of memory (about 370 MB of activations at 512 x 512): what the
-            # request freed so far (decoding, parsing: small blocks glibc keeps) goes back first, not under it.
+            # The run is the server's peak of memory (about 370 MB of activations at 512 x 512): small blocks
+            # freed so far that glibc keeps (loading the session, decoding, parsing: 20-25 MB) go back first
+            # instead of staying resident under it (bench/results/removal.md).
             release_free_memory()
             (result,) = self._session.run(["result"], {"image": image, "mask": mask}, self._run_options)
         return np.ascontiguousarray(result[0].transpose(1, 2, 0))
