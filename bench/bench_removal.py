@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import os
 import platform
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_name, git_commit, load_average, ram_gib  # noqa: E402
+from gimp_gptimage.memory import release_free_memory  # noqa: E402
 from gimp_gptimage.server import LocalServer, MiganEngine, OpenCVEngine  # noqa: E402
 from gimp_gptimage.server.migan_session import MiganSession, shared_session  # noqa: E402
 
@@ -176,10 +178,14 @@ def near_truth(ratio: float, truth: float) -> bool:
 
 
 def serve_child(engine_name: str) -> None:
-    """Child mode: a local server with the named engine; prints its URL, serves until stdin closes."""
+    """Child mode: a local server with the named engine; prints its URL and its RSS when ready (as it is,
+    then with the freed blocks glibc keeps handed back), serves until stdin closes."""
     engine = MiganEngine(shared_session()) if engine_name == "migan" else OpenCVEngine()
     with LocalServer(engine=engine) as server:
-        print(BANNER_PREFIX + server.base_url, flush=True)
+        ready = status_mb(os.getpid(), "VmRSS")
+        release_free_memory()
+        clean = status_mb(os.getpid(), "VmRSS")
+        print(f"{BANNER_PREFIX}{server.base_url} {ready:.1f} {clean:.1f}", flush=True)
         sys.stdin.read()
 
 
@@ -215,9 +221,8 @@ def speed(engine_name: str) -> dict[str, float]:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        base_url = line.removeprefix(BANNER_PREFIX).strip()
-        ready_rss = status_mb(proc.pid, "VmRSS")
+        base_url, ready, clean = proc.stdout.readline().removeprefix(BANNER_PREFIX).split()
+        ready_rss, clean_rss = float(ready), float(clean)
         request = edit_request()
         times = []
         first = 0.0
@@ -238,6 +243,8 @@ def speed(engine_name: str) -> dict[str, float]:
             "max_s": max(times),
             "ready_rss": ready_rss,
             "peak_extra": status_mb(proc.pid, "VmHWM") - ready_rss,
+            "peak_over_clean": status_mb(proc.pid, "VmHWM") - clean_rss,
+            "peak": status_mb(proc.pid, "VmHWM"),
             "after_rss": status_mb(proc.pid, "VmRSS"),
         }
     finally:
@@ -312,7 +319,10 @@ the second target with a right fill; the last column counts fills as textured as
 
 A {EDIT_SIDE} x {EDIT_SIDE} PNG edit with a 300 x 260 hole, {REPEATS} runs after a first one, each over HTTP to a
 server child process (upload, decode, fill, PNG encode, base64, download). Peak RSS: the server's VmHWM
-over its RSS when ready (MI-GAN's session is created before the server is ready).
+over its RSS when ready (MI-GAN's session is created before the server is ready); "without its freed
+blocks": over its RSS once the freed blocks glibc keeps (mostly from loading the session) are handed back,
+what an edit costs over a server holding nothing it does not use (the server hands them back before each
+model run, so its peak is the same either way).
 
 | | MI-GAN engine | OpenCV engine | target |
 |---|---|---|---|
@@ -320,6 +330,8 @@ over its RSS when ready (MI-GAN's session is created before the server is ready)
 | median edit (max) | {timing(m)} | {timing(o)} | {time_target} |
 | server RSS when ready | {m["ready_rss"]:.0f} MB | {o["ready_rss"]:.0f} MB | |
 | extra peak RSS over ready | {m["peak_extra"]:.0f} MB | {o["peak_extra"]:.0f} MB | {rss_target} |
+| extra peak RSS over ready without its freed blocks | {m["peak_over_clean"]:.0f} MB | {o["peak_over_clean"]:.0f} MB | |
+| peak RSS | {m["peak"]:.0f} MB | {o["peak"]:.0f} MB | |
 | RSS after the runs | {m["after_rss"]:.0f} MB | {o["after_rss"]:.0f} MB | |
 | session load (median of 5) | {load_s:.2f} s | | ≤ 0.5 s: {verdict(load_s <= 0.5)} |
 
@@ -344,7 +356,7 @@ The machine is shared with other jobs: the load average below inflates every tim
 ## Machine
 
 - CPU: {cpu_name()}
-- cores: {__import__("os").cpu_count()}
+- cores: {os.cpu_count()}
 - RAM: {ram_gib():.1f} GiB
 - load average (1/5/15 min) at start: {load_start}; at end: {load_end}
 - OS: {platform.platform()}
