@@ -179,7 +179,7 @@ def main() -> None:
     migan_engine = MiganEngine(shared_session())
 
     def migan_one_run(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        return migan_engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+        return migan_engine.fill(rgb, np.where(hole, np.uint8(0), np.uint8(255)), seed=0, index=0)
 
     with LocalServer() as server:
         history = HistoryStore(Path(__import__("tempfile").mkdtemp(prefix="bench-expand-")))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import os
 import platform
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_name, git_commit, load_average, ram_gib  # noqa: E402
+from gimp_gptimage.memory import release_free_memory  # noqa: E402
 from gimp_gptimage.server import LocalServer, MiganEngine, OpenCVEngine  # noqa: E402
 from gimp_gptimage.server.migan_session import MiganSession, shared_session  # noqa: E402
 
@@ -176,10 +178,14 @@ def near_truth(ratio: float, truth: float) -> bool:
 
 
 def serve_child(engine_name: str) -> None:
-    """Child mode: a local server with the named engine; prints its URL, serves until stdin closes."""
+    """Child mode: a local server with the named engine; prints its URL and its RSS when ready (as it is,
+    then with the freed blocks glibc keeps handed back), serves until stdin closes."""
     engine = MiganEngine(shared_session()) if engine_name == "migan" else OpenCVEngine()
     with LocalServer(engine=engine) as server:
-        print(BANNER_PREFIX + server.base_url, flush=True)
+        ready = status_mb(os.getpid(), "VmRSS")
+        release_free_memory()
+        clean = status_mb(os.getpid(), "VmRSS")
+        print(f"{BANNER_PREFIX}{server.base_url} {ready:.1f} {clean:.1f}", flush=True)
         sys.stdin.read()
 
 
@@ -215,9 +221,8 @@ def speed(engine_name: str) -> dict[str, float]:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        base_url = line.removeprefix(BANNER_PREFIX).strip()
-        ready_rss = status_mb(proc.pid, "VmRSS")
+        base_url, ready, clean = proc.stdout.readline().removeprefix(BANNER_PREFIX).split()
+        ready_rss, clean_rss = float(ready), float(clean)
         request = edit_request()
         times = []
         first = 0.0
@@ -238,6 +243,8 @@ def speed(engine_name: str) -> dict[str, float]:
             "max_s": max(times),
             "ready_rss": ready_rss,
             "peak_extra": status_mb(proc.pid, "VmHWM") - ready_rss,
+            "peak_over_clean": status_mb(proc.pid, "VmHWM") - clean_rss,
+            "peak": status_mb(proc.pid, "VmHWM"),
             "after_rss": status_mb(proc.pid, "VmRSS"),
         }
     finally:
@@ -312,7 +319,10 @@ the second target with a right fill; the last column counts fills as textured as
 
 A {EDIT_SIDE} x {EDIT_SIDE} PNG edit with a 300 x 260 hole, {REPEATS} runs after a first one, each over HTTP to a
 server child process (upload, decode, fill, PNG encode, base64, download). Peak RSS: the server's VmHWM
-over its RSS when ready (MI-GAN's session is created before the server is ready).
+over its RSS when ready (MI-GAN's session is created before the server is ready); "without its freed
+blocks": over its RSS once the freed blocks glibc keeps (mostly from loading the session) are handed back,
+what an edit costs over a server holding nothing it does not use (the server hands them back before each
+model run, so its peak is the same either way).
 
 | | MI-GAN engine | OpenCV engine | target |
 |---|---|---|---|
@@ -320,21 +330,33 @@ over its RSS when ready (MI-GAN's session is created before the server is ready)
 | median edit (max) | {timing(m)} | {timing(o)} | {time_target} |
 | server RSS when ready | {m["ready_rss"]:.0f} MB | {o["ready_rss"]:.0f} MB | |
 | extra peak RSS over ready | {m["peak_extra"]:.0f} MB | {o["peak_extra"]:.0f} MB | {rss_target} |
+| extra peak RSS over ready without its freed blocks | {m["peak_over_clean"]:.0f} MB | {o["peak_over_clean"]:.0f} MB | |
+| peak RSS | {m["peak"]:.0f} MB | {o["peak"]:.0f} MB | |
 | RSS after the runs | {m["after_rss"]:.0f} MB | {o["after_rss"]:.0f} MB | |
 | session load (median of 5) | {load_s:.2f} s | | ≤ 0.5 s: {verdict(load_s <= 0.5)} |
 
 The model sees one 512 x 512 input per fill (gimp_gptimage/server/engine_migan.py), so a run costs the
-same whatever the image size. onnxruntime's CPU arena is shrunk after every run and the graph gets extended,
-not all, optimisations (gimp_gptimage/server/migan_session.py): with the arena kept the process holds its
-high-water mark (about 0.9 GB) after the first fill; with the arena off every run, and the first above all
-(5-9 s), paid for fresh pages; the last optimisation level only added 40-60 MB of buffers. The run itself
-peaks at about 380 MB over the session (its activations at 512 x 512): that, not the server, is almost all of
-the extra peak. The machine is shared with other jobs: the load average below inflates every time alike.
+same whatever the image size. Where the extra peak goes (measured on 2026-12-01):
+- The model run: 371-375 MB over the process just before it. Its activations are 64-channel float tensors
+  of 64 MB each at 512 x 512; in onnxruntime's execution order at most 256 MB of them live at once (an
+  allocation trace of a run), and the arena's reuse of freed chunks adds about 115 MB. onnxruntime's arena
+  is shrunk after every run and the graph gets extended, not all, optimisations
+  (gimp_gptimage/server/migan_session.py). Tried without gain: the arena off (300-350 MB, but each run's
+  3.95 GB of allocations then come as fresh pages: a first run of 3-5 s), kSameAsRequested (+80 MB), smaller
+  arena regions (+45 MB), an initial arena chunk (never given back), max_dead_bytes_per_chunk, memory
+  pattern or reuse off, one thread (+2-17 MB: a convolution not split over threads expands its whole
+  input), the priority-based order (224 MB live, but more in the arena), all optimisations (+40-60 MB).
+- The request: about 27 MB held through the run (the job's decoded image and mask, the colours, the edit
+  weight, worker threads). Small freed blocks that glibc keeps (about 22 MB left from loading the session,
+  a few more from decoding and parsing) go back to the system just before the run: that took the extra
+  peak from 403 to 379 MB.
+  The PNG encode, base64 and JSON come after the run and stay well below its peak.
+The machine is shared with other jobs: the load average below inflates every time alike.
 
 ## Machine
 
 - CPU: {cpu_name()}
-- cores: {__import__("os").cpu_count()}
+- cores: {os.cpu_count()}
 - RAM: {ram_gib():.1f} GiB
 - load average (1/5/15 min) at start: {load_start}; at end: {load_end}
 - OS: {platform.platform()}

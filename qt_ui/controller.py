@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from gimp_gptimage.api import providers
 from gimp_gptimage.api.catalog import ListedModel, usable
 from gimp_gptimage.api.client import ImagesClient, Timeouts
 from gimp_gptimage.api.errors import ConfigError, explain
@@ -164,6 +165,19 @@ class JobController(QObject):
             raise
         except Exception:
             return []
+
+    async def grows_mask(self) -> bool:
+        """Whether a run grows the selection (api.providers.grows_mask): the chosen provider's client knows
+        (its endpoint may be a gimp-gptimage server); the offline engine or a provider that cannot be asked
+        now goes by the provider's name."""
+        if self.describe_backend()[0] == "provider":
+            try:
+                return await (await self.client(await self.backend())).grows_mask()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                pass  # its run says what is wrong; the preview goes by the name meanwhile
+        return providers.grows_mask(self.model.provider)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}

@@ -313,13 +313,16 @@ class GptImageDialog(QDialog):
         size = m.size if m.size == "auto" or "size" not in m.violations else "auto"
         model = m.model if model_spec(m.model) is not None else DEFAULT_MODEL
         try:
+            grows_mask = await self.controller.grows_mask()
+            if generation != self._preview_generation:
+                return
             data = await asyncio.to_thread(
                 compute_preview,
                 s.layer_rgba,  # type: ignore[arg-type]
                 s.selection,
                 model=model,
                 size=size,
-                options=as_the_provider_takes_it(self.controller.context_options(), m.provider),
+                options=as_the_provider_takes_it(self.controller.context_options(), grows_mask),
                 layer_offset=s.layer_offset,
             )
         except Exception as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from PIL import Image
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import APIConnectionError, BadRequestError, ResultError, ValidationError
 from gimp_gptimage.api.params import ImageParams
-from gimp_gptimage.api.providers import LOCAL, OPENAI
+from gimp_gptimage.api.providers import LOCAL, OPENAI, grows_mask
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.context import as_the_provider_takes_it
 from gimp_gptimage.jobs.run import GenerateRequest, JobEvents, JobResult, run_edit, run_generate
@@ -126,8 +127,38 @@ async def test_the_offline_engine_gets_the_selection_ungrown(server: LocalServer
         masks[provider.name] = record.context["grow_px"]
     assert masks == {"local": 0, "openai": request.options.grow_px}
     # The dialog's preview of what is sent goes through the same rule (qt_ui/dialog.py).
-    assert as_the_provider_takes_it(request.options, "local").grow_px == 0
-    assert as_the_provider_takes_it(request.options, "openai") == request.options
+    assert as_the_provider_takes_it(request.options, grows_mask("local")).grow_px == 0
+    assert as_the_provider_takes_it(request.options, grows_mask("openai")) == request.options
+
+
+async def test_a_custom_base_url_at_a_gimp_gptimage_server_gets_the_selection_ungrown(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """`gimp-gptimage serve` on another machine, reached through a custom base URL, is still an inpainting
+    engine: the server says what it is (ENGINE_HEADER), asked before the first mask is made."""
+    history = HistoryStore(tmp_path)
+    request = edit_request(ImageParams(prompt="Remove the spoon"))
+    async with _client(server) as client:
+        assert client.provider_name == "custom"
+        for _ in range(2):  # the first asks, the second remembers
+            (result,) = await run_edit(request, client, history)
+            record = history.get(result.history_id).record
+            assert record.context is not None and record.context["grow_px"] == 0
+
+
+async def test_an_endpoint_that_cannot_say_what_it_is_gets_the_grown_selection() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    async with ImagesClient(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-job-test-key-0123456789") as client:
+        assert await client.grows_mask() is True
+
+
+def test_the_mask_rule_keeps_presets_and_reads_what_a_custom_endpoint_says() -> None:
+    assert (grows_mask("local"), grows_mask("openai"), grows_mask("custom")) == (False, True, True)
+    assert grows_mask("custom", "offline-migan") is False  # a gimp-gptimage server, whichever engine
+    assert grows_mask("custom", "offline") is False
+    assert grows_mask("openai", "offline-migan") is True  # a preset is what the user chose: its rule holds
 
 
 async def test_streamed_edit_shows_partials_first(server: LocalServer, tmp_path: Path) -> None:

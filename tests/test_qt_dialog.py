@@ -15,8 +15,9 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PyQt6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 from qt_helpers import LAYER_H, LAYER_OFFSET, LAYER_W, SELECTION_BOX, make_dialog, qrun, until, write_job
 
+from gimp_gptimage.api.providers import OPENAI, custom
 from gimp_gptimage.history import HistoryStore
-from gimp_gptimage.keystore import local_backend
+from gimp_gptimage.keystore import Backend, local_backend
 from gimp_gptimage.server import Fault, LocalServer
 from gimp_gptimage.settings import SettingsStore
 from qt_ui.dialog import GptImageDialog
@@ -608,3 +609,23 @@ def test_model_list_shows_what_the_provider_lists(qloop, qtbot, job_dir, temp_ho
     assert "sent as is" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
     combo.setCurrentIndex(1)
     assert dialog.model.model == "relay/gpt-image-9" and dialog.params_view.complexity.isEnabled()
+
+
+def test_the_preview_takes_the_mask_as_the_endpoint_says(qloop, qtbot, job_dir, temp_home, server) -> None:
+    """A custom base URL at a gimp-gptimage server is an inpainting engine (selection ungrown, as the
+    offline engine gets it); a preset aimed at the same server keeps its rule (grown)."""
+    key = "sk-dialog-test-key-0123456789"
+    grows = {}
+    for provider in (custom(server.base_url), OPENAI.with_base_url(server.base_url)):
+        backend = Backend(provider.name, provider.base_url, key, False, provider)
+        dialog = make_dialog(job_dir, temp_home, backend=backend, show=False)
+        qtbot.addWidget(dialog)
+
+        async def scenario(dialog: GptImageDialog = dialog) -> bool:
+            try:
+                return await dialog.controller.grows_mask()
+            finally:
+                await dialog.controller.aclose()
+
+        grows[provider.name] = qrun(qloop, scenario())
+    assert grows == {"custom": False, "openai": True}

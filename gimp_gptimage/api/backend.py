@@ -25,6 +25,11 @@ class ImagesBackend(Protocol):
         """Where requests go, recorded in history (never with a key: keys are not part of a base URL)."""
         ...
 
+    async def grows_mask(self) -> bool:
+        """Whether the selection is grown for this endpoint (api.providers.grows_mask), asking the endpoint
+        what it is if it has not answered yet."""
+        ...
+
     async def edit(
         self,
         *,

@@ -17,6 +17,7 @@ The parts: `retry.py` (when and how long), `error_mapping.py` (answers and failu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
+from . import providers
 from .catalog import ListedModel, image_models
 from .download import DEFAULT_DOWNLOAD_LIMIT, Downloader, direct_mounts, shared_ssl_context
 from .error_mapping import ErrorMapper, read_limited
@@ -32,7 +34,7 @@ from .errors import ConfigError, GptImageError, redact
 from .markup import markup_part
 from .multipart import MultipartBody, ProgressStream
 from .params import ImageParams, validate
-from .providers import Provider, check_base_url
+from .providers import ENGINE_HEADER, PRESETS, Provider, check_base_url
 from .results import EventCallback, ProgressCallback, ReadOptions, ResultReader
 from .retry import RETRY_STATUSES, RetryPolicy, Sleep, provider_says_retry
 from .timeouts import DEFAULT_TIMEOUTS, Timeouts
@@ -72,6 +74,9 @@ class ImagesClient:
         self.retry = RetryPolicy(max(0, max_retries), sleep)
         self._key = _checked_key(api_key)
         self._errors = ErrorMapper(timeouts, lambda text: redact(text, self._key))
+        # What the endpoint said it is (ENGINE_HEADER: a gimp-gptimage server's engine), once it answered.
+        self._answered = False
+        self._engine: str | None = None
         host = urlsplit(self.base_url).hostname or ""
         self._http = httpx.AsyncClient(
             timeout=timeouts.to_httpx(),
@@ -142,6 +147,20 @@ class ImagesClient:
             "images/edits", body.segments, body.content_type, params, on_event=on_event, on_progress=on_progress
         )
 
+    async def grows_mask(self) -> bool:
+        """Whether the selection is grown for this endpoint (api.providers.grows_mask). An endpoint of no
+        preset that has not answered yet is asked once (`GET /models`, free), as the mask is made before
+        the request (one more connection: a TLS handshake or a reset is met twice); if it cannot be asked,
+        it is taken to be like OpenAI's and asked again next time."""
+        if self.provider_name not in PRESETS and not self._answered:
+            with contextlib.suppress(GptImageError):  # the request itself will say what is wrong
+                await self.models()
+        return providers.grows_mask(self.provider_name, self._engine)
+
+    def _note_answer(self, response: httpx.Response) -> None:
+        self._answered = True
+        self._engine = response.headers.get(ENGINE_HEADER) or None
+
     async def models(self) -> list[ListedModel]:
         """GET {base}/models: the image models this provider offers (see catalog.py)."""
         url = f"{self.base_url}/models"
@@ -151,6 +170,7 @@ class ImagesClient:
             raise self._errors.timeout(exc, url) from None
         except httpx.TransportError as exc:
             raise self._errors.connection(exc, url, phase="before any answer arrived") from None
+        self._note_answer(response)
         if response.status_code >= 300:
             raise await self._errors.status(response)
         try:
@@ -248,6 +268,7 @@ class ImagesClient:
                     connection.failure != "tls"
                 )
             else:
+                self._note_answer(response)
                 if response.status_code < 300:
                     return response
                 if response.status_code < 400:  # never resend a paid request (and the key) elsewhere by itself

@@ -57,7 +57,8 @@ def open_image(source: bytes | Path, *, formats: tuple[str, ...] | None = None, 
         with warnings.catch_warnings():
             # Pillow warns from its own (lower) limit up; this module's limit is the one that decides.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            stream = io.BytesIO(source) if isinstance(source, bytes) else None
+            image = Image.open(stream or source)
         if image.width * image.height > MAX_DECODE_PIXELS:
             image.close()
             raise ImageTooLarge(
@@ -69,6 +70,8 @@ def open_image(source: bytes | Path, *, formats: tuple[str, ...] | None = None, 
             raise UnreadableImage(f"it is a {image.format} image; only {', '.join(formats)} are accepted")
         if load:
             image.load()  # a full decode: catches truncated or corrupt data of every format, not just PNG
+            if stream is not None:
+                stream.close()  # Pillow keeps its stream: the decoded image must not keep the bytes alive
     except UnreadableImage:
         raise
     except (FileNotFoundError, IsADirectoryError, PermissionError):

@@ -83,6 +83,9 @@ LOCAL = Provider(
     "local", "Local offline engine", "", default_model="gpt-image-2.6-sunburst", grows_mask=False, billed=False
 )
 
+# Every answer of a gimp-gptimage server (`serve`, the embedded one) carries this header: its engine's name.
+ENGINE_HEADER = "x-gptimage-engine"
+
 PRESETS: dict[str, Provider] = {p.name: p for p in (OPENAI, CRAZYROUTER, QUICKROUTER, LOCAL)}
 # The providers the local server can imitate (`serve --profile`).
 IMITATED: tuple[Provider, ...] = (OPENAI, CRAZYROUTER, QUICKROUTER)
@@ -92,6 +95,16 @@ def is_billed(provider_name: str) -> bool:
     """Whether requests to this provider cost money (any provider not known here is taken to bill)."""
     preset = PRESETS.get(provider_name)
     return preset is None or preset.billed
+
+
+def grows_mask(provider_name: str, engine: str | None = None) -> bool:
+    """Whether the selection is grown before it is sent (Provider.grows_mask): as a preset says; an endpoint
+    of no preset that said it runs a gimp-gptimage `engine` (ENGINE_HEADER) is the local server elsewhere and
+    takes its mask as LOCAL does; any other is taken to be like OpenAI's."""
+    preset = PRESETS.get(provider_name)
+    if preset is not None:
+        return preset.grows_mask
+    return LOCAL.grows_mask if engine else OPENAI.grows_mask
 
 
 def get_provider(name: str) -> Provider:

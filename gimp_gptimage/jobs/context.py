@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..api.providers import PRESETS
 from ..pipeline import ContextOptions
 from ..settings import ContextDefaults
 
@@ -18,10 +17,9 @@ def context_options(saved: ContextDefaults, **chosen: object) -> ContextOptions:
     return ContextOptions(**values)  # type: ignore[arg-type]  # checked by ContextOptions itself
 
 
-def as_the_provider_takes_it(options: ContextOptions, provider_name: str) -> ContextOptions:
-    """The options as this provider takes its mask: an inpainting engine gets the selection ungrown
-    (Provider.grows_mask). The request and the dialog's preview of it both go through here."""
-    provider = PRESETS.get(provider_name)
-    if provider is None or provider.grows_mask or options.grow_px == 0:
+def as_the_provider_takes_it(options: ContextOptions, grows_mask: bool) -> ContextOptions:
+    """The options as the endpoint takes its mask: an inpainting engine gets the selection ungrown
+    (api.providers.grows_mask). The request and the dialog's preview of it both go through here."""
+    if grows_mask or options.grow_px == 0:
         return options
     return dataclasses.replace(options, grow_px=0)

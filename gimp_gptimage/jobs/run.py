@@ -260,9 +260,9 @@ async def run_edit(
     # Markup and mask together only where the API takes both; otherwise the markup alone says what to change
     # and the paste-back (which follows the selection, not the mask) still keeps every other pixel.
     send_mask = not markup or MARKUP_WITH_MASK
-    options = as_the_provider_takes_it(req.options, client.provider_name)
     # Fail fast, before the heavy work.
     validate(req.params, kind="edit", image_count=1 + len(req.references), mask=send_mask, markup=markup)
+    options = as_the_provider_takes_it(req.options, await client.grows_mask())
     try:
         prep = await _off_loop(
             prepare_edit,

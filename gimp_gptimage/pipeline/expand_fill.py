@@ -62,7 +62,7 @@ def default_fill() -> Fill:
         return opencv_fill
 
     def migan(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
-        return engine.fill(rgb, hole.astype(np.float32), seed=0, index=0)
+        return engine.fill(rgb, np.where(hole, np.uint8(0), np.uint8(255)), seed=0, index=0)
 
     return tiled(migan)
 

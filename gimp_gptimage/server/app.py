@@ -29,6 +29,7 @@ from starlette.routing import Route
 from ..api.image_rules import has_alpha
 from ..api.models import NON_RASTER_FORMATS
 from ..api.params import MODELS, ImageParams, Kind, check_params, model_spec, model_violation
+from ..api.providers import ENGINE_HEADER
 from . import errors
 from .engine_migan import default_engine
 from .engine_protocol import Engine
@@ -45,7 +46,6 @@ from .uploads import read_image, read_markup, read_mask
 log = logging.getLogger(__name__)
 
 LATENCY_HEADER = "x-gptimage-latency"  # per-request artificial latency in seconds, overriding the global one
-ENGINE_HEADER = "x-gptimage-engine"
 KEEP_ALIVE_INTERVAL = 1.0
 MAX_FORM_FILES = 64
 MAX_FIELD_BYTES = 1024 * 1024

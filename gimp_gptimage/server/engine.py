@@ -37,10 +37,15 @@ def _resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
 
 
-def edit_weight(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    """How much each pixel is to be edited (0..1) from an API mask, where alpha 0 means "edit here"."""
-    alpha = np.asarray(_resize(mask.convert("RGBA"), size).getchannel("A"), dtype=np.float32)
-    return 1.0 - alpha / 255.0
+def kept(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """How much of each pixel is kept (uint8, 255: all) from an API mask, where alpha 0 means "edit here"."""
+    return np.asarray(_resize(mask.convert("RGBA"), size).getchannel("A"))
+
+
+def edit_weight(keep: np.ndarray) -> np.ndarray:
+    """How much each pixel is to be edited (0..1, float32) where `keep` (uint8) is how much is kept. Made
+    where it is used: a fill holds the uint8 `keep`, a quarter of it, through the MI-GAN model run."""
+    return 1.0 - keep.astype(np.float32) / 255.0
 
 
 class OpenCVEngine:
@@ -52,9 +57,10 @@ class OpenCVEngine:
     def label(self, *, masked: bool) -> str:
         return f"offline engine, {self.fill_method}" if masked else "offline engine"
 
-    def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
-        """`rgb` filled where `weight` > 0, blended by it; pixels of weight 0 exactly as they were."""
-        return inpaint(rgb, weight, seed)
+    def fill(self, rgb: np.ndarray, keep: np.ndarray, seed: int, index: int) -> np.ndarray:
+        """`rgb` filled where `keep` (uint8, see `kept`) < 255, blended by it; pixels kept whole exactly as
+        they were."""
+        return inpaint(rgb, edit_weight(keep), seed)
 
     def edit(
         self,
@@ -66,22 +72,24 @@ class OpenCVEngine:
         keep_alpha: bool = False,
     ) -> Image.Image:
         """Edit `images[0]` (guided by `mask` and the other images) and return it at `size`."""
-        base = np.asarray(images[0].convert("RGBA"))
-        rgb, alpha = base[..., :3].copy(), base[..., 3].copy()
-        del base  # not held through the fill (the MI-GAN engine's model run is the server's peak of memory)
-        weight = edit_weight(mask, images[0].size) if mask is not None else None
-        if weight is not None and not weight.any():
-            weight = None
+        # Only what the result needs is held through the fill (the MI-GAN engine's model run is the server's
+        # peak of memory): the colours, and the alpha only for a transparent result.
+        rgb = np.asarray(images[0].convert("RGB"))
+        alpha = np.asarray(images[0].convert("RGBA").getchannel("A")) if keep_alpha else None
+        keep = kept(mask, images[0].size) if mask is not None else None
+        if keep is not None and keep.min() == 255:
+            keep = None
         seed = _seed(prompt, index)
-        if weight is not None:
-            rgb = self.fill(rgb, weight, seed, index)
-            if keep_alpha and (alpha < 255).any():
-                alpha = np.clip(inpaint(np.dstack([alpha] * 3), weight, seed, grain=False)[..., 0], 0, 255)
+        if keep is not None:
+            rgb = self.fill(rgb, keep, seed, index)
+            if alpha is not None and (alpha < 255).any():
+                alpha = np.clip(inpaint(np.dstack([alpha] * 3), edit_weight(keep), seed, grain=False)[..., 0], 0, 255)
         if len(images) > 1:
+            weight = edit_weight(keep) if keep is not None else None
             rgb = fuse(rgb, [np.asarray(im.convert("RGB")) for im in images[1:]], weight, seed)
-        elif weight is None:
+        elif keep is None:
             rgb = restyle(rgb, prompt, index)
-        result = Image.fromarray(np.dstack([rgb, alpha]) if keep_alpha else rgb)
+        result = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
         return _resize(result, size)
 
     def generate(self, prompt: str, size: tuple[int, int], index: int = 0, transparent: bool = False) -> Image.Image:

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..migan import MODEL_NAME, RESOLUTION, ModelUnavailable
-from .engine import OpenCVEngine, inpaint
+from .engine import OpenCVEngine, edit_weight, inpaint
 from .engine_protocol import Engine
 from .grain import add_grain
 from .migan_session import MiganSession, shared_session
@@ -51,12 +51,14 @@ class MiganEngine(OpenCVEngine):
     def __init__(self, session: MiganSession) -> None:
         self._session = session
 
-    def fill(self, rgb: np.ndarray, weight: np.ndarray, seed: int, index: int) -> np.ndarray:
+    def fill(self, rgb: np.ndarray, keep: np.ndarray, seed: int, index: int) -> np.ndarray:
         # The model fills what is fully to be edited; a feathered edge beyond that stays known context (the
         # model keeps known pixels, so the blend leaves them as they were instead of a faint ghost).
+        weight = edit_weight(keep)
         hole = (weight >= HOLE_WEIGHT).view(np.uint8)
         if not hole.any():
             hole = (weight > 0).view(np.uint8)
+        del weight  # the whole image's floats are not held through the model run: only the window's, after it
         height, width = hole.shape
         # Grow the hole so the removed object's anti-aliased fringe is not taken as surroundings to continue.
         grow = max(2, round(max(height, width) / 300))
@@ -70,13 +72,13 @@ class MiganEngine(OpenCVEngine):
             filled = self._fill_window(rgb[y0:y1, x0:x1], unknown, RESOLUTION / side, mirrored=mirrored)
         except Exception as exc:  # a model run that fails must not fail the request
             log.warning("%s fill failed (%s); using the OpenCV fill for this result", MODEL_NAME, exc)
-            return inpaint(rgb, weight, seed)
+            return inpaint(rgb, edit_weight(keep), seed)
         # The model writes noise-free pixels (and a shrunk window lost its finest detail): give the fill the
         # grain of the photo around it, so it does not read as a smooth patch.
-        filled = add_grain(filled, rgb[y0:y1, x0:x1], unknown, unknown | (weight[y0:y1, x0:x1] > 0), seed)
+        filled = add_grain(filled, rgb[y0:y1, x0:x1], unknown, unknown | (keep[y0:y1, x0:x1] < 255), seed)
         # Outside the window the fill is the image itself, so only the window is blended (and copied).
         out = rgb.copy()
-        w = weight[y0:y1, x0:x1, None].astype(np.float32)
+        w = edit_weight(keep[y0:y1, x0:x1])[..., None]
         blended = rgb[y0:y1, x0:x1].astype(np.float32) * (1 - w) + filled.astype(np.float32) * w
         out[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return out
