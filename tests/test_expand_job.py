@@ -186,3 +186,45 @@ def test_expand_command_bad_input_is_one_line(photo_dir: Path, args: list[str], 
     proc = cli("expand", "coffee.png", *args, cwd=photo_dir)
     _assert_one_line_error(proc, 2, needle)
     assert not (photo_dir / "out").exists()
+
+
+def test_expand_command_decoding_beside_the_backend_writes_what_reading_first_wrote(
+    photo_dir: Path, temp_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command decodes the picture while the embedded server starts (cli/background.py); its file is,
+    byte for byte, what the same job gives a picture read first, the way the command used to."""
+    from gimp_gptimage.cli import expand as expand_cli
+    from gimp_gptimage.cli.main import build_parser, main
+    from gimp_gptimage.jobs.context import context_options
+    from gimp_gptimage.keystore import local_backend
+    from gimp_gptimage.settings import Settings
+
+    monkeypatch.chdir(photo_dir)
+    argv = ["expand", "coffee.png", "--bottom", "96", "--right", "64"]
+    assert main([*argv, "--out", "new"]) == 0
+    written = (photo_dir / "new" / "coffee-expanded-1.png").read_bytes()
+
+    args = build_parser().parse_args([*argv, "--out", "old"])
+    picture = np.asarray(Image.open(photo_dir / "coffee.png").convert("RGBA"))  # Pillow, before anything else
+    plan = expand_cli.canvas_plan(args, picture.shape[1], picture.shape[0])
+    settings = Settings()
+    options = context_options(settings.context, blend_margin_px=None)
+    params = ImageParams(prompt="", model="gpt-image-2", n=1, quality="auto")
+    with LocalServer() as server:
+        backend = local_backend(server.base_url)
+        asyncio.run(
+            expand_cli._expand(
+                args, picture, plan, params, options, False, backend, settings.timeouts.timeouts(), ImagesClient
+            )
+        )
+    assert (photo_dir / "old" / "coffee-expanded-1.png").read_bytes() == written
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.0], ids=["cut-short", "empty"])
+def test_expand_command_unreadable_picture_is_one_line(photo_dir: Path, keep: float) -> None:
+    """Decoded in the background or refused at its header: one line naming the file, nothing written."""
+    data = (photo_dir / "coffee.png").read_bytes()
+    (photo_dir / "bad.png").write_bytes(data[: int(len(data) * keep)])
+    proc = cli("expand", "bad.png", "--to", "16:9", cwd=photo_dir)
+    _assert_one_line_error(proc, 2, "bad.png")
+    assert "libpng" not in proc.stderr and not (photo_dir / "out").exists()

@@ -69,6 +69,11 @@ def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
 
 
 def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception]) -> int:
+    from .background import in_background, input_errors_first
+    from .inputs import has_alpha, load_rgba, open_image
+
+    # The picture is decoded in a thread of its own from the start, as an edit's input is (cli/background.py).
+    loading = in_background(load_rgba, args.image, "image")
     from ..api.client import ImagesClient
     from ..api.params import ImageParams
     from ..jobs.context import context_options
@@ -77,7 +82,6 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
     from ..migan import fallback_notice
     from ..pipeline.errors import PipelineInputError
     from ..settings import SettingsStore
-    from .inputs import has_alpha, load_rgba
 
     store = SettingsStore()
     settings = store.load()
@@ -85,16 +89,17 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
         _say(store.problem)
     if args.out.exists() and not args.out.is_dir():
         raise usage_error(f"--out {args.out} is a file; give a folder for the results.")
-    picture = load_rgba(args.image, "image")
+    with open_image(args.image, "image", load=False) as header:
+        width, height = header.size  # the plan needs only the size: a wrong one is refused before anything starts
     overrides: dict[str, Any] = {"blend_margin_px": args.blend_margin}
     if args.no_colour_match:
         overrides["colour_match"] = False
     try:
-        plan = canvas_plan(args, picture.shape[1], picture.shape[0])
+        plan = canvas_plan(args, width, height)
         options = context_options(settings.context, **overrides)
     except PipelineInputError as exc:
         raise usage_error(str(exc)) from None
-    with open_backend(settings, args.provider, args.base_url) as backend:
+    with input_errors_first(loading), open_backend(settings, args.provider, args.base_url) as backend:
         secret.append(backend.api_key)
         if backend.is_local:
             _say(" ".join([*offline_notice(), f"The new area is painted by the {offline_painter()} alone."]))
@@ -108,6 +113,7 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
             quality=args.quality,
         )
         timeouts = settings.timeouts.timeouts(read=args.timeout, stall=args.stall_timeout)
+        picture = loading.result()
         written = asyncio.run(
             _expand(args, picture, plan, params, options, has_alpha(args.image), backend, timeouts, ImagesClient)
         )

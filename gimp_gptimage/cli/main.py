@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import json
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..api.errors import ConfigError, ValidationError, explain
 from .status import EXIT_OK, exit_code_for
 
 PROG = "gimp-gptimage"
-T = TypeVar("T")
 
 
 class UsageError(ValidationError):
@@ -207,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
+    from .background import in_background, input_errors_first
+
+    # The input files are decoded in a thread of their own from the start (OpenCV and Pillow release the
+    # GIL) while this one imports the rest, reads the settings and opens the backend.
+    loading = in_background(_read_edit_files, args) if args.command == "edit" else None
     from ..api.params import ImageParams
     from ..keystore import offline_notice, open_backend
     from ..settings import SettingsStore
@@ -217,10 +218,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         _say(f"{PROG}: {note}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the results.")
-    # The input is decoded (Pillow and OpenCV release the GIL) while the embedded server and its engine start.
-    loading = _background(_load_edit_inputs, args, settings) if args.command == "edit" else None
-    with _first_error_of(loading), open_backend(settings, args.provider, args.base_url) as backend:
-        edit_inputs = loading.result() if loading is not None else None
+    with input_errors_first(loading), open_backend(settings, args.provider, args.base_url) as backend:
         secret.append(backend.api_key)
         if backend.is_local:
             _say(" ".join(offline_notice()))
@@ -242,6 +240,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         from .output import run_and_write
 
         timeouts = settings.timeouts.timeouts(read=args.timeout, stall=args.stall_timeout)
+        edit_inputs = _edit_inputs(args, settings, loading.result()) if loading is not None else None
         summary = asyncio.run(run_and_write(args, params, backend, edit_inputs, timeouts))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -252,32 +251,6 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         _say(f"{PROG}: {summary['error']}")
         return int(summary["exit_status"])
     return EXIT_OK
-
-
-def _background(func: Callable[..., T], *args: Any) -> Future[T]:
-    """`func(*args)` started in a thread of its own (which ends with it)."""
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(func(*args))
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="gptimage-inputs", daemon=True).start()
-    return future
-
-
-@contextlib.contextmanager
-def _first_error_of(loading: Future[Any] | None) -> Iterator[None]:
-    """A bad input file is reported before a backend problem, as when the input was read first."""
-    try:
-        yield
-    except Exception:
-        error = loading.exception() if loading is not None else None
-        if error is not None:
-            raise error from None
-        raise
 
 
 def _cost_line(usage: dict[str, Any], cost: float | None) -> str:
@@ -304,11 +277,10 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
         _say(f"History clean-up (your settings): removed {len(removed)} old request(s).")
 
 
-def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
-    from ..jobs.context import context_options
-    from ..pipeline.errors import PipelineInputError
+def _read_edit_files(args: argparse.Namespace) -> tuple[Any, Any, list[Any], Any, bool]:
+    """The edit's files as arrays: layer, selection (or None), references, markup (or None), and whether the
+    image has an alpha channel. Runs in the input thread: only the readers, nothing that needs settings."""
     from .inputs import has_alpha, load_markup, load_mask, load_rgba, load_selection
-    from .output import EditInputs
 
     layer = load_rgba(args.image, "image")
     size = (layer.shape[1], layer.shape[0])
@@ -320,6 +292,15 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
         selection = None
     references = [load_rgba(path, "reference image") for path in args.ref]
     markup = load_markup(args.markup, size) if args.markup is not None else None
+    return layer, selection, references, markup, has_alpha(args.image)
+
+
+def _edit_inputs(args: argparse.Namespace, settings: Any, files: tuple[Any, Any, list[Any], Any, bool]) -> Any:
+    from ..jobs.context import context_options
+    from ..pipeline.errors import PipelineInputError
+    from .output import EditInputs
+
+    layer, selection, references, markup, alpha = files
     try:
         options = context_options(
             settings.context,
@@ -332,7 +313,7 @@ def _load_edit_inputs(args: argparse.Namespace, settings: Any) -> Any:
         )
     except PipelineInputError as exc:
         raise UsageError(str(exc)) from None
-    return EditInputs(layer, selection, references, options, args.image.name, has_alpha(args.image), markup)
+    return EditInputs(layer, selection, references, options, args.image.name, alpha, markup)
 
 
 def _cmd_expand(args: argparse.Namespace, secret: list[str]) -> int:
