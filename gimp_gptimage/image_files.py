@@ -49,6 +49,12 @@ def open_image(path: Path, what: str, *, load: bool = True) -> Image.Image:
         raise InputFileError(f"The {what} file {path} is {exc}.") from None
 
 
+def image_size(path: Path, what: str = "image") -> tuple[int, int]:
+    """(width, height) from the header alone (and the decompression-bomb check); `open_image`'s errors."""
+    with open_image(path, what, load=False) as header:
+        return header.size
+
+
 def load_rgba(path: Path, what: str = "image") -> np.ndarray:
     """(H, W, 4) uint8 sRGB pixels of an image file (palette, gray and 16-bit images converted)."""
     plain = plain_png(path, ("RGB", "RGBA"))

@@ -70,7 +70,7 @@ def canvas_plan(args: argparse.Namespace, width: int, height: int) -> Any:
 
 def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception]) -> int:
     from .background import in_background, input_errors_first
-    from .inputs import has_alpha, load_rgba, open_image
+    from .inputs import has_alpha, image_size, load_rgba
 
     # The picture is decoded in a thread of its own from the start, as an edit's input is (cli/background.py).
     loading = in_background(load_rgba, args.image, "image")
@@ -89,8 +89,7 @@ def run(args: argparse.Namespace, secret: list[str], usage_error: type[Exception
         _say(store.problem)
     if args.out.exists() and not args.out.is_dir():
         raise usage_error(f"--out {args.out} is a file; give a folder for the results.")
-    with open_image(args.image, "image", load=False) as header:
-        width, height = header.size  # the plan needs only the size: a wrong one is refused before anything starts
+    width, height = image_size(args.image, "image")  # all the plan needs: a wrong one is refused before anything starts
     overrides: dict[str, Any] = {"blend_margin_px": args.blend_margin}
     if args.no_colour_match:
         overrides["colour_match"] = False

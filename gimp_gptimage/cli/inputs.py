@@ -8,9 +8,18 @@ import numpy as np
 from PIL import Image
 
 from ..api.image_rules import has_alpha as image_has_alpha
-from ..image_files import InputFileError, has_alpha, load_rgba, open_image, plain_png
+from ..image_files import InputFileError, has_alpha, image_size, load_rgba, open_image, plain_png
 
-__all__ = ["InputFileError", "has_alpha", "load_markup", "load_mask", "load_rgba", "load_selection", "open_image"]
+__all__ = [
+    "InputFileError",
+    "has_alpha",
+    "image_size",
+    "load_markup",
+    "load_mask",
+    "load_rgba",
+    "load_selection",
+    "open_image",
+]
 
 
 def load_selection(path: Path, size: tuple[int, int]) -> np.ndarray:

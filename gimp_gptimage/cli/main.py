@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn
 
 from .. import __version__
@@ -203,11 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
+    from . import inputs as readers
     from .background import in_background, input_errors_first
 
     # The input files are decoded in a thread of their own from the start (OpenCV and Pillow release the
-    # GIL) while this one imports the rest, reads the settings and opens the backend.
-    loading = in_background(_read_edit_files, args) if args.command == "edit" else None
+    # GIL) while this one imports the rest, reads the settings, opens the backend and gets the client
+    # ready. The readers' own imports come first, here: imports hold the GIL, so in the thread they would
+    # wait for this one's.
+    loading = in_background(_read_edit_files, args, readers) if args.command == "edit" else None
     from ..api.params import ImageParams
     from ..keystore import offline_notice, open_backend
     from ..settings import SettingsStore
@@ -240,7 +244,7 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
         from .output import run_and_write
 
         timeouts = settings.timeouts.timeouts(read=args.timeout, stall=args.stall_timeout)
-        edit_inputs = _edit_inputs(args, settings, loading.result()) if loading is not None else None
+        edit_inputs = (lambda: _edit_inputs(args, settings, loading.result())) if loading is not None else None
         summary = asyncio.run(run_and_write(args, params, backend, edit_inputs, timeouts))
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -277,22 +281,25 @@ def _prune_history(settings: Any, just_made: str | None) -> None:
         _say(f"History clean-up (your settings): removed {len(removed)} old request(s).")
 
 
-def _read_edit_files(args: argparse.Namespace) -> tuple[Any, Any, list[Any], Any, bool]:
+def _read_edit_files(args: argparse.Namespace, inputs: ModuleType) -> tuple[Any, Any, list[Any], Any, bool]:
     """The edit's files as arrays: layer, selection (or None), references, markup (or None), and whether the
-    image has an alpha channel. Runs in the input thread: only the readers, nothing that needs settings."""
-    from .inputs import has_alpha, load_markup, load_mask, load_rgba, load_selection
+    image has an alpha channel. Runs in the input thread: only the readers (`cli.inputs`), nothing that
+    needs settings."""
+    from .background import in_background
 
-    layer = load_rgba(args.image, "image")
-    size = (layer.shape[1], layer.shape[0])
+    # The selection (or mask) is decoded beside the image, in a thread of its own, at the header's size.
+    size = inputs.image_size(args.image, "image")
     if args.selection is not None:
-        selection = load_selection(args.selection, size)
+        selecting = in_background(inputs.load_selection, args.selection, size)
     elif args.mask is not None:
-        selection = load_mask(args.mask, size)
+        selecting = in_background(inputs.load_mask, args.mask, size)
     else:
-        selection = None
-    references = [load_rgba(path, "reference image") for path in args.ref]
-    markup = load_markup(args.markup, size) if args.markup is not None else None
-    return layer, selection, references, markup, has_alpha(args.image)
+        selecting = None
+    layer = inputs.load_rgba(args.image, "image")
+    selection = selecting.result() if selecting is not None else None
+    references = [inputs.load_rgba(path, "reference image") for path in args.ref]
+    markup = inputs.load_markup(args.markup, size) if args.markup is not None else None
+    return layer, selection, references, markup, inputs.has_alpha(args.image)
 
 
 def _edit_inputs(args: argparse.Namespace, settings: Any, files: tuple[Any, Any, list[Any], Any, bool]) -> Any:

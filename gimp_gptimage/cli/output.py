@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,27 +97,35 @@ class CliEvents(JobEvents):
 
 
 async def run_and_write(
-    args: argparse.Namespace, params: ImageParams, backend: Backend, inputs: EditInputs | None, timeouts: Timeouts
+    args: argparse.Namespace,
+    params: ImageParams,
+    backend: Backend,
+    edit_inputs: Callable[[], EditInputs] | None,
+    timeouts: Timeouts,
 ) -> dict[str, Any]:
-    """Run the job; return the summary. A failure after some results arrived still returns them."""
-    stem = Path(inputs.source_name).stem if inputs is not None else "generated"
-    events = CliEvents(args.out, stem or "image", inputs, quiet_paths=args.json)
+    """Run the job; return the summary. A failure after some results arrived still returns them.
+
+    `edit_inputs` (an edit's; None to generate) may wait for files still being read: it is called once the
+    client is ready, in a thread."""
     history = HistoryStore()
-    summary: dict[str, Any] = {
-        "ok": True,
-        "command": args.command,
-        "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
-        "model": params.model,
-        "requested": params.n,
-        "results": events.written,
-        "request_id": None,
-        "usage": None,
-        "cost_usd": None,
-    }
-    results: list[JobResult] = []
     async with ImagesClient(
         base_url=backend.base_url, api_key=backend.api_key, provider=backend.provider, timeouts=timeouts
     ) as client:
+        inputs = await asyncio.to_thread(edit_inputs) if edit_inputs is not None else None
+        stem = Path(inputs.source_name).stem if inputs is not None else "generated"
+        events = CliEvents(args.out, stem or "image", inputs, quiet_paths=args.json)
+        summary: dict[str, Any] = {
+            "ok": True,
+            "command": args.command,
+            "backend": {"name": backend.name, "base_url": backend.base_url, "offline": backend.is_local},
+            "model": params.model,
+            "requested": params.n,
+            "results": events.written,
+            "request_id": None,
+            "usage": None,
+            "cost_usd": None,
+        }
+        results: list[JobResult] = []
         try:
             if inputs is not None:
                 request = EditRequest(
