@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -116,3 +118,17 @@ def test_selections_read_either_way_are_the_same(tmp_path: Path, mode: str) -> N
     assert np.array_equal(load_selection(path, (60, 40)), expected)
     with pytest.raises(InputFileError, match="The selection is 60x40 but the image is 61x40"):
         load_selection(path, (61, 40))
+
+
+def test_the_cli_starts_reading_before_it_loads_the_http_client() -> None:
+    """The edit's input thread starts once the command line and the readers are imported: neither brings the
+    HTTP client (the api package loads its names on first use), so decoding begins that much sooner."""
+    probe = (
+        "import sys\nimport gimp_gptimage.cli.main, gimp_gptimage.cli.inputs\n"
+        "print(sorted(m for m in ('httpx', 'httpcore', 'keyring', 'gimp_gptimage.api.client') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+    from gimp_gptimage.api import ImagesClient  # the package's names are all still there
+
+    assert ImagesClient.__module__ == "gimp_gptimage.api.client"

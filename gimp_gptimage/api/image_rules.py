@@ -16,7 +16,6 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .error_mapping import html_title
 from .params import FIXED_SIZES, parse_size
 
 # The API's per-file limit: "each image must be smaller than 50 MB", so 50 MB itself is refused.
@@ -92,6 +91,8 @@ def open_image(source: bytes | Path, *, formats: tuple[str, ...] | None = None, 
 
 
 def _page_title(head: bytes, size: int) -> str:
+    from .error_mapping import html_title  # here: it brings httpx, which a reader of image files does not need
+
     title = html_title(head.decode("utf-8", errors="replace"))[:80]
     return f"'{title}'" if title else f"{size:,} bytes of HTML"
 
