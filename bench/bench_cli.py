@@ -147,6 +147,9 @@ def run_cli(folder: Path, home: Path, base_url: str | None = None) -> None:
     env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
     env.pop("GPTIMAGE_API_KEY", None)
     env.pop("OPENAI_API_KEY", None)
+    # An installed package has its byte code (pip compiles it at install); a development tree gets it from
+    # the warm-up run, so a PYTHONDONTWRITEBYTECODE here must not make every run compile ~60 modules again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     argv = [str(CLI), "edit", "photo.png", "--selection", "selection.png", "--prompt", "Remove the spoon"]
     if base_url is not None:
         argv += ["--base-url", base_url]
