@@ -123,10 +123,10 @@ async def session(base_url: str, runs: int, home: Path) -> list[tuple[float, flo
         await asyncio.sleep(0.3)  # the results' last steps settle
         figures.append((wall, max(gaps) * 1000, waiting_callbacks(loop)))
     ticker.stop()
-    dialog.close()
-    dialog.deleteLater()
-    await asyncio.sleep(0.2)
-    await BACKGROUND.wait()  # the dialog's HTTP connections close on this loop, before it goes
+    dialog.close()  # then what the worker does when its dialog closes (qt_ui/app.py)
+    await dialog.controller.wait()
+    await dialog.controller.aclose()
+    await BACKGROUND.wait()
     return figures
 
 
@@ -154,8 +154,9 @@ def main() -> int:
         app.setQuitOnLastWindowClosed(False)
         loop = EventLoop(app) if args.loop == "ours" else qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, loop:
             figures = loop.run_until_complete(session(args.base_url, args.runs, Path(tmp)))
+            loop.run_until_complete(loop.shutdown_asyncgens())
         print("FIGURES", json.dumps(figures), flush=True)
         return 0
     started = time.monotonic()
