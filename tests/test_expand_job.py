@@ -15,7 +15,7 @@ from test_cli import _assert_one_line_error, cli
 from gimp_gptimage.api.client import ImagesClient
 from gimp_gptimage.api.errors import BadRequestError, ValidationError
 from gimp_gptimage.api.params import ImageParams
-from gimp_gptimage.api.providers import LOCAL
+from gimp_gptimage.api.providers import LOCAL, OPENAI
 from gimp_gptimage.history import HistoryStore
 from gimp_gptimage.jobs.expand import DEFAULT_PROMPT, ExpandRequest, run_expand
 from gimp_gptimage.jobs.run import STAGES, JobEvents, JobResult
@@ -89,7 +89,11 @@ async def test_offline_windows_get_the_quick_prefill_since_the_engine_repaints_i
     async with ImagesClient(base_url=server.base_url, api_key="local", provider=local) as client:
         (offline,) = await run_expand(request, client, HistoryStore(tmp_path))
     assert asked == [] and offline.placed.pixels.shape == (320, 680, 4)
-    async with _client(server) as client:  # any other provider: the model sees MI-GAN's pre-fill
+    async with _client(server) as client:  # the same engine behind a custom base URL: it says what it is
+        await run_expand(request, client, HistoryStore(tmp_path))
+    assert asked == []
+    model = OPENAI.with_base_url(server.base_url)  # a provider whose model follows the prompt: MI-GAN's pre-fill
+    async with ImagesClient(base_url=server.base_url, api_key="sk-expand-test-0123456789", provider=model) as client:
         await run_expand(request, client, HistoryStore(tmp_path))
     assert asked == ["default"]
 

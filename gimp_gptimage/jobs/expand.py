@@ -16,7 +16,6 @@ import numpy as np
 from ..api.backend import ImagesBackend
 from ..api.errors import ValidationError
 from ..api.params import ImageParams, validate
-from ..api.providers import LOCAL
 from ..history import HistoryStore
 from ..pipeline import ContextOptions
 from ..pipeline.errors import PipelineInputError
@@ -74,9 +73,10 @@ async def run_expand(
     prompt = req.params.prompt if req.params.prompt.strip() else DEFAULT_PROMPT
     params = req.params.replace(size="auto", prompt=prompt)
     validate(params, kind="edit", image_count=1)
-    # The offline engine repaints the whole new area with the same model from the picture alone, so its
-    # windows need only the quick pre-fill: MI-GAN's would be thrown away (bench/results/expand.md).
-    fill = req.fill or (opencv_fill if client.provider_name == LOCAL.name else None)
+    # An inpainting engine (it takes its mask ungrown: the offline engine, here or behind a custom base URL)
+    # repaints the whole new area with the same model from the picture alone, so its windows need only the
+    # quick pre-fill: MI-GAN's would be thrown away (bench/results/expand.md).
+    fill = req.fill or (None if await client.grows_mask() else opencv_fill)
     try:
         prep = await asyncio.to_thread(
             prepare_expansion, req.picture, req.plan, model=params.model, options=req.options, fill=fill
