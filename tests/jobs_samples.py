@@ -25,6 +25,25 @@ def spoon_selection() -> np.ndarray:
     return np.asarray(Image.open(SPOON).convert("L"))
 
 
+def write_spoon_job(job_dir: Path, *, n: int = 1, prompt: str = "Remove the spoon", base_url: str = "") -> None:
+    """The headless spoon edit's job folder exactly as the plug-in writes it: raw RGBA rows, raw selection,
+    job.json last (gptimage_ipc.write_job)."""
+    import gptimage_ipc as ipc  # the plug-in's own module (on the path once tests/conftest.py has run)
+
+    layer, selection = coffee_layer(), spoon_selection()
+    h, w = selection.shape
+    job = {
+        "command": "edit",
+        "interactive": False,
+        "image": {"name": "coffee.xcf", "width": w, "height": h, "base_type": "rgb"},
+        "layer": {"name": "Background", "file": "layer.rgba", "width": w, "height": h, "offset_x": 0, "offset_y": 0},
+        "selection": {"file": "selection.gray"},
+        "references": [],
+        "params": {"prompt": prompt, "n": n, "model": "", "size": "", "quality": "", "base_url": base_url},
+    }
+    ipc.write_job(job_dir, job, {"layer.rgba": layer.tobytes(), "selection.gray": selection.tobytes()})
+
+
 def edit_request(params: ImageParams, **changes: Any) -> EditRequest:
     """The spoon edit of the sample photo, with unselected pixels kept bit-exact (blend margin 0)."""
     fields: dict[str, Any] = {

@@ -13,7 +13,7 @@ import pytest
 from conftest_api import API, KEY, Script, Sleeps, json_answer, sse_answer
 from faults_helpers import KEY as FAULT_KEY
 from faults_helpers import RecordedServer, one_line_error, run_cli
-from jobs_samples import COFFEE, SPOON, coffee_layer, spoon_selection
+from jobs_samples import COFFEE, SPOON, write_spoon_job
 
 import gimp_gptimage
 from gimp_gptimage.api import APITimeoutError, ImageParams, ImagesClient, ResultError, Timeouts, explain
@@ -128,28 +128,10 @@ def test_the_batch_procedure_reports_the_shortfall_and_inserts_what_arrived(
     settings.defaults.stream = False
     SettingsStore().save(settings)
     api.faults.add(Fault("fewer"))
-    layer, selection = coffee_layer(), spoon_selection()
-    h, w = selection.shape
     job_dir = ipc.create_job_dir()
-    job = {
-        "command": "edit",
-        "interactive": False,
-        "image": {"name": "coffee.xcf", "width": w, "height": h, "base_type": "rgb"},
-        "layer": {"name": "Background", "file": "layer.rgba", "width": w, "height": h, "offset_x": 0, "offset_y": 0},
-        "selection": {"file": "selection.gray"},
-        "references": [],
-        "params": {
-            "prompt": "Remove the spoon",
-            "n": 2,
-            "model": "",
-            "size": "",
-            "quality": "",
-            "base_url": api.base_url,
-        },
-    }
     try:
         proc = ipc.start_worker(sys.executable, job_dir)
-        ipc.write_job(job_dir, job, {"layer.rgba": layer.tobytes(), "selection.gray": selection.tobytes()})
+        write_spoon_job(job_dir, n=2, base_url=api.base_url)
         inserted: list[object] = []
         ipc.wait_for_job(proc, job_dir, inserted.append, lambda progress: None, interval=0.05)
         assert proc.wait(30) == 0

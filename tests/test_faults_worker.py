@@ -14,7 +14,7 @@ import psutil
 import pytest
 from conftest import TempHome
 from faults_helpers import KEY, RecordedServer, closed_port_url
-from jobs_samples import coffee_layer, spoon_selection
+from jobs_samples import write_spoon_job
 
 import gimp_gptimage
 from gimp_gptimage.server import Fault
@@ -48,20 +48,9 @@ def set_streaming(partial_images: int | None) -> None:
 
 def run_plugin_job(home: Path, base_url: str, *, n: int = 1) -> tuple[list[ipc.OutboxResult], str | None, Path]:
     """What the plug-in does: job folder, worker process, insert results as they come; (inserted, error)."""
-    layer, selection = coffee_layer(), spoon_selection()
-    h, w = selection.shape
     job_dir = ipc.create_job_dir()
-    job = {
-        "command": "edit",
-        "interactive": False,
-        "image": {"name": "coffee.xcf", "width": w, "height": h, "base_type": "rgb"},
-        "layer": {"name": "Background", "file": "layer.rgba", "width": w, "height": h, "offset_x": 0, "offset_y": 0},
-        "selection": {"file": "selection.gray"},
-        "references": [],
-        "params": {"prompt": "Remove the spoon", "n": n, "model": "", "size": "", "quality": "", "base_url": base_url},
-    }
     proc = ipc.start_worker(sys.executable, job_dir)
-    ipc.write_job(job_dir, job, {"layer.rgba": layer.tobytes(), "selection.gray": selection.tobytes()})
+    write_spoon_job(job_dir, n=n, base_url=base_url)
     inserted: list[ipc.OutboxResult] = []
     error = None
     try:

@@ -32,7 +32,7 @@ from faults_helpers import (
     private_tempdir,
     run_job,
 )
-from jobs_samples import COFFEE, SPOON, coffee_layer, spoon_selection
+from jobs_samples import COFFEE, SPOON, write_spoon_job
 from PIL import Image
 
 import gimp_gptimage
@@ -100,22 +100,6 @@ def user_home(temp_home: TempHome, monkeypatch: pytest.MonkeyPatch) -> Path:
     return temp_home.root
 
 
-def write_plugin_job(job_dir: Path, prompt: str, n: int) -> None:
-    """The job folder exactly as the plug-in writes it: raw RGBA rows, raw selection, job.json last."""
-    layer, selection = coffee_layer(), spoon_selection()
-    h, w = selection.shape
-    job = {
-        "command": "edit",
-        "interactive": False,
-        "image": {"name": "coffee.xcf", "width": w, "height": h, "base_type": "rgb"},
-        "layer": {"name": "Background", "file": "layer.rgba", "width": w, "height": h, "offset_x": 0, "offset_y": 0},
-        "selection": {"file": "selection.gray"},
-        "references": [],
-        "params": {"prompt": prompt, "n": n, "model": "", "size": "", "quality": "", "base_url": ""},
-    }
-    ipc.write_job(job_dir, job, {"layer.rgba": layer.tobytes(), "selection.gray": selection.tobytes()})
-
-
 def insert_all(job_dir: Path) -> list[ipc.OutboxResult]:
     """What the plug-in does with a finished job: read the outbox and done.json."""
     results = ipc.OutboxReader(job_dir).new_results()
@@ -162,7 +146,7 @@ def test_key_from_keychain_to_inserted_layers_leaves_no_trace(
 
         job_dir = ipc.create_job_dir()
         assert job_dir.parent == tmp
-        write_plugin_job(job_dir, "Remove the spoon", n=1)
+        write_spoon_job(job_dir)
         assert worker.run(job_dir) == 0
         (inserted,) = insert_all(job_dir)
         assert (inserted.width, inserted.height) != (0, 0) and inserted.history_id
@@ -171,7 +155,7 @@ def test_key_from_keychain_to_inserted_layers_leaves_no_trace(
         # with the key from the environment (the other documented source).
         monkeypatch.setenv("GPTIMAGE_API_KEY", SECRET)
         process_job = ipc.create_job_dir()
-        write_plugin_job(process_job, "Remove the spoon", n=1)
+        write_spoon_job(process_job)
         proc = ipc.start_worker(sys.executable, process_job)
         inserted_by_process: list[ipc.OutboxResult] = []
         ipc.wait_for_job(proc, process_job, inserted_by_process.append, lambda progress: None, interval=0.05)

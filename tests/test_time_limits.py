@@ -12,7 +12,7 @@ import pytest
 from conftest import TempHome
 from faults_helpers import KEY as FAULT_KEY
 from faults_helpers import RecordedServer, one_line_error, run_cli
-from jobs_samples import coffee_layer, spoon_selection
+from jobs_samples import write_spoon_job
 from qt_helpers import make_dialog, qrun, until
 
 import gimp_gptimage
@@ -92,28 +92,10 @@ def test_the_batch_worker_uses_the_saved_stall_limit(
     monkeypatch.setenv("GPTIMAGE_API_KEY", FAULT_KEY)
     save_stall_limit(SettingsStore().dir, 0.3)
     api.faults.add(Fault("stall", seconds=5))
-    layer, selection = coffee_layer(), spoon_selection()
-    h, w = selection.shape
     job_dir = ipc.create_job_dir()
-    job: dict = {
-        "command": "edit",
-        "interactive": False,
-        "image": {"name": "coffee.xcf", "width": w, "height": h, "base_type": "rgb"},
-        "layer": {"name": "Background", "file": "layer.rgba", "width": w, "height": h, "offset_x": 0, "offset_y": 0},
-        "selection": {"file": "selection.gray"},
-        "references": [],
-        "params": {
-            "prompt": "Remove the spoon",
-            "n": 1,
-            "model": "",
-            "size": "",
-            "quality": "",
-            "base_url": api.base_url,
-        },
-    }
     try:
         proc = ipc.start_worker(sys.executable, job_dir)
-        ipc.write_job(job_dir, job, {"layer.rgba": layer.tobytes(), "selection.gray": selection.tobytes()})
+        write_spoon_job(job_dir, base_url=api.base_url)
         with pytest.raises(ipc.JobError) as caught:
             ipc.wait_for_job(proc, job_dir, lambda item: None, lambda progress: None, interval=0.05)
         proc.wait(30)
