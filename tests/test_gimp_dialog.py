@@ -62,8 +62,9 @@ def wait_for_change(image, names, seconds=15):
     return layer_names(image)
 
 
-def workers(seconds):
-    """Command lines of the worker's processes still alive after up to `seconds`."""
+def processes(matches, seconds):
+    """Command lines of processes matching `matches` still alive after up to `seconds` (/proc here is the
+    host's: other processes show too)."""
     deadline = time.time() + seconds
     while True:
         found = []
@@ -73,29 +74,21 @@ def workers(seconds):
                     cmd = f.read().replace(b"\0", b" ").decode()
             except (OSError, ValueError):
                 continue
-            if cmd.startswith(WORKER_PYTHON):  # /proc here is the host's: other processes show too
+            if matches(cmd):
                 found.append(cmd)
         if not found or time.time() > deadline:
             return found
         time.sleep(0.2)
+
+
+def workers(seconds):
+    """The worker's processes (its venv's Python)."""
+    return processes(lambda cmd: cmd.startswith(WORKER_PYTHON), seconds)
 
 
 def plugin_processes(seconds):
-    """Command lines of our plug-in's processes (started by GIMP from the menu) alive after up to `seconds`."""
-    deadline = time.time() + seconds
-    while True:
-        found = []
-        for pid in os.listdir("/proc"):
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ").decode()
-            except (OSError, ValueError):
-                continue
-            if PLUGIN_SCRIPT in cmd:
-                found.append(cmd)
-        if not found or time.time() > deadline:
-            return found
-        time.sleep(0.2)
+    """Our plug-in's processes (started by GIMP from the menu)."""
+    return processes(lambda cmd: PLUGIN_SCRIPT in cmd, seconds)
 
 
 image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(PHOTO))
