@@ -43,6 +43,12 @@ def request_mask_alpha(prep: PreparedEdit) -> np.ndarray:
     return np.asarray(image)[:, :, 3]
 
 
+def noise_engine(prep: PreparedEdit, seed: int = 7) -> np.ndarray:
+    """A model that repaints every pixel of the frame."""
+    h, w = prep.request_size[1], prep.request_size[0]
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
 def identity_engine(prep: PreparedEdit) -> bytes:
     """A model that returns exactly what it was sent."""
     return prep.image_png

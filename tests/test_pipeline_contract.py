@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import numpy as np
@@ -14,6 +13,7 @@ from pipeline_helpers import (
     assert_placed_without_offset,
     changed_pixels,
     identity_engine,
+    noise_engine,
     photo_layer,
     rect_selection,
     shifted_engine,
@@ -21,7 +21,6 @@ from pipeline_helpers import (
 )
 
 from gimp_gptimage.pipeline import ContextOptions, paste_back, prepare_edit
-from gimp_gptimage.pipeline.codec import encode_png
 
 LAYER_W, LAYER_H = 1400, 1300
 
@@ -29,12 +28,6 @@ LAYER_W, LAYER_H = 1400, 1300
 @pytest.fixture(scope="module")
 def layer() -> np.ndarray:
     return photo_layer(LAYER_W, LAYER_H, seed=1)
-
-
-def noise_engine(prep, seed: int = 7) -> np.ndarray:
-    """A model that repaints every pixel of the frame."""
-    h, w = prep.request_size[1], prep.request_size[0]
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 # A 624 x 624 selection gets a 1248 x 1248 context in auto mode, which is itself a valid request size:
@@ -127,23 +120,6 @@ def test_soft_edge_reaches_at_most_the_margin_outside_the_selection(layer, margi
     # ...and fades monotonically: one pixel out is weaker than inside, stronger than farther out.
     row = alpha[500, 800 : 800 + margin + 2].astype(int)
     assert (np.diff(row) <= 0).all() and row[0] < 255 and row[-1] == 0
-
-
-@pytest.mark.parametrize("keep_alpha", [False, True])
-@pytest.mark.parametrize("alpha", ["soft", "none"])
-def test_composite_png_is_the_encoded_composite_byte_for_byte(layer, keep_alpha, alpha) -> None:
-    """The writers' no-copy path (blend into the encoder's BGR(A) array) gives exactly the composite's PNG."""
-    translucent = layer.copy()
-    translucent[::7, ::5, 3] = 90  # an alpha channel worth keeping
-    sel = rect_selection(LAYER_H, LAYER_W, 500, 400, 300, 200)
-    prep = prepare_edit(translucent, sel, options=ContextOptions(blend_margin_px=8))
-    out = paste_back(prep, noise_engine(prep), translucent, sel)
-    if alpha == "none":
-        out = dataclasses.replace(out, alpha=None)
-    before = translucent.copy()
-    png = out.composite_png(translucent, keep_alpha=keep_alpha)
-    assert png == encode_png(out.composite(translucent), keep_alpha=keep_alpha)
-    assert np.array_equal(translucent, before)  # the layer itself is left as it was
 
 
 def test_default_margin_is_honoured(layer) -> None:

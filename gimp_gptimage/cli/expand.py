@@ -150,6 +150,7 @@ async def _expand(
     from ..history import HistoryStore
     from ..jobs.expand import ExpandRequest, run_expand
     from ..jobs.run import JobEvents, JobResult
+    from ..pipeline.layer_png import LayerPng
 
     stem = args.image.stem or "image"
     written: list[dict] = []
@@ -169,7 +170,8 @@ async def _expand(
             base[p.y : p.y + p.h, p.x : p.x + p.w] = picture  # the soft edge blends over the picture itself
             path = args.out / f"{stem}-expanded-{result.index + 1}.png"
             args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, placed.composite_png(base, keep_alpha=alpha))
+            with LayerPng(base, keep_alpha=alpha) as writer:
+                atomic_write_bytes(path, writer.png(placed))
             written.append(
                 {
                     "index": result.index,

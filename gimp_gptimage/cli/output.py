@@ -25,6 +25,7 @@ from ..jobs.run import EditRequest, GenerateRequest, JobEvents, JobResult, run_e
 from ..keystore import Backend
 from ..pipeline import ContextOptions
 from ..pipeline.codec import encode_png
+from ..pipeline.layer_png import LayerPng
 from .status import EXIT_ERROR, exit_code_for
 
 
@@ -49,6 +50,16 @@ class CliEvents(JobEvents):
         self.quiet_paths = quiet_paths
         self.written: list[dict[str, Any]] = []
         self._stage = ""
+        # Results are PNGs of the whole source: its strips are encoded now, while the provider works, and each
+        # result re-encodes only the rows it changes. Lossless, so every unselected pixel of the source (a
+        # JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
+        self.writer = LayerPng(inputs.layer, keep_alpha=inputs.has_alpha) if inputs is not None else None
+        if self.writer is not None:
+            self.writer.prefetch()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
     def stage(self, stage: str, fraction: float | None) -> None:
         if stage != self._stage:
@@ -66,12 +77,10 @@ class CliEvents(JobEvents):
     def result(self, result: JobResult) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         placed = result.placed
-        if self.inputs is not None:
-            # Always PNG, with the pipeline's fast settings: lossless, so every unselected pixel of the source
-            # (a JPEG's decoded pixels too) stays bit-identical; an alpha channel only if the source had one.
+        if self.inputs is not None and self.writer is not None:
             pixels = self.inputs.layer
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
-            atomic_write_bytes(path, placed.composite_png(pixels, keep_alpha=self.inputs.has_alpha))
+            atomic_write_bytes(path, self.writer.png(placed))
         elif result.history_path is not None:
             pixels = placed.pixels
             path = self.out_dir / f"{self.stem}-{result.index + 1}{result.history_path.suffix}"
@@ -146,6 +155,8 @@ async def run_and_write(
                 raise
             # Some results arrived and were written: report them, then the failure.
             summary.update(ok=False, error=explain(exc, backend.api_key).one_line(), exit_status=exit_code_for(exc))
+        finally:
+            events.close()
     summary["results"] = sorted(events.written, key=lambda item: item["index"])
     shortfall = arrival_note(len(events.written), params.n)
     if shortfall and summary["ok"]:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from gimp_gptimage.pipeline.codec import as_rgba, encode_bgr_png, resize
+from gimp_gptimage.pipeline.codec import as_rgba, resize
 from gimp_gptimage.pipeline.colour import LabTransfer, measure_drift
 from gimp_gptimage.pipeline.errors import PipelineInputError
 from gimp_gptimage.pipeline.framing import request_frame
@@ -35,37 +35,34 @@ class PasteResult:
         """A copy of the layer with the result blended in: out = lerp(layer, pixels, alpha/255) on every
         channel, alpha included (an edit that makes pixels transparent keeps them transparent).
         Where alpha is 0 the layer's bytes are copied unchanged; without alpha the region is replaced."""
-        self._check_fits(layer_rgba)
+        self.check_fits(layer_rgba)
         out = np.array(layer_rgba, copy=True)
-        self._blend_into(out, self.pixels)
+        self.blend_rows(out, 0, self.pixels)
         return out
 
-    def composite_png(self, layer_rgba: np.ndarray, *, keep_alpha: bool) -> bytes:
-        """`encode_png(self.composite(layer_rgba), keep_alpha=keep_alpha)`, the same bytes without a
-        full-size copy: the blend goes into the BGR(A) array the encoder converts the layer to anyway
-        (blending is per channel, so reordering or dropping channels first changes nothing)."""
-        self._check_fits(layer_rgba)
-        code = cv2.COLOR_RGBA2BGRA if keep_alpha else cv2.COLOR_RGBA2BGR
-        canvas = cv2.cvtColor(layer_rgba, code)
-        self._blend_into(canvas, cv2.cvtColor(self.pixels, code))
-        return encode_bgr_png(canvas)
-
-    def _check_fits(self, layer_rgba: np.ndarray) -> None:
+    def check_fits(self, layer_rgba: np.ndarray) -> None:
+        """PipelineInputError unless `layer_rgba` is a layer this result's region lies in."""
         check_layer(layer_rgba)
         r = self.region
         if r.x + r.w > layer_rgba.shape[1] or r.y + r.h > layer_rgba.shape[0]:
             raise PipelineInputError("This result belongs to a larger layer; it cannot be composited here.")
 
-    def _blend_into(self, canvas: np.ndarray, pixels: np.ndarray) -> None:
-        """Blend `pixels` (this result's, in `canvas`'s channel order) into the region of `canvas`, in place."""
+    def blend_rows(self, canvas: np.ndarray, top: int, pixels: np.ndarray) -> None:
+        """Blend `pixels` (this result's, in `canvas`'s channels) into `canvas`, in place, where `canvas` holds
+        rows [top, top + len(canvas)) of the layer: only the part of the region among those rows."""
         r = self.region
-        target = canvas[r.y : r.y + r.h, r.x : r.x + r.w]
+        first, last = max(r.y, top), min(r.y + r.h, top + canvas.shape[0])
+        if first >= last:
+            return
+        target = canvas[first - top : last - top, r.x : r.x + r.w]
+        pixels = pixels[first - r.y : last - r.y]
         if self.alpha is None:
             target[:] = pixels
             return
-        for top in range(0, r.h, _STRIP_ROWS):
-            rows = slice(top, top + _STRIP_ROWS)
-            alpha = self.alpha[rows]
+        alphas = self.alpha[first - r.y : last - r.y]
+        for start in range(0, last - first, _STRIP_ROWS):
+            rows = slice(start, start + _STRIP_ROWS)
+            alpha = alphas[rows]
             low, high = cv2.minMaxLoc(alpha)[:2]
             if high == 0:
                 continue
