@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+if sys.platform != "darwin":
+    # keyring loads its macOS backend everywhere, and that backend's Security bindings call
+    # ctypes.util.find_library three times as they load: on Linux each call runs ldconfig and gcc (~60 ms of
+    # every CLI run). The backend works on macOS only; elsewhere it is left out as when the bindings fail.
+    sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[assignment]
 
 import keyring
 import keyring.errors

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import zlib
 
 import cv2
@@ -146,7 +145,7 @@ def test_closing_drops_strips_not_yet_encoded() -> None:
     writer.close()
     strips = list(writer._unchanged.values())
     still_running = [strip for strip in strips if not strip.done()]
-    assert len(still_running) <= (os.cpu_count() or 1)  # one per worker at most: none waits for its turn
+    assert len(still_running) <= 1  # the one the prefetch thread was encoding: none waits for its turn
     assert sum(strip.cancelled() for strip in strips) > len(strips) // 2
 
 

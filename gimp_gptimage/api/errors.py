@@ -7,7 +7,6 @@ the request id. Nothing here ever includes the API key: messages are built from 
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import math
 import re
@@ -220,6 +219,8 @@ _CONNECTION_HINTS: dict[str, tuple[str, str]] = {
 
 def explain(exc: BaseException, secret: str | None = None) -> UserMessage:
     """The one funnel from any exception to a message for a person (CLI, dialog, plug-in)."""
+    import asyncio  # here, not at the top: the CLI imports this module before it starts reading its input
+
     if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
         # Not "nothing was changed": results inserted before the cancel stay, and arrived ones are in history.
         return UserMessage(

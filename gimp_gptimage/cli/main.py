@@ -7,7 +7,6 @@ Exit status: 0 success, 2 usage or validation errors (nothing was sent), 1 API, 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import importlib
 import json
@@ -191,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) else 0
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):  # Ctrl+C: the job was cancelled (history says so)
+            import asyncio
+
             exc = asyncio.CancelledError()
         text = exc.message if isinstance(exc, UsageError) else explain(exc, secret[0] if secret else None).one_line()
         message = " ".join(text.split())
@@ -222,6 +223,8 @@ def _cmd_images(args: argparse.Namespace, secret: list[str]) -> int:
     # ready. The readers' own imports come first, here: imports hold the GIL, so in the thread they would
     # wait for this one's.
     loading = in_background(_read_edit_files, args, readers) if args.command == "edit" else None
+    import asyncio
+
     from ..api.params import ImageParams
     from ..keystore import offline_notice, open_backend
     from ..settings import SettingsStore

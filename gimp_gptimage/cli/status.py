@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from ..api.errors import ConfigError, ValidationError
-from ..history import HistoryError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def exit_code_for(exc: BaseException) -> int:
+    # Imported here, once an error is met: the CLI starts reading its input file before these load.
+    import asyncio
+
+    from ..history import HistoryError
+
     if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
         return EXIT_INTERRUPTED
     if isinstance(exc, ValidationError | ConfigError | HistoryError):

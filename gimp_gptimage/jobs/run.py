@@ -30,6 +30,7 @@ from ..api.types import ImageEvent, ImageInput, ImagesResponse, Usage, sniff_con
 from ..history import HistoryRecord, HistoryStore
 from ..memory import release_free_memory, return_large_buffers_on_free
 from ..pipeline import ContextOptions, PasteResult, Rect, paste_back, prepare_edit
+from ..pipeline.colour import build_tables
 from ..pipeline.errors import PipelineInputError
 from .context import as_the_provider_takes_it
 
@@ -277,6 +278,8 @@ async def run_edit(
         )
     except PipelineInputError as exc:
         raise ValidationError(str(exc), rule="input image") from exc
+    if options.colour_match:
+        job.spawn(_off_loop(build_tables))
     params = req.params.replace(size=prep.size_str)
     images = [ImageInput("image.png", prep.image_png, "image/png")]
     images += [ImageInput(f"reference-{i + 1}.png", png, "image/png") for i, png in enumerate(prep.reference_pngs)]

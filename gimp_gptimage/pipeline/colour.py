@@ -21,6 +21,13 @@ _MAX_STD_RATIO = 2.0
 _STRIP_ROWS = 512
 
 
+def build_tables() -> None:
+    """OpenCV builds its Lab tables on the first conversion (~80 ms): a job has them built while the provider
+    works, not after its answer."""
+    pixel = np.zeros((1, 1, 3), np.float32)
+    cv2.cvtColor(cv2.cvtColor(pixel, cv2.COLOR_RGB2Lab), cv2.COLOR_Lab2RGB)
+
+
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
 

@@ -7,10 +7,12 @@ import math
 import struct
 import zlib
 
+import numpy as np
 from PIL import Image, ImageFilter
 
 from ..api.image_rules import API_FORMATS, nearest_fixed_size, open_image
 from ..api.params import GRID, MAX_EDGE, MAX_PIXELS, MAX_RATIO, MIN_PIXELS, model_spec
+from ..pipeline.codec import encode_png
 
 DEFAULT_QUALITY = 90  # encoder quality when output_compression is not given
 AUTO_PIXELS = 1024 * 1024  # size=auto aims at about a megapixel, like the real models
@@ -55,8 +57,11 @@ def encode_image(image: Image.Image, output_format: str, compression: int | None
     elif output_format == "webp":
         quality = compression if compression is not None else DEFAULT_QUALITY
         image.save(buffer, "WEBP", quality=quality, method=0)
+    elif image.mode in ("RGB", "RGBA"):
+        # The pipeline's fast PNG settings: a quarter of Pillow's time at its level 1, and smaller files.
+        return encode_png(np.asarray(image), keep_alpha=image.mode == "RGBA")
     else:
-        image.save(buffer, "PNG", compress_level=1)  # fast: results are re-encoded by whoever keeps them
+        image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
 
 
