@@ -71,7 +71,7 @@ class LayerPng:
         pixels = None
         if placed is not None:
             placed.check_fits(self._layer)
-            pixels = self._rows(placed.pixels)
+            pixels = placed.pixels if self._keep_alpha else cv2.cvtColor(placed.pixels, cv2.COLOR_RGBA2RGB)
         strips: list[Future[_Strip]] = []
         for index, (top, bottom) in enumerate(self._strips):
             if placed is not None and _reaches(placed, max(top - 1, 0), bottom):  # the filter reads the row above
@@ -79,10 +79,9 @@ class LayerPng:
             else:
                 strips.append(self._unchanged_strip(index))
         done = [strip.result() for strip in strips]
-        adler, size = done[0].adler, done[0].size
+        adler = done[0].adler
         for strip in done[1:]:
             adler = _adler32_combine(adler, strip.adler, strip.size)
-            size += strip.size
         height, width = self._layer.shape[:2]
         header = struct.pack(">IIBBBBB", width, height, 8, 6 if self._keep_alpha else 2, 0, 0, 0)
         return b"".join(
@@ -117,18 +116,14 @@ class LayerPng:
             strip = self._unchanged[index] = self._pool.submit(self._encode, top, bottom, None, None)
         return strip
 
-    def _rows(self, rgba: np.ndarray) -> np.ndarray:
-        """RGBA pixels in the file's channels (a copy, so the caller's array can be blended into)."""
-        return rgba.copy() if self._keep_alpha else cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
-
     def _encode(self, top: int, bottom: int, placed: PasteResult | None, pixels: np.ndarray | None) -> _Strip:
         above = max(top - 1, 0)
         source = self._layer[above:bottom]
-        if placed is None:
-            rows = source if self._keep_alpha else cv2.cvtColor(source, cv2.COLOR_RGBA2RGB)
-        else:
+        rows = source if self._keep_alpha else cv2.cvtColor(source, cv2.COLOR_RGBA2RGB)
+        if placed is not None:
             assert pixels is not None
-            rows = self._rows(source)
+            if rows is source:
+                rows = source.copy()  # the result is blended into a copy, never into the layer
             placed.blend_rows(rows, above, pixels)
         filtered = _average_filtered(rows.reshape(rows.shape[0], -1), self._channels, has_row_above=top > 0)
         deflate = zlib.compressobj(1, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
