@@ -2,8 +2,8 @@
 
 Run from the project root:  .venv/bin/python bench/bench_cli.py [--repeats N]
 Writes bench/results/cli.md (table + machine description, load average at the start and the end). About a
-minute on a quiet 2-core machine with the default 3 repeats (--repeats 1: about half); the table records how
-long the run took.
+minute and a half on a quiet 2-core machine with the default 5 repeats (a shared machine's noise is about
+±0.15 s a run; --repeats 1: about a third); the table records how long the run took.
 
 The floor, as issue 13 names it: decoding that PNG (the faster of OpenCV and Pillow, to an array in the
 decoder's own channel order) and encoding one of the same size with OpenCV at zlib level 1 (the pipeline's
@@ -59,7 +59,7 @@ from gimp_gptimage.server import Engine, LocalServer, OpenCVEngine, default_engi
 WIDTH, HEIGHT = 6000, 4000
 NOISE_SIGMA = 3.0  # sensor-like noise: the file compresses like a photograph (as in bench_pipeline.py)
 SELECTION = (2700, 1800, 600, 400)
-REPEATS = 3
+REPEATS = 5
 TARGET = 1.5
 CLI = Path(sys.executable).with_name("gimp-gptimage")
 BENCH_KEY = "sk-bench-cli-0123456789abcdef"
