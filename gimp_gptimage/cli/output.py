@@ -46,7 +46,6 @@ class CliEvents(JobEvents):
     def __init__(self, out_dir: Path, stem: str, inputs: EditInputs | None, quiet_paths: bool) -> None:
         self.out_dir = out_dir
         self.stem = stem
-        self.inputs = inputs
         self.quiet_paths = quiet_paths
         self.written: list[dict[str, Any]] = []
         self._stage = ""
@@ -77,8 +76,8 @@ class CliEvents(JobEvents):
     def result(self, result: JobResult) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         placed = result.placed
-        if self.inputs is not None and self.writer is not None:
-            pixels = self.inputs.layer
+        if self.writer is not None:
+            pixels = self.writer.layer
             path = self.out_dir / f"{self.stem}-{result.index + 1}.png"
             atomic_write_bytes(path, self.writer.png(placed))
         elif result.history_path is not None:

@@ -48,7 +48,7 @@ class LayerPng:
 
     def __init__(self, layer_rgba: np.ndarray, *, keep_alpha: bool, strip_bytes: int = _STRIP_BYTES) -> None:
         check_layer(layer_rgba)
-        self._layer = np.ascontiguousarray(layer_rgba)
+        self.layer = np.ascontiguousarray(layer_rgba)  # read only: strips are encoded from it in threads
         self._keep_alpha = keep_alpha
         height, width = layer_rgba.shape[:2]
         self._channels = 4 if keep_alpha else 3
@@ -70,7 +70,7 @@ class LayerPng:
         """The PNG of the layer with `placed` blended in (None: the layer as it is)."""
         pixels = None
         if placed is not None:
-            placed.check_fits(self._layer)
+            placed.check_fits(self.layer)
             pixels = placed.pixels if self._keep_alpha else cv2.cvtColor(placed.pixels, cv2.COLOR_RGBA2RGB)
         strips: list[Future[_Strip]] = []
         for index, (top, bottom) in enumerate(self._strips):
@@ -82,7 +82,7 @@ class LayerPng:
         adler = done[0].adler
         for strip in done[1:]:
             adler = _adler32_combine(adler, strip.adler, strip.size)
-        height, width = self._layer.shape[:2]
+        height, width = self.layer.shape[:2]
         header = struct.pack(">IIBBBBB", width, height, 8, 6 if self._keep_alpha else 2, 0, 0, 0)
         return b"".join(
             [
@@ -118,7 +118,7 @@ class LayerPng:
 
     def _encode(self, top: int, bottom: int, placed: PasteResult | None, pixels: np.ndarray | None) -> _Strip:
         above = max(top - 1, 0)
-        source = self._layer[above:bottom]
+        source = self.layer[above:bottom]
         rows = source if self._keep_alpha else cv2.cvtColor(source, cv2.COLOR_RGBA2RGB)
         if placed is not None:
             assert pixels is not None
